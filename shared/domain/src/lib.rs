@@ -1,0 +1,41 @@
+//! Admit's rules: the things of the product, their valid values and every state
+//! transition. Pure: no IO, no async, no AWS types. Randomness comes in as a
+//! `CryptoRng` and time as a `Timestamp`, so every rule is testable.
+
+pub mod account;
+pub mod email;
+pub mod ids;
+pub mod invitation;
+pub mod membership;
+pub mod organization;
+pub mod secret;
+pub mod seats;
+pub mod session;
+pub mod sso_identifier;
+pub mod time;
+
+pub use account::{Account, Kdf, KeyMaterial, MasterPassword, MasterPasswordHash};
+pub use email::Email;
+pub use ids::{MemberId, OrgId, UserId};
+pub use invitation::{Delivery, Invitation, InvitationError, InvitationToken, IssuedInvitation};
+pub use membership::{Action, Membership, Role, Status, TransitionError};
+pub use organization::{MemberDecryption, Organization, Policies};
+pub use seats::{NoSeats, SeatPlan};
+pub use secret::{Secret, TokenDigest};
+pub use session::Session;
+pub use sso_identifier::SsoIdentifier;
+pub use time::Timestamp;
+
+/// A value that failed to parse into one of the domain's types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {why}")]
+pub struct ParseError {
+    pub what: &'static str,
+    pub why: &'static str,
+}
+
+impl ParseError {
+    pub(crate) fn new(what: &'static str, why: &'static str) -> Self {
+        Self { what, why }
+    }
+}

@@ -1,0 +1,43 @@
+//! Sessions: opaque bearer tokens stored as digests with an expiry.
+
+use crate::{Secret, Timestamp, TokenDigest, UserId};
+use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub digest: TokenDigest,
+    pub user_id: UserId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl Session {
+    /// A new session for `user` and the only copy of its token.
+    pub fn start(user: UserId, now: Timestamp, rng: &mut impl CryptoRng) -> (Session, Secret) {
+        let secret = Secret::generate(rng);
+        let s = Session { digest: secret.digest(), user_id: user, created_at: now, expires_at: now + SESSION_LIFETIME };
+        (s, secret)
+    }
+
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now < self.expires_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_expire() {
+        let now = Timestamp::from_unix(1_800_000_000);
+        let (s, token) = Session::start(UserId::generate(&mut rand::rng()), now, &mut rand::rng());
+        assert!(s.digest.matches(&token.digest()));
+        assert!(s.is_live(now + Duration::hours(11)));
+        assert!(!s.is_live(now + SESSION_LIFETIME));
+    }
+}

@@ -1,0 +1,340 @@
+//! The embedded store: one redb file, the default for `admit serve`.
+//!
+//! redb commits are atomic and durable (copy-on-write B-trees with a
+//! checksummed commit slot, fsync on commit), so a `kill -9` mid-write leaves
+//! either the old or the new state. Write transactions are serialized, which
+//! gives every multi-record change the isolation DynamoDB transactions give.
+//! Values are JSON; keys are built so prefix ranges answer the listings.
+
+use admit_domain::{
+    Account, Email, MemberId, Membership, OrgId, Organization, Session, SsoIdentifier, Status, TokenDigest, UserId,
+};
+use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, Page, Store, StoreError};
+use async_trait::async_trait;
+use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use std::sync::Arc;
+
+type Table = TableDefinition<'static, &'static str, &'static [u8]>;
+
+const ORGS: Table = TableDefinition::new("organizations");
+const SSO_IDS: Table = TableDefinition::new("sso_identifiers");
+const MEMBERS: Table = TableDefinition::new("memberships"); // "{org}/{member}"
+const USER_MEMBERS: Table = TableDefinition::new("user_memberships"); // "{user}/{org}/{member}"
+const ACCOUNTS: Table = TableDefinition::new("accounts");
+const EMAILS: Table = TableDefinition::new("account_emails"); // email -> user id
+const SESSIONS: Table = TableDefinition::new("sessions");
+const ALL_TABLES: [Table; 7] = [ORGS, SSO_IDS, MEMBERS, USER_MEMBERS, ACCOUNTS, EMAILS, SESSIONS];
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(unavailable)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(unavailable)
+}
+
+fn member_key(org: &OrgId, member: &MemberId) -> String {
+    format!("{org}/{member}")
+}
+
+fn user_member_key(m: &Membership) -> Option<String> {
+    m.user_id.as_ref().map(|u| format!("{u}/{}/{}", m.org_id, m.member_id))
+}
+
+trait Get {
+    fn get_json<T: DeserializeOwned>(&self, table: Table, key: &str) -> Result<Option<T>, StoreError>;
+    fn get_str(&self, table: Table, key: &str) -> Result<Option<String>, StoreError>;
+}
+
+macro_rules! impl_get {
+    ($tx:ty) => {
+        impl Get for $tx {
+            fn get_json<T: DeserializeOwned>(&self, table: Table, key: &str) -> Result<Option<T>, StoreError> {
+                let t = self.open_table(table).map_err(unavailable)?;
+                let v = t.get(key).map_err(unavailable)?;
+                v.map(|v| decode(v.value())).transpose()
+            }
+            fn get_str(&self, table: Table, key: &str) -> Result<Option<String>, StoreError> {
+                let t = self.open_table(table).map_err(unavailable)?;
+                let v = t.get(key).map_err(unavailable)?;
+                Ok(v.map(|v| String::from_utf8_lossy(v.value()).into_owned()))
+            }
+        }
+    };
+}
+impl_get!(ReadTransaction);
+impl_get!(WriteTransaction);
+
+fn put(tx: &WriteTransaction, table: Table, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    tx.open_table(table).map_err(unavailable)?.insert(key, value).map_err(unavailable)?;
+    Ok(())
+}
+
+fn put_json<T: Serialize>(tx: &WriteTransaction, table: Table, key: &str, value: &T) -> Result<(), StoreError> {
+    put(tx, table, key, &encode(value)?)
+}
+
+fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), StoreError> {
+    put_json(tx, MEMBERS, &member_key(&m.org_id, &m.member_id), m)?;
+    if let Some(k) = user_member_key(m) {
+        put(tx, USER_MEMBERS, &k, b"")?;
+    }
+    Ok(())
+}
+
+/// The stored membership, if it is still as `expected`.
+fn expect_membership(tx: &WriteTransaction, m: &Membership, expected: &Expected) -> Result<Membership, StoreError> {
+    let stored: Membership =
+        tx.get_json(MEMBERS, &member_key(&m.org_id, &m.member_id))?.ok_or(StoreError::Conflict)?;
+    if Expected::as_read(&stored) != *expected || stored.occupies_seat() != m.occupies_seat() {
+        return Err(StoreError::Conflict);
+    }
+    Ok(stored)
+}
+
+impl EmbeddedStore {
+    /// Open (or create) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(unavailable)?;
+        }
+        let db = Database::create(path).map_err(unavailable)?;
+        let tx = db.begin_write().map_err(unavailable)?;
+        for t in ALL_TABLES {
+            tx.open_table(t).map_err(unavailable)?;
+        }
+        tx.commit().map_err(unavailable)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db.begin_read().map_err(unavailable)?))
+            .await
+            .map_err(unavailable)?
+    }
+
+    /// Run `f` in one serialized write transaction: committed when it returns
+    /// `Ok`, rolled back otherwise.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_write().map_err(unavailable)?;
+            match f(&tx) {
+                Ok(v) => {
+                    tx.commit().map_err(unavailable)?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    tx.abort().map_err(unavailable)?;
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn create_organization(&self, org: &Organization, owner: &Membership) -> Result<(), StoreError> {
+        let (org, owner) = (org.clone(), owner.clone());
+        self.write(move |tx| {
+            let ident = org.sso_identifier.as_str();
+            if tx.get_str(SSO_IDS, ident)?.is_some() || tx.get_str(ORGS, org.id.as_str())?.is_some() {
+                return Err(StoreError::Conflict);
+            }
+            put(tx, SSO_IDS, ident, org.id.as_str().as_bytes())?;
+            put_json(tx, ORGS, org.id.as_str(), &org)?;
+            put_membership(tx, &owner)
+        })
+        .await
+    }
+
+    async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
+        let id = id.clone();
+        self.read(move |tx| tx.get_json(ORGS, id.as_str())).await
+    }
+
+    async fn organization_by_sso_identifier(&self, id: &SsoIdentifier) -> Result<Option<Organization>, StoreError> {
+        let id = id.clone();
+        self.read(move |tx| match tx.get_str(SSO_IDS, id.as_str())? {
+            Some(org) => tx.get_json(ORGS, &org),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    async fn membership(&self, org: &OrgId, member: &MemberId) -> Result<Option<Membership>, StoreError> {
+        let key = member_key(org, member);
+        self.read(move |tx| tx.get_json(MEMBERS, &key)).await
+    }
+
+    async fn memberships(&self, org: &OrgId, members: &[MemberId]) -> Result<Vec<Membership>, StoreError> {
+        let keys: Vec<String> = members.iter().map(|m| member_key(org, m)).collect();
+        self.read(move |tx| {
+            let mut out = Vec::new();
+            for k in keys {
+                out.extend(tx.get_json::<Membership>(MEMBERS, &k)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn list_memberships(
+        &self,
+        org: &OrgId,
+        status: Option<Status>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Membership>, StoreError> {
+        let after = cursor.map(|c| MemberId::parse(c).map_err(|_| StoreError::InvalidCursor)).transpose()?;
+        let org = org.clone();
+        let limit = limit.clamp(1, admit_store::MAX_PAGE_SIZE);
+        self.read(move |tx| {
+            let t = tx.open_table(MEMBERS).map_err(unavailable)?;
+            let start = match &after {
+                // '/' sorts before every id character, '0' right after '/'.
+                Some(m) => format!("{org}/{m}0"),
+                None => format!("{org}/"),
+            };
+            let end = format!("{org}0");
+            let mut items = Vec::new();
+            let mut last_seen: Option<MemberId> = None;
+            for entry in t.range(start.as_str()..end.as_str()).map_err(unavailable)? {
+                let (_, v) = entry.map_err(unavailable)?;
+                let m: Membership = decode(v.value())?;
+                if items.len() == limit {
+                    return Ok(Page { items, next_cursor: last_seen.map(String::from) });
+                }
+                last_seen = Some(m.member_id.clone());
+                if status.is_none_or(|s| s == m.status) {
+                    items.push(m);
+                }
+            }
+            Ok(Page { items, next_cursor: None })
+        })
+        .await
+    }
+
+    async fn memberships_of_user(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        let prefix = format!("{user}/");
+        let end = format!("{user}0");
+        self.read(move |tx| {
+            let t = tx.open_table(USER_MEMBERS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in t.range(prefix.as_str()..end.as_str()).map_err(unavailable)? {
+                let (k, _) = entry.map_err(unavailable)?;
+                let rest = &k.value()[prefix.len()..];
+                if let Some((org, member)) = rest.split_once('/') {
+                    out.extend(tx.get_json::<Membership>(MEMBERS, &format!("{org}/{member}"))?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_memberships(&self, org: &Organization, new: &[Membership]) -> Result<(), StoreError> {
+        assert!(new.len() <= MAX_NEW_MEMBERSHIPS_PER_WRITE, "at most {MAX_NEW_MEMBERSHIPS_PER_WRITE} at once");
+        let (seen, new) = (org.clone(), new.to_vec());
+        self.write(move |tx| {
+            let mut org: Organization = tx.get_json(ORGS, seen.id.as_str())?.ok_or(StoreError::Conflict)?;
+            if org.seats != seen.seats {
+                return Err(StoreError::Conflict);
+            }
+            let wanted = u32::try_from(new.len()).expect("bounded above");
+            org.seats.check(org.occupied_seats, wanted).map_err(|_| StoreError::NoSeats)?;
+            for m in &new {
+                if m.org_id != org.id || tx.get_str(MEMBERS, &member_key(&m.org_id, &m.member_id))?.is_some() {
+                    return Err(StoreError::Conflict);
+                }
+                put_membership(tx, m)?;
+            }
+            org.occupied_seats += wanted;
+            put_json(tx, ORGS, org.id.as_str(), &org)
+        })
+        .await
+    }
+
+    async fn update_membership(&self, updated: &Membership, expected: &Expected) -> Result<(), StoreError> {
+        self.accept_membership(updated, expected, None).await
+    }
+
+    async fn accept_membership(
+        &self,
+        updated: &Membership,
+        expected: &Expected,
+        new_account: Option<&Account>,
+    ) -> Result<(), StoreError> {
+        let (m, expected, account) = (updated.clone(), expected.clone(), new_account.cloned());
+        self.write(move |tx| {
+            let stored = expect_membership(tx, &m, &expected)?;
+            if let Some(a) = &account {
+                if tx.get_str(EMAILS, a.email.as_str())?.is_some() || tx.get_str(ACCOUNTS, a.id.as_str())?.is_some() {
+                    return Err(StoreError::Conflict);
+                }
+                put(tx, EMAILS, a.email.as_str(), a.id.as_str().as_bytes())?;
+                put_json(tx, ACCOUNTS, a.id.as_str(), a)?;
+            }
+            if let Some(old) = user_member_key(&stored).filter(|k| Some(k) != user_member_key(&m).as_ref()) {
+                tx.open_table(USER_MEMBERS).map_err(unavailable)?.remove(old.as_str()).map_err(unavailable)?;
+            }
+            put_membership(tx, &m)
+        })
+        .await
+    }
+
+    async fn account(&self, id: &UserId) -> Result<Option<Account>, StoreError> {
+        let id = id.clone();
+        self.read(move |tx| tx.get_json(ACCOUNTS, id.as_str())).await
+    }
+
+    async fn account_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError> {
+        let email = email.clone();
+        self.read(move |tx| match tx.get_str(EMAILS, email.as_str())? {
+            Some(id) => tx.get_json(ACCOUNTS, &id),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        let s = session.clone();
+        self.write(move |tx| put_json(tx, SESSIONS, &s.digest.to_hex(), &s)).await
+    }
+
+    async fn session(&self, digest: &TokenDigest) -> Result<Option<Session>, StoreError> {
+        let key = digest.to_hex();
+        self.read(move |tx| tx.get_json(SESSIONS, &key)).await
+    }
+
+    async fn delete_session(&self, digest: &TokenDigest) -> Result<(), StoreError> {
+        let key = digest.to_hex();
+        self.write(move |tx| {
+            tx.open_table(SESSIONS).map_err(unavailable)?.remove(key.as_str()).map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,26 @@
+//! The store contract on the embedded store, plus what only it promises:
+//! data survives a restart.
+
+use admit_store::Store;
+use admit_store_embedded::EmbeddedStore;
+
+async fn fresh() -> EmbeddedStore {
+    // Each test's database lives in its own directory, kept until the process ends.
+    let dir = tempfile::tempdir().unwrap().keep();
+    EmbeddedStore::open(&dir.join("admit.redb")).unwrap()
+}
+
+admit_store::contract_tests!(fresh);
+
+#[tokio::test]
+async fn data_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("admit.redb");
+    let org = {
+        let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(EmbeddedStore::open(&path).unwrap());
+        let (org, _, _) = admit_store::contract::seed_org(&store, Default::default()).await;
+        org
+    };
+    let reopened = EmbeddedStore::open(&path).unwrap();
+    assert_eq!(reopened.organization(&org.id).await.unwrap(), Some(org));
+}

@@ -1,0 +1,125 @@
+//! The store port: what the use cases need to read and write, as one trait
+//! with an embedded implementation (`admit-store-embedded`) and a DynamoDB one
+//! (`admit-store-dynamodb`). Both pass the same contract suite
+//! ([`contract`], behind the `contract` feature), so they cannot drift.
+//!
+//! Every method that changes state is atomic: it applies entirely or not at
+//! all, and refuses with [`StoreError::Conflict`] when the state it was
+//! computed from has changed since it was read (optimistic concurrency).
+
+use admit_domain::{Account, Email, MemberId, Membership, OrgId, Organization, Session, SsoIdentifier, Status, TokenDigest, UserId};
+use async_trait::async_trait;
+
+#[cfg(feature = "contract")]
+pub mod contract;
+
+/// The most memberships [`Store::add_memberships`] takes at once (DynamoDB
+/// transactions hold 100 items: these plus the organization's seat counter).
+pub const MAX_NEW_MEMBERSHIPS_PER_WRITE: usize = 99;
+
+/// The most items one page of [`Store::list_memberships`] returns.
+pub const MAX_PAGE_SIZE: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write's precondition no longer holds (the item exists, or changed).
+    #[error("conflicting write")]
+    Conflict,
+    /// Taking the seats would go over the organization's seat capacity.
+    #[error("no seats")]
+    NoSeats,
+    /// A cursor that this store did not hand out.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// The backend failed; the cause is for logs, not for clients.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a conditional membership write expects to find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub status: Status,
+    /// The digest of the invitation the caller saw, if any.
+    pub invitation: Option<TokenDigest>,
+}
+
+impl Expected {
+    /// Expect the membership exactly as `m` was read.
+    pub fn as_read(m: &Membership) -> Self {
+        Expected { status: m.status, invitation: m.invitation.as_ref().map(|i| i.digest) }
+    }
+}
+
+/// One page of a listing and the cursor to the next.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- organizations -----------------------------------------------------
+
+    /// Create `org` and its first (owner) membership, which occupies a seat.
+    /// `Conflict` when the SSO identifier is taken.
+    async fn create_organization(&self, org: &Organization, owner: &Membership) -> Result<(), StoreError>;
+
+    async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError>;
+
+    async fn organization_by_sso_identifier(&self, id: &SsoIdentifier) -> Result<Option<Organization>, StoreError>;
+
+    // --- memberships -------------------------------------------------------
+
+    async fn membership(&self, org: &OrgId, member: &MemberId) -> Result<Option<Membership>, StoreError>;
+
+    /// The memberships among `members` that exist (any order).
+    async fn memberships(&self, org: &OrgId, members: &[MemberId]) -> Result<Vec<Membership>, StoreError>;
+
+    /// Memberships of `org` in member-id order, optionally of one status.
+    async fn list_memberships(
+        &self,
+        org: &OrgId,
+        status: Option<Status>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Membership>, StoreError>;
+
+    /// Every membership held by an account.
+    async fn memberships_of_user(&self, user: &UserId) -> Result<Vec<Membership>, StoreError>;
+
+    /// Create `new` (invited, at most [`MAX_NEW_MEMBERSHIPS_PER_WRITE`]) and
+    /// take one seat each, in one atomic write. `org` is the organization as
+    /// read: its seat plan must still hold. `NoSeats` when they do not fit,
+    /// `Conflict` when one of them exists or the seat plan changed.
+    async fn add_memberships(&self, org: &Organization, new: &[Membership]) -> Result<(), StoreError>;
+
+    /// Replace a membership that is still as `expected`. Seats are unchanged,
+    /// so `updated` must occupy a seat exactly when the stored one does.
+    async fn update_membership(&self, updated: &Membership, expected: &Expected) -> Result<(), StoreError>;
+
+    /// [`Store::update_membership`] and, in the same write, create
+    /// `new_account` (`Conflict` when its email already has an account).
+    async fn accept_membership(
+        &self,
+        updated: &Membership,
+        expected: &Expected,
+        new_account: Option<&Account>,
+    ) -> Result<(), StoreError>;
+
+    // --- accounts ----------------------------------------------------------
+
+    async fn account(&self, id: &UserId) -> Result<Option<Account>, StoreError>;
+
+    async fn account_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError>;
+
+    // --- sessions ----------------------------------------------------------
+
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session with this digest, if any (expired ones included: the caller decides).
+    async fn session(&self, digest: &TokenDigest) -> Result<Option<Session>, StoreError>;
+
+    async fn delete_session(&self, digest: &TokenDigest) -> Result<(), StoreError>;
+}
