@@ -1,1 +1,4 @@
+//! Test harness shared by the black-box tests and the adapters' tests:
+//! real servers started on free loopback ports and stopped afterwards.
 
+pub mod moto;

@@ -1,1 +1,34 @@
+//! The `confirm` function: an administrator confirms accepted members, one
+//! at a time or in bulk, handing each the organization key encrypted for it.
 
+use admit_app::App;
+use admit_app::views::{Confirm, ConfirmMany};
+use admit_http::{ApiError, Json, Session};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/orgs/{org}/members/{member}/confirm", post(confirm))
+        .route("/orgs/{org}/members/confirm", post(confirm_many))
+}
+
+async fn confirm(
+    State(app): State<App>,
+    Session(who): Session,
+    Path((org, member)): Path<(String, String)>,
+    Json(req): Json<Confirm>,
+) -> Result<Response, ApiError> {
+    Ok(axum::Json(app.confirm(&who, &org, &member, req).await?).into_response())
+}
+
+async fn confirm_many(
+    State(app): State<App>,
+    Session(who): Session,
+    Path(org): Path<String>,
+    Json(req): Json<ConfirmMany>,
+) -> Result<Response, ApiError> {
+    Ok(axum::Json(app.confirm_many(&who, &org, req).await?).into_response())
+}

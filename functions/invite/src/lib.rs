@@ -1,1 +1,49 @@
+//! The `invite` function: the operator's and administrators' API — creating
+//! organizations, reading settings, inviting and reinviting, listing members.
 
+use admit_app::App;
+use admit_app::views::{CreateOrganization, Invite};
+use admit_http::{ApiError, Json, Operator, Session};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/operator/orgs", post(create_organization))
+        .route("/orgs/{org}", get(organization))
+        .route("/orgs/{org}/invitations", post(invite))
+        .route("/orgs/{org}/members", get(list_members))
+        .route("/orgs/{org}/members/{member}/reinvite", post(reinvite))
+}
+
+type Result<T = Response> = std::result::Result<T, ApiError>;
+
+async fn create_organization(State(app): State<App>, _: Operator, Json(req): Json<CreateOrganization>) -> Result {
+    Ok((StatusCode::CREATED, axum::Json(app.create_organization(req).await?)).into_response())
+}
+
+async fn organization(State(app): State<App>, Session(who): Session, Path(org): Path<String>) -> Result {
+    Ok(axum::Json(app.organization(&who, &org).await?).into_response())
+}
+
+async fn invite(State(app): State<App>, Session(who): Session, Path(org): Path<String>, Json(req): Json<Invite>) -> Result {
+    Ok((StatusCode::CREATED, axum::Json(app.invite(&who, &org, req).await?)).into_response())
+}
+
+async fn list_members(
+    State(app): State<App>,
+    Session(who): Session,
+    Path(org): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result {
+    let page = app.list_members(&who, &org, q.get("status").map(String::as_str), q.get("cursor").map(String::as_str)).await?;
+    Ok(axum::Json(page).into_response())
+}
+
+async fn reinvite(State(app): State<App>, Session(who): Session, Path((org, member)): Path<(String, String)>) -> Result {
+    Ok(axum::Json(app.reinvite(&who, &org, &member).await?).into_response())
+}

@@ -1,1 +1,82 @@
+//! Admit's use cases: load the facts, ask the domain, apply the result
+//! atomically through the store, then send what mail is owed.
+//!
+//! Adapters (the HTTP functions, the scheduled job, `admit serve`) hold an
+//! [`App`] and call its methods; they never touch the store or mailer directly.
 
+mod access;
+mod clock;
+mod error;
+mod invitations;
+mod members;
+mod notify;
+mod operator;
+mod passwords;
+mod sessions;
+pub mod views;
+
+pub use access::Principal;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::Error;
+pub use views::*;
+
+use admit_domain::TokenDigest;
+use admit_mail::{Mailer, Templates};
+use admit_store::Store;
+use std::sync::Arc;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Settings every use case may read.
+#[derive(Clone)]
+pub struct Config {
+    /// Where members reach Admit, without a trailing slash (`https://admit.example.com`).
+    pub public_url: String,
+    /// Digest of the operator token; `None` turns the operator API off.
+    pub operator_token: Option<TokenDigest>,
+}
+
+impl Config {
+    pub fn new(public_url: &str, operator_token: Option<&str>) -> Self {
+        Config {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            operator_token: operator_token.filter(|t| !t.is_empty()).map(operator::digest_of),
+        }
+    }
+
+    pub(crate) fn link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.public_url, path_and_query)
+    }
+}
+
+/// The use cases, with the ports they work through. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    mailer: Arc<dyn Mailer>,
+    templates: Templates,
+    clock: Arc<dyn Clock>,
+    config: Config,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, config: Config) -> Self {
+        App { inner: Arc::new(Inner { store, mailer, templates: Templates::new(), clock, config }) }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn now(&self) -> admit_domain::Timestamp {
+        self.inner.clock.now()
+    }
+}

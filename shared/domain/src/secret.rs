@@ -52,6 +52,11 @@ impl fmt::Debug for Secret {
 pub struct TokenDigest([u8; 32]);
 
 impl TokenDigest {
+    /// The digest of a secret that is not one of ours (an operator token).
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        TokenDigest(Sha256::digest(bytes).into())
+    }
+
     /// Constant-time equality: use this, not `==`, when checking a presented token.
     pub fn matches(&self, other: &TokenDigest) -> bool {
         self.0.ct_eq(&other.0).into()

@@ -1,1 +1,35 @@
+//! HTTP plumbing shared by every function and by `admit serve`: the one
+//! place errors become responses, JSON and auth extractors, the layers every
+//! router gets, and the Lambda bootstrap.
 
+mod error;
+mod extract;
+pub mod lambda;
+
+pub use error::ApiError;
+pub use extract::{Json, Operator, Session, clear_session_cookie, session_cookie};
+
+use admit_app::App;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::trace::TraceLayer;
+
+/// Request bodies over this are refused with 413 (API.md).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What every function's routes get, on Lambda and in `admit serve` alike:
+/// the body limit, request tracing, a JSON 404 for unknown paths, the state.
+pub fn finish(routes: Router<App>, app: App) -> Router {
+    routes
+        .fallback(|| async { ApiError(admit_app::Error::NotFound) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// A route that exists in the contract but is not built yet: 501 with a JSON body.
+pub async fn not_implemented() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({"error": "not_implemented", "message": "not available in this version of Admit"});
+    (axum::http::StatusCode::NOT_IMPLEMENTED, axum::Json(body)).into_response()
+}

@@ -1,0 +1,108 @@
+// The console: sign in, see your organizations; owners and admins invite,
+// reinvite and confirm members.
+"use strict";
+(async () => {
+  const { api, el, say, masterPasswordHash, randomKey } = window.Admit;
+  const content = document.getElementById("content");
+  const show = (...nodes) => content.replaceChildren(...nodes);
+
+  const me = await api("GET", "/me");
+  if (me.status === 401) return signIn();
+  if (!me.ok) return say("Could not load your account.", "error");
+
+  const logout = el("button", { type: "button", onclick: async () => { await api("POST", "/auth/logout"); location.reload(); } }, "Sign out");
+  const sections = me.data.memberships.map(orgSection);
+  show(el("p", {}, `Signed in as ${me.data.email}. `, logout),
+       ...(sections.length ? sections : [el("p", {}, "You are not a member of any organization yet.")]));
+
+  function signIn() {
+    const email = el("input", { id: "email", type: "email", autocomplete: "username", required: true });
+    const pw = el("input", { id: "pw", type: "password", autocomplete: "current-password", required: true });
+    const form = el("form", {}, el("h2", {}, "Sign in"),
+      el("label", { for: "email" }, "Email"), email,
+      el("label", { for: "pw" }, "Master password"), pw,
+      el("button", { type: "submit" }, "Sign in"));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      say("Signing in…");
+      const hash = await masterPasswordHash(email.value, pw.value);
+      const res = await api("POST", "/auth/login", { email: email.value, master_password_hash: hash });
+      if (res.ok) location.reload();
+      else if (res.status === 403 && res.data && res.data.error === "sso_required") say("Your organization requires single sign-on.", "error");
+      else say("Wrong email or master password.", "error");
+    });
+    show(form);
+  }
+
+  function orgSection(m) {
+    const s = el("section", { "aria-labelledby": `h-${m.org_id}` },
+      el("h2", { id: `h-${m.org_id}` }, m.org_name),
+      el("p", {}, `Your role: ${m.role}, status: ${m.status}.`));
+    if (m.status === "confirmed" && (m.role === "owner" || m.role === "admin")) adminTools(s, m.org_id);
+    return s;
+  }
+
+  function adminTools(section, org) {
+    const emails = el("textarea", { id: `emails-${org}`, rows: 3, placeholder: "one email per line" });
+    const role = el("select", { id: `role-${org}` }, el("option", { value: "user" }, "user"), el("option", { value: "admin" }, "admin"));
+    const invite = el("form", {},
+      el("h3", {}, "Invite members"),
+      el("label", { for: `emails-${org}` }, "Emails"), emails,
+      el("label", { for: `role-${org}` }, "Role"), role,
+      el("button", { type: "submit" }, "Send invitations"));
+    invite.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const list = emails.value.split(/[\s,;]+/).filter(Boolean);
+      const res = await api("POST", `/orgs/${org}/invitations`, { emails: list, role: role.value });
+      if (!res.ok) return say((res.data && res.data.message) || "Could not invite.", "error");
+      const skipped = res.data.skipped.map((x) => `${x.email} (${x.reason})`).join(", ");
+      say(`Invited ${res.data.invited.length}.` + (skipped ? ` Skipped: ${skipped}.` : ""), "ok");
+      emails.value = "";
+      members.load();
+    });
+    const members = memberTable(org);
+    section.append(invite, el("h3", {}, "Members"), members.node);
+    members.load();
+  }
+
+  function memberTable(org) {
+    const body = el("tbody");
+    const more = el("button", { type: "button", hidden: true }, "Show more");
+    let cursor = null;
+    const node = el("div", {}, el("table", {},
+      el("thead", {}, el("tr", {}, ["Email", "Role", "Status", "Invitation", ""].map((h) => el("th", { scope: "col" }, h)))), body), more);
+    async function load(append = false) {
+      const q = append && cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+      const res = await api("GET", `/orgs/${org}/members${q}`);
+      if (!res.ok) return say("Could not list members.", "error");
+      if (!append) body.replaceChildren();
+      for (const m of res.data.members) body.append(row(m));
+      cursor = res.data.next_cursor || null;
+      more.hidden = !cursor;
+    }
+    more.addEventListener("click", () => load(true));
+    function row(m) {
+      let action = "";
+      if (m.status === "accepted") {
+        // A real client encrypts the organization key with the member's public key;
+        // this console hands over an opaque random key.
+        action = el("button", { type: "button", onclick: async () => {
+          const res = await api("POST", `/orgs/${org}/members/${m.member_id}/confirm`, { key: randomKey() });
+          say(res.ok ? `${m.email} confirmed.` : ((res.data && res.data.message) || "Could not confirm."), res.ok ? "ok" : "error");
+          load();
+        } }, "Confirm");
+      } else if (m.status === "invited") {
+        action = el("button", { type: "button", onclick: async () => {
+          const res = await api("POST", `/orgs/${org}/members/${m.member_id}/reinvite`);
+          say(res.ok ? `New invitation sent to ${m.email}.` : "Could not reinvite.", res.ok ? "ok" : "error");
+          load();
+        } }, "Reinvite");
+      }
+      const inv = m.invitation_expires_at
+        ? (m.invitation_expired ? "expired" : `expires ${m.invitation_expires_at.replace("T", " ").slice(0, 16)} UTC`)
+        : "";
+      return el("tr", {}, el("td", {}, m.email), el("td", {}, m.role), el("td", {}, m.status), el("td", {}, inv), el("td", {}, action));
+    }
+    return { node, load };
+  }
+})();

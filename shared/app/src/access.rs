@@ -1,0 +1,51 @@
+//! Who is calling, and what they may do.
+
+use crate::{App, Error, Result};
+use admit_domain::{Account, MemberId, Membership, OrgId, Organization, Secret, Status, TokenDigest, UserId};
+
+/// A caller with a live session.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub(crate) session: TokenDigest,
+}
+
+/// An owner or admin acting in one of its organizations.
+pub(crate) struct Administrator {
+    pub org: Organization,
+}
+
+impl App {
+    /// The principal behind a session token; `Unauthenticated` for anything else.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        let secret = Secret::parse(token).ok_or(Error::Unauthenticated)?;
+        let session = self.store().session(&secret.digest()).await?.ok_or(Error::Unauthenticated)?;
+        if !session.is_live(self.now()) {
+            return Err(Error::Unauthenticated);
+        }
+        Ok(Principal { user_id: session.user_id, session: session.digest })
+    }
+
+    pub(crate) async fn account_of(&self, who: &Principal) -> Result<Account> {
+        self.store().account(&who.user_id).await?.ok_or(Error::Unauthenticated)
+    }
+
+    /// `who` as a confirmed owner or admin of `org`. Someone with no
+    /// membership there gets `NotFound`, so organizations don't leak;
+    /// a member who is not an administrator gets `Forbidden`.
+    pub(crate) async fn administrator(&self, who: &Principal, org: &str) -> Result<Administrator> {
+        let org_id = OrgId::parse(org).map_err(|_| Error::NotFound)?;
+        let account = self.account_of(who).await?;
+        let membership: Membership = self
+            .store()
+            .membership(&org_id, &MemberId::of(&org_id, &account.email))
+            .await?
+            .filter(|m| m.user_id.as_ref() == Some(&account.id) && m.status != Status::Revoked)
+            .ok_or(Error::NotFound)?;
+        if membership.status != Status::Confirmed || !membership.role.administers() {
+            return Err(Error::Forbidden);
+        }
+        let org = self.store().organization(&org_id).await?.ok_or(Error::NotFound)?;
+        Ok(Administrator { org })
+    }
+}

@@ -1,0 +1,83 @@
+use admit_store::StoreError;
+
+/// What a use case refuses with. Adapters map each variant to a status and
+/// an error code in exactly one place (`admit-http`).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("wrong email or master password")]
+    WrongCredentials,
+    #[error("you may not do this in this organization")]
+    Forbidden,
+    #[error("this organization requires single sign-on")]
+    SsoRequired,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this invitation has expired; ask an administrator to send a new one")]
+    Expired,
+    #[error("not enough free seats")]
+    NoSeats,
+    /// Logged with its cause; clients see only `internal`.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub(crate) fn invalid(e: impl std::fmt::Display) -> Self {
+        Error::InvalidRequest(e.to_string())
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => Error::Conflict("the data changed while this request ran; try again".into()),
+            StoreError::NoSeats => Error::NoSeats,
+            StoreError::InvalidCursor => Error::InvalidRequest("invalid cursor".into()),
+            StoreError::Unavailable(cause) => Error::Internal(cause),
+        }
+    }
+}
+
+impl Error {
+    /// The contract's error code (API.md).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::Unauthenticated | Error::WrongCredentials => "unauthenticated",
+            Error::Forbidden => "forbidden",
+            Error::SsoRequired => "sso_required",
+            Error::NotFound => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Expired => "expired",
+            Error::NoSeats => "no_seats",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status that goes with [`Error::code`].
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::InvalidRequest(_) => 400,
+            Error::Unauthenticated | Error::WrongCredentials => 401,
+            Error::Forbidden | Error::SsoRequired => 403,
+            Error::NotFound => 404,
+            Error::Conflict(_) | Error::NoSeats => 409,
+            Error::Expired => 410,
+            Error::Internal(_) => 500,
+        }
+    }
+
+    /// What the client is told: never the cause of an internal error.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Internal(_) => "something went wrong on our side".into(),
+            e => e.to_string(),
+        }
+    }
+}

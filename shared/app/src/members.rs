@@ -1,0 +1,95 @@
+//! Administering an organization: its settings, its members, confirming them.
+
+use crate::views::{
+    Confirm, ConfirmMany, ConfirmManyResult, ConfirmOneResult, Confirmed, MemberPage, MemberView, OrganizationView,
+    SeatsView,
+};
+use crate::{App, Error, Principal, Result};
+use admit_domain::{MemberId, Organization, Status};
+use admit_store::Expected;
+
+/// Members per page of the listing.
+pub const MEMBERS_PAGE_SIZE: usize = 50;
+/// The most members one bulk confirmation takes.
+pub const MAX_CONFIRMATIONS_PER_REQUEST: usize = 100;
+const MAX_KEY_LEN: usize = 16 * 1024;
+
+impl App {
+    pub async fn organization(&self, who: &Principal, org: &str) -> Result<OrganizationView> {
+        let o = self.administrator(who, org).await?.org;
+        Ok(OrganizationView {
+            org_id: o.id.to_string(),
+            seats: SeatsView {
+                limit: o.seats.limit,
+                autoscale_max: o.seats.autoscale_max,
+                occupied: o.occupied_seats,
+                subscribed: o.seats.subscribed(o.occupied_seats),
+            },
+            name: o.name,
+            sso_identifier: o.sso_identifier.to_string(),
+            sso_enabled: o.sso_enabled,
+            member_decryption: o.member_decryption,
+            policies: o.policies,
+            invitation_lifetime_days: o.invitation_lifetime_days,
+            reminder_days: o.reminder_days,
+            created_at: o.created_at,
+        })
+    }
+
+    pub async fn list_members(
+        &self,
+        who: &Principal,
+        org: &str,
+        status: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<MemberPage> {
+        let admin = self.administrator(who, org).await?;
+        let status = status
+            .filter(|s| !s.is_empty())
+            .map(|s| Status::parse(s).ok_or_else(|| Error::InvalidRequest(format!("status: unknown status {s:?}"))))
+            .transpose()?;
+        let page = self.store().list_memberships(&admin.org.id, status, cursor, MEMBERS_PAGE_SIZE).await?;
+        let now = self.now();
+        Ok(MemberPage { members: page.items.iter().map(|m| MemberView::of(m, now)).collect(), next_cursor: page.next_cursor })
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
+    pub async fn confirm(&self, who: &Principal, org: &str, member: &str, req: Confirm) -> Result<Confirmed> {
+        let admin = self.administrator(who, org).await?;
+        let status = self.confirm_one(&admin.org, member, req.key).await?;
+        Ok(Confirmed { status })
+    }
+
+    #[tracing::instrument(skip_all, fields(org_id = %org, count = req.keys.len()))]
+    pub async fn confirm_many(&self, who: &Principal, org: &str, req: ConfirmMany) -> Result<ConfirmManyResult> {
+        let admin = self.administrator(who, org).await?;
+        if req.keys.is_empty() || req.keys.len() > MAX_CONFIRMATIONS_PER_REQUEST {
+            return Err(Error::InvalidRequest(format!("keys: give 1 to {MAX_CONFIRMATIONS_PER_REQUEST} members")));
+        }
+        let mut results = Vec::with_capacity(req.keys.len());
+        for one in req.keys {
+            let outcome = self.confirm_one(&admin.org, &one.member_id, one.key).await;
+            results.push(match outcome {
+                Ok(status) => ConfirmOneResult { member_id: one.member_id, status: Some(status), error: None },
+                Err(e) => ConfirmOneResult { member_id: one.member_id, status: None, error: Some(e.code()) },
+            });
+        }
+        Ok(ConfirmManyResult { results })
+    }
+
+    async fn confirm_one(&self, org: &Organization, member: &str, key: String) -> Result<Status> {
+        if key.trim().is_empty() || key.len() > MAX_KEY_LEN {
+            return Err(Error::InvalidRequest(format!("key: 1 to {MAX_KEY_LEN} characters")));
+        }
+        let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
+        let m = self.store().membership(&org.id, &member_id).await?.ok_or(Error::NotFound)?;
+        let mut confirmed = m.clone();
+        confirmed
+            .confirm(key, self.now())
+            .map_err(|_| Error::Conflict(format!("only accepted members can be confirmed; this one is {}", m.status)))?;
+        self.store().update_membership(&confirmed, &Expected::as_read(&m)).await?;
+        tracing::info!(member_id = %member_id, "member confirmed");
+        self.notify_confirmed(org, &confirmed).await;
+        Ok(confirmed.status)
+    }
+}

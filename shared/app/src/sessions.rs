@@ -1,0 +1,69 @@
+//! Signing in with a master password, signing out, and who am I.
+
+use crate::views::{Login, Me, MyMembership, SessionIssued};
+use crate::{App, Error, Principal, Result, passwords};
+use admit_domain::{Email, MasterPasswordHash, Role, Session, Status, UserId};
+
+impl App {
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, req: Login) -> Result<SessionIssued> {
+        // Malformed input is a 400; a well-formed but wrong one a 401 that
+        // says nothing of whether the account exists.
+        let email = Email::parse(&req.email).map_err(Error::invalid)?;
+        let secret = MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
+        let account = self.store().account_by_email(&email).await?;
+        let verifier = account.as_ref().and_then(|a| a.master_password.as_ref()).map(|m| m.verifier.as_str());
+        if !passwords::verify(&secret, verifier).await? {
+            return Err(Error::WrongCredentials);
+        }
+        let account = account.ok_or(Error::WrongCredentials)?;
+        self.refuse_if_sso_required(&account.id).await?;
+        self.start_session(account.id).await
+    }
+
+    /// A confirmed `user` of an organization that requires SSO must sign in
+    /// with SSO (owners and admins are exempt).
+    async fn refuse_if_sso_required(&self, user: &UserId) -> Result<()> {
+        for m in self.store().memberships_of_user(user).await? {
+            if m.status != Status::Confirmed || m.role != Role::User {
+                continue;
+            }
+            let org = self.store().organization(&m.org_id).await?;
+            if org.is_some_and(|o| o.policies.require_sso) {
+                return Err(Error::SsoRequired);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn start_session(&self, user: UserId) -> Result<SessionIssued> {
+        let (session, token) = Session::start(user, self.now(), &mut rand::rng());
+        self.store().put_session(&session).await?;
+        Ok(SessionIssued {
+            session_token: token.expose(),
+            expires_at: session.expires_at,
+            user_id: session.user_id.to_string(),
+        })
+    }
+
+    pub async fn logout(&self, who: &Principal) -> Result<()> {
+        Ok(self.store().delete_session(&who.session).await?)
+    }
+
+    pub async fn me(&self, who: &Principal) -> Result<Me> {
+        let account = self.account_of(who).await?;
+        let mut memberships = Vec::new();
+        for m in self.store().memberships_of_user(&account.id).await? {
+            let Some(org) = self.store().organization(&m.org_id).await? else { continue };
+            memberships.push(MyMembership {
+                org_id: org.id.to_string(),
+                org_name: org.name,
+                member_id: m.member_id.to_string(),
+                role: m.role,
+                status: m.status,
+            });
+        }
+        memberships.sort_by(|a, b| a.org_name.cmp(&b.org_name));
+        Ok(Me { user_id: account.id.to_string(), email: account.email.to_string(), memberships })
+    }
+}

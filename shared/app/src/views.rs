@@ -1,0 +1,253 @@
+//! The use cases' inputs and outputs, in the shapes of the HTTP contract
+//! (API.md). Inputs arrive as loosely typed JSON and are parsed into domain
+//! types inside the use case, so every refusal has one wording.
+
+use admit_domain::{Kdf, KeyMaterial, Membership, Role, Status, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganization {
+    pub name: String,
+    pub sso_identifier: String,
+    pub owner_email: String,
+    #[serde(default)]
+    pub seats: Option<SeatsInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatsInput {
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub autoscale_max: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrganizationCreated {
+    pub org_id: String,
+    pub owner_member_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub email: String,
+    pub master_password_hash: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionIssued {
+    pub session_token: String,
+    pub expires_at: Timestamp,
+    pub user_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub user_id: String,
+    pub email: String,
+    pub memberships: Vec<MyMembership>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MyMembership {
+    pub org_id: String,
+    pub org_name: String,
+    pub member_id: String,
+    pub role: Role,
+    pub status: Status,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrganizationView {
+    pub org_id: String,
+    pub name: String,
+    pub sso_identifier: String,
+    pub sso_enabled: bool,
+    pub member_decryption: admit_domain::MemberDecryption,
+    pub policies: admit_domain::Policies,
+    pub seats: SeatsView,
+    pub invitation_lifetime_days: u32,
+    pub reminder_days: Vec<u32>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeatsView {
+    pub limit: Option<u32>,
+    pub autoscale_max: Option<u32>,
+    pub occupied: u32,
+    /// The seat count of the subscription now (grows with autoscale).
+    pub subscribed: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invite {
+    pub emails: Vec<String>,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InviteResult {
+    pub invited: Vec<Invited>,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Invited {
+    pub member_id: String,
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Skipped {
+    pub email: String,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    AlreadyMember,
+    InvalidEmail,
+    Duplicate,
+    /// Only when seats ran out between chunks of one request (concurrent invites).
+    NoSeats,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Reinvited {
+    pub member_id: String,
+    pub invitation_expires_at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberPage {
+    pub members: Vec<MemberView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberView {
+    pub member_id: String,
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub role: Role,
+    pub status: Status,
+    pub invited_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_expires_at: Option<Timestamp>,
+    /// True when the invitation can no longer be accepted (reinvite to renew it).
+    pub invitation_expired: bool,
+    /// False while the invitation email is still owed (the reminder job retries it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_sent: Option<bool>,
+}
+
+impl MemberView {
+    pub(crate) fn of(m: &Membership, now: Timestamp) -> Self {
+        let inv = m.invitation.as_ref();
+        MemberView {
+            member_id: m.member_id.to_string(),
+            email: m.email.to_string(),
+            user_id: m.user_id.as_ref().map(ToString::to_string),
+            role: m.role,
+            status: m.status,
+            invited_at: m.invited_at,
+            accepted_at: m.accepted_at,
+            confirmed_at: m.confirmed_at,
+            invitation_expires_at: inv.map(|i| i.expires_at),
+            invitation_expired: inv.is_some_and(|i| i.is_expired(now)),
+            invitation_sent: inv.map(|i| i.delivery == admit_domain::Delivery::Sent),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirm {
+    pub key: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Confirmed {
+    pub status: Status,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmMany {
+    pub keys: Vec<ConfirmOne>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmOne {
+    pub member_id: String,
+    pub key: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfirmManyResult {
+    pub results: Vec<ConfirmOneResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfirmOneResult {
+    pub member_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenOnly {
+    pub token: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InvitationView {
+    pub org_id: String,
+    pub org_name: String,
+    pub email: String,
+    pub account_exists: bool,
+    pub sso: SsoHint,
+    pub expires_at: Timestamp,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SsoHint {
+    pub enabled: bool,
+    pub sso_identifier: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accept {
+    pub token: String,
+    pub master_password_hash: String,
+    #[serde(default)]
+    pub kdf: Option<Kdf>,
+    #[serde(default)]
+    pub keys: Option<KeyMaterial>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    pub member_id: String,
+    pub status: Status,
+}

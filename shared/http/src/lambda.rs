@@ -1,0 +1,40 @@
+//! Running a function on AWS Lambda: clients built once at init from the
+//! environment (the same names `admit serve` reads), then `lambda_http`.
+
+use admit_app::{App, Config, SystemClock};
+use admit_mail::SesMailer;
+use admit_store_dynamodb::DynamoStore;
+use axum::Router;
+use std::sync::Arc;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// JSON logs for CloudWatch; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().json().with_env_filter(filter).without_time().with_target(false).init();
+}
+
+fn env(name: &str) -> Result<String, BoxError> {
+    std::env::var(name).map_err(|_| format!("{name} is not set").into())
+}
+
+/// The use cases wired to DynamoDB and SES as configured by the environment:
+/// `ADMIT_TABLE`, `ADMIT_PUBLIC_URL`, `ADMIT_MAIL_FROM`, optional
+/// `ADMIT_OPERATOR_TOKEN` and `ADMIT_SES_CONFIGURATION_SET`; AWS endpoints and
+/// credentials the SDK's own way.
+pub async fn app_from_env() -> Result<App, BoxError> {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("ADMIT_TABLE")?);
+    let from = std::env::var("ADMIT_MAIL_FROM").unwrap_or_else(|_| "admit@localhost".into());
+    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&aws), &from, std::env::var("ADMIT_SES_CONFIGURATION_SET").ok())?;
+    let config = Config::new(&env("ADMIT_PUBLIC_URL")?, std::env::var("ADMIT_OPERATOR_TOKEN").ok().as_deref());
+    Ok(App::new(Arc::new(store), Arc::new(mailer), Arc::new(SystemClock), config))
+}
+
+/// The whole of an HTTP function's `main`.
+pub async fn run(routes: fn() -> Router<App>) -> Result<(), BoxError> {
+    init_tracing();
+    let app = app_from_env().await?;
+    lambda_http::run(crate::finish(routes(), app)).await
+}

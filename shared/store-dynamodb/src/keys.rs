@@ -1,0 +1,87 @@
+//! Key values of every item kind (see the crate docs for the layout).
+
+use crate::schema::{GSI1, TABLE};
+use admit_domain::{Email, MemberId, OrgId, SsoIdentifier, TokenDigest, UserId};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) const PK: &str = TABLE.key.partition_key;
+pub(crate) const SK: &str = TABLE.key.sort_key;
+pub(crate) const GSI1PK: &str = GSI1.key.partition_key;
+pub(crate) const GSI1SK: &str = GSI1.key.sort_key;
+pub(crate) const TTL: &str = TABLE.ttl_attribute;
+
+/// Sort-key prefix of membership items (in their organization's partition).
+pub(crate) const MEMBER_PREFIX: &str = "MEMBER#";
+
+/// A primary key: partition and sort key values.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    fn new(pk: String, sk: &str) -> Self {
+        Key {
+            pk,
+            sk: sk.to_owned(),
+        }
+    }
+
+    pub fn organization(org: &OrgId) -> Self {
+        Key::new(org_pk(org), "ORG")
+    }
+
+    pub fn sso_identifier(id: &SsoIdentifier) -> Self {
+        Key::new(format!("SSOID#{id}"), "SSOID")
+    }
+
+    pub fn membership(org: &OrgId, member: &MemberId) -> Self {
+        Key {
+            pk: org_pk(org),
+            sk: format!("{MEMBER_PREFIX}{member}"),
+        }
+    }
+
+    pub fn account(user: &UserId) -> Self {
+        Key::new(user_pk(user), "ACCOUNT")
+    }
+
+    pub fn email(email: &Email) -> Self {
+        Key::new(format!("EMAIL#{email}"), "EMAIL")
+    }
+
+    pub fn session(digest: &TokenDigest) -> Self {
+        Key::new(format!("SESSION#{}", digest.to_hex()), "SESSION")
+    }
+
+    /// As the attributes of a GetItem / DeleteItem / ExclusiveStartKey.
+    pub fn item(&self) -> Item {
+        HashMap::from([(PK.to_owned(), s(&self.pk)), (SK.to_owned(), s(&self.sk))])
+    }
+}
+
+pub(crate) fn org_pk(org: &OrgId) -> String {
+    format!("ORG#{org}")
+}
+
+/// `gsi1pk` of a user's memberships.
+pub(crate) fn user_pk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// `gsi1sk` of a membership held by a user.
+pub(crate) fn user_membership_sk(org: &OrgId, member: &MemberId) -> String {
+    format!("{MEMBER_PREFIX}{org}#{member}")
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}

@@ -1,0 +1,104 @@
+//! The store contract on moto's DynamoDB, each test on a fresh table made by
+//! [`create_table`], plus what only this store promises.
+
+use admit_store::Store;
+use admit_store_dynamodb::{DynamoStore, create_table, schema::TABLE};
+use admit_tests::moto::Moto;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{KeyType, ProjectionType, TimeToLiveStatus};
+use rand::Rng;
+
+fn client() -> Client {
+    Client::new(&Moto::shared().sdk_config())
+}
+
+fn table_name() -> String {
+    format!("admit-test-{:016x}", rand::rng().random::<u64>())
+}
+
+async fn fresh() -> DynamoStore {
+    let client = client();
+    let table = table_name();
+    create_table(&client, &table).await.expect("table created");
+    DynamoStore::new(client, table)
+}
+
+admit_store::contract_tests!(fresh);
+
+#[tokio::test]
+async fn creating_the_table_twice_is_fine() {
+    let client = client();
+    let table = table_name();
+    create_table(&client, &table).await.unwrap();
+    create_table(&client, &table).await.unwrap();
+
+    let described = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let t = described.table().unwrap();
+    let keys: Vec<_> = t
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name(), k.key_type().clone()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            (TABLE.key.partition_key, KeyType::Hash),
+            (TABLE.key.sort_key, KeyType::Range)
+        ]
+    );
+    let gsi = &t.global_secondary_indexes()[0];
+    assert_eq!(
+        gsi.index_name(),
+        Some(TABLE.global_secondary_indexes[0].name)
+    );
+    assert_eq!(
+        gsi.projection().and_then(|p| p.projection_type()),
+        Some(&ProjectionType::All)
+    );
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some(TABLE.ttl_attribute));
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+}
+
+#[tokio::test]
+async fn sessions_carry_their_expiry_for_ttl() {
+    let client = client();
+    let store = fresh().await;
+    let now = admit_domain::Timestamp::from_unix(1_800_000_000);
+    let (s, _) = admit_domain::Session::start(
+        admit_domain::UserId::generate(&mut rand::rng()),
+        now,
+        &mut rand::rng(),
+    );
+    store.put_session(&s).await.unwrap();
+    let item = client
+        .get_item()
+        .table_name(store.table())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("SESSION#{}", s.digest.to_hex())),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("SESSION".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ttl = item.item().unwrap()[TABLE.ttl_attribute]
+        .as_n()
+        .unwrap()
+        .clone();
+    assert_eq!(ttl, s.expires_at.unix().to_string());
+}

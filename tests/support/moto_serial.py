@@ -1,0 +1,48 @@
+"""moto's server for Admit's tests, with two changes from `moto_server`:
+
+* requests are applied one at a time (a lock around the WSGI app), because
+  moto's DynamoDB checks a transaction's conditions and applies it in separate
+  steps; DynamoDB itself is serializable per item, and the race tests must
+  measure Admit, not the emulator;
+* it exits when the process that started it does, so no test run leaves a
+  server behind.
+"""
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args()
+
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(0)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+
+    app = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    def serialized(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+
+    run_simple(args.host, args.port, serialized, threaded=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
