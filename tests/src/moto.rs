@@ -15,7 +15,11 @@ pub struct Moto {
 
 /// A free loopback port (bound, read, released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn python() -> String {
@@ -39,7 +43,13 @@ impl Moto {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start moto's server ({} {}): {e}", python(), script.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start moto's server ({} {}): {e}",
+                    python(),
+                    script.display()
+                )
+            });
         let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut child = child;
@@ -54,20 +64,34 @@ impl Moto {
                     python()
                 );
             }
-            assert!(Instant::now() < deadline, "moto's server did not listen on {endpoint} within 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "moto's server did not listen on {endpoint} within 60 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Moto { endpoint, _child: Mutex::new(child) }
+        Moto {
+            endpoint,
+            _child: Mutex::new(child),
+        }
     }
 
     /// SDK configuration pointing every client at this server.
     pub fn sdk_config(&self) -> SdkConfig {
-        let creds = aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "admit-tests");
+        let creds = aws_sdk_dynamodb::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "admit-tests",
+        );
         SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(creds))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                creds,
+            ))
             .build()
     }
 
@@ -84,13 +108,20 @@ impl Moto {
     /// Raw messages sent through SES, as moto recorded them.
     pub async fn sent_emails(&self) -> Vec<SentEmail> {
         let data = self.data().await;
-        let list = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+        let list = data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         list.into_iter()
             .map(|m| SentEmail {
                 source: m["source"].as_str().unwrap_or_default().to_owned(),
                 destinations: m["destinations"]
                     .as_array()
-                    .map(|d| d.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                    .map(|d| {
+                        d.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 raw: m["raw_data"].as_str().unwrap_or_default().to_owned(),
             })

@@ -14,7 +14,10 @@ use axum::routing::{get, post};
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/app") }))
-        .route("/accept", get(|| page(include_str!("../pages/accept.html"))))
+        .route(
+            "/accept",
+            get(|| page(include_str!("../pages/accept.html"))),
+        )
         .route("/app", get(|| page(include_str!("../pages/app.html"))))
         .route("/assets/{name}", get(script))
         .route("/invitations/lookup", post(lookup))
@@ -32,7 +35,10 @@ async fn page(html: &'static str) -> Response {
     let mut r = Html(html).into_response();
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -48,7 +54,14 @@ async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Resul
         "app.js" => include_str!("../pages/app.js"),
         _ => return Err(ApiError(admit_app::Error::NotFound)),
     };
-    Ok(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], js).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        js,
+    )
+        .into_response())
 }
 
 async fn lookup(State(app): State<App>, Json(req): Json<TokenOnly>) -> Result {
@@ -68,7 +81,11 @@ async fn login(State(app): State<App>, Json(req): Json<Login>) -> Result {
 
 async fn logout(State(app): State<App>, Session(who): Session) -> Result {
     app.logout(&who).await?;
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear_session_cookie(&app))]).into_response())
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, clear_session_cookie(&app))],
+    )
+        .into_response())
 }
 
 async fn me(State(app): State<App>, Session(who): Session) -> Result {

@@ -4,10 +4,10 @@
 use admit_app::App;
 use admit_app::views::{Confirm, ConfirmMany};
 use admit_http::{ApiError, Json, Session};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 
 pub fn routes() -> Router<App> {
     Router::new()

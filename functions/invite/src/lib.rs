@@ -4,11 +4,11 @@
 use admit_app::App;
 use admit_app::views::{CreateOrganization, Invite};
 use admit_http::{ApiError, Json, Operator, Session};
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use std::collections::HashMap;
 
 pub fn routes() -> Router<App> {
@@ -22,16 +22,37 @@ pub fn routes() -> Router<App> {
 
 type Result<T = Response> = std::result::Result<T, ApiError>;
 
-async fn create_organization(State(app): State<App>, _: Operator, Json(req): Json<CreateOrganization>) -> Result {
-    Ok((StatusCode::CREATED, axum::Json(app.create_organization(req).await?)).into_response())
+async fn create_organization(
+    State(app): State<App>,
+    _: Operator,
+    Json(req): Json<CreateOrganization>,
+) -> Result {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(app.create_organization(req).await?),
+    )
+        .into_response())
 }
 
-async fn organization(State(app): State<App>, Session(who): Session, Path(org): Path<String>) -> Result {
+async fn organization(
+    State(app): State<App>,
+    Session(who): Session,
+    Path(org): Path<String>,
+) -> Result {
     Ok(axum::Json(app.organization(&who, &org).await?).into_response())
 }
 
-async fn invite(State(app): State<App>, Session(who): Session, Path(org): Path<String>, Json(req): Json<Invite>) -> Result {
-    Ok((StatusCode::CREATED, axum::Json(app.invite(&who, &org, req).await?)).into_response())
+async fn invite(
+    State(app): State<App>,
+    Session(who): Session,
+    Path(org): Path<String>,
+    Json(req): Json<Invite>,
+) -> Result {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(app.invite(&who, &org, req).await?),
+    )
+        .into_response())
 }
 
 async fn list_members(
@@ -40,10 +61,21 @@ async fn list_members(
     Path(org): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result {
-    let page = app.list_members(&who, &org, q.get("status").map(String::as_str), q.get("cursor").map(String::as_str)).await?;
+    let page = app
+        .list_members(
+            &who,
+            &org,
+            q.get("status").map(String::as_str),
+            q.get("cursor").map(String::as_str),
+        )
+        .await?;
     Ok(axum::Json(page).into_response())
 }
 
-async fn reinvite(State(app): State<App>, Session(who): Session, Path((org, member)): Path<(String, String)>) -> Result {
+async fn reinvite(
+    State(app): State<App>,
+    Session(who): Session,
+    Path((org, member)): Path<(String, String)>,
+) -> Result {
     Ok(axum::Json(app.reinvite(&who, &org, &member).await?).into_response())
 }

@@ -19,7 +19,10 @@ pub async fn run_once(_app: &App) -> RunSummary {
 }
 
 /// The Lambda handler: any payload is acknowledged (never retried forever).
-pub async fn handle(app: &App, event: lambda_runtime::LambdaEvent<serde_json::Value>) -> Result<(), lambda_runtime::Error> {
+pub async fn handle(
+    app: &App,
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+) -> Result<(), lambda_runtime::Error> {
     match serde_json::from_value::<EventBridgeEvent>(event.payload) {
         Ok(e) => tracing::info!(source = %e.source, "scheduled event"),
         Err(e) => tracing::warn!(error = %e, "unexpected payload acknowledged"),

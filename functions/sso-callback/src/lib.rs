@@ -13,7 +13,10 @@ pub fn routes() -> Router<App> {
         .route("/sso", get(not_implemented))
         .route("/sso/discover", post(not_implemented))
         .route("/sso/start", get(not_implemented))
-        .route("/sso/oidc/callback", get(not_implemented).post(not_implemented))
+        .route(
+            "/sso/oidc/callback",
+            get(not_implemented).post(not_implemented),
+        )
         .route("/sso/saml/acs", post(not_implemented))
         .route("/sso/saml/metadata/{sso_identifier}", get(not_implemented))
 }

@@ -4,12 +4,12 @@
 //! reminder job on a timer.
 
 use admit_app::{App, Clock, Config, SystemClock};
-use aws_config::SdkConfig;
 use admit_mail::{Mailer, OutboxMailer, SesMailer};
 use admit_store::Store;
 use admit_store_dynamodb::DynamoStore;
 use admit_store_embedded::EmbeddedStore;
 use anyhow::{Context, bail};
+use aws_config::SdkConfig;
 use axum::Router;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -18,7 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "admit", version, about = "Just-in-time SSO member provisioning")]
+#[command(
+    name = "admit",
+    version,
+    about = "Just-in-time SSO member provisioning"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -81,7 +85,9 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("{s:?}: expected a number and a unit (s, m, h)"))?;
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit (s, m, h)"))?;
     let secs = match unit {
         "s" => n,
         "m" => n * 60,
@@ -95,8 +101,12 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
     match cli.command {
         Command::Serve(opts) => {
             let running = start(opts).await?;
@@ -114,7 +124,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]
@@ -144,19 +155,35 @@ pub async fn start(opts: Serve) -> anyhow::Result<Running> {
 
 /// [`start`] with a given clock and AWS configuration (default: the SDK's
 /// own, from the environment) — how the tests point it at an emulator.
-pub async fn start_with(opts: Serve, clock: Arc<dyn Clock>, aws: Option<SdkConfig>) -> anyhow::Result<Running> {
-    let listener = tokio::net::TcpListener::bind(opts.listen).await.with_context(|| format!("cannot listen on {}", opts.listen))?;
+pub async fn start_with(
+    opts: Serve,
+    clock: Arc<dyn Clock>,
+    aws: Option<SdkConfig>,
+) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let public_url = opts
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let needs_aws = opts.store == StoreKind::Dynamodb || opts.mail == MailKind::Ses;
     let aws = match aws {
         Some(c) => Some(c),
-        None if needs_aws => Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await),
+        None if needs_aws => {
+            Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+        }
         None => None,
     };
     let store = build_store(&opts, aws.as_ref()).await?;
     let mailer = build_mailer(&opts, aws.as_ref())?;
-    let app = App::new(store, mailer, clock, Config::new(&public_url, opts.operator_token.as_deref()));
+    let app = App::new(
+        store,
+        mailer,
+        clock,
+        Config::new(&public_url, opts.operator_token.as_deref()),
+    );
     let router = admit_http::finish(routes(), app.clone());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     tokio::spawn(remind_timer(app.clone(), opts.remind_every));
@@ -177,13 +204,20 @@ async fn build_store(opts: &Serve, aws: Option<&SdkConfig>) -> anyhow::Result<Ar
     Ok(match opts.store {
         StoreKind::Embedded => {
             let path = opts.data_dir.join("admit.redb");
-            Arc::new(EmbeddedStore::open(&path).with_context(|| format!("cannot open {}", path.display()))?)
+            Arc::new(
+                EmbeddedStore::open(&path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            )
         }
         StoreKind::Dynamodb => {
-            let Some(table) = opts.table.clone() else { bail!("--store dynamodb needs --table (ADMIT_TABLE)") };
+            let Some(table) = opts.table.clone() else {
+                bail!("--store dynamodb needs --table (ADMIT_TABLE)")
+            };
             let client = aws_sdk_dynamodb::Client::new(aws.context("AWS configuration")?);
             if opts.create_table {
-                admit_store_dynamodb::create_table(&client, &table).await.context("cannot create the table")?;
+                admit_store_dynamodb::create_table(&client, &table)
+                    .await
+                    .context("cannot create the table")?;
             }
             Arc::new(DynamoStore::new(client, table))
         }
@@ -195,7 +229,11 @@ fn build_mailer(opts: &Serve, aws: Option<&SdkConfig>) -> anyhow::Result<Arc<dyn
         MailKind::Outbox => Arc::new(OutboxMailer::new(&opts.outbox_dir, &opts.mail_from)?),
         MailKind::Ses => {
             let client = aws_sdk_sesv2::Client::new(aws.context("AWS configuration")?);
-            Arc::new(SesMailer::new(client, &opts.mail_from, opts.ses_configuration_set.clone())?)
+            Arc::new(SesMailer::new(
+                client,
+                &opts.mail_from,
+                opts.ses_configuration_set.clone(),
+            )?)
         }
     })
 }

@@ -1,7 +1,9 @@
 //! Who is calling, and what they may do.
 
 use crate::{App, Error, Result};
-use admit_domain::{Account, MemberId, Membership, OrgId, Organization, Secret, Status, TokenDigest, UserId};
+use admit_domain::{
+    Account, MemberId, Membership, OrgId, Organization, Secret, Status, TokenDigest, UserId,
+};
 
 /// A caller with a live session.
 #[derive(Debug, Clone)]
@@ -19,15 +21,25 @@ impl App {
     /// The principal behind a session token; `Unauthenticated` for anything else.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
         let secret = Secret::parse(token).ok_or(Error::Unauthenticated)?;
-        let session = self.store().session(&secret.digest()).await?.ok_or(Error::Unauthenticated)?;
+        let session = self
+            .store()
+            .session(&secret.digest())
+            .await?
+            .ok_or(Error::Unauthenticated)?;
         if !session.is_live(self.now()) {
             return Err(Error::Unauthenticated);
         }
-        Ok(Principal { user_id: session.user_id, session: session.digest })
+        Ok(Principal {
+            user_id: session.user_id,
+            session: session.digest,
+        })
     }
 
     pub(crate) async fn account_of(&self, who: &Principal) -> Result<Account> {
-        self.store().account(&who.user_id).await?.ok_or(Error::Unauthenticated)
+        self.store()
+            .account(&who.user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)
     }
 
     /// `who` as a confirmed owner or admin of `org`. Someone with no
@@ -45,7 +57,11 @@ impl App {
         if membership.status != Status::Confirmed || !membership.role.administers() {
             return Err(Error::Forbidden);
         }
-        let org = self.store().organization(&org_id).await?.ok_or(Error::NotFound)?;
+        let org = self
+            .store()
+            .organization(&org_id)
+            .await?
+            .ok_or(Error::NotFound)?;
         Ok(Administrator { org })
     }
 }

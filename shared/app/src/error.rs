@@ -36,7 +36,9 @@ impl Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict => Error::Conflict("the data changed while this request ran; try again".into()),
+            StoreError::Conflict => {
+                Error::Conflict("the data changed while this request ran; try again".into())
+            }
             StoreError::NoSeats => Error::NoSeats,
             StoreError::InvalidCursor => Error::InvalidRequest("invalid cursor".into()),
             StoreError::Unavailable(cause) => Error::Internal(cause),

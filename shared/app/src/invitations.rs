@@ -1,12 +1,13 @@
 //! Inviting members, and the member's side of an invitation: look it up, accept it.
 
 use crate::views::{
-    Accept, Accepted, Invite, InviteResult, Invited, InvitationView, Reinvited, SkipReason, Skipped, SsoHint,
+    Accept, Accepted, InvitationView, Invite, InviteResult, Invited, Reinvited, SkipReason,
+    Skipped, SsoHint,
 };
 use crate::{App, Error, Principal, Result, passwords};
 use admit_domain::{
-    Account, Email, InvitationError, InvitationToken, MasterPassword, MasterPasswordHash, MemberId, Membership,
-    Organization, Role, Status, UserId,
+    Account, Email, InvitationError, InvitationToken, MasterPassword, MasterPasswordHash, MemberId,
+    Membership, Organization, Role, Status, UserId,
 };
 use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, StoreError};
 use futures::StreamExt;
@@ -24,18 +25,28 @@ impl App {
     pub async fn invite(&self, who: &Principal, org: &str, req: Invite) -> Result<InviteResult> {
         let admin = self.administrator(who, org).await?;
         if req.emails.is_empty() || req.emails.len() > MAX_EMAILS_PER_REQUEST {
-            return Err(Error::InvalidRequest(format!("emails: give 1 to {MAX_EMAILS_PER_REQUEST} addresses")));
+            return Err(Error::InvalidRequest(format!(
+                "emails: give 1 to {MAX_EMAILS_PER_REQUEST} addresses"
+            )));
         }
         if req.role == Role::Owner {
-            return Err(Error::InvalidRequest("role: invite as \"user\" or \"admin\"".into()));
+            return Err(Error::InvalidRequest(
+                "role: invite as \"user\" or \"admin\"".into(),
+            ));
         }
         let mut skipped = Vec::new();
         let mut seen = HashSet::new();
         let mut wanted = Vec::new();
         for raw in &req.emails {
             match Email::parse(raw) {
-                Err(_) => skipped.push(Skipped { email: raw.clone(), reason: SkipReason::InvalidEmail }),
-                Ok(e) if !seen.insert(e.clone()) => skipped.push(Skipped { email: e.to_string(), reason: SkipReason::Duplicate }),
+                Err(_) => skipped.push(Skipped {
+                    email: raw.clone(),
+                    reason: SkipReason::InvalidEmail,
+                }),
+                Ok(e) if !seen.insert(e.clone()) => skipped.push(Skipped {
+                    email: e.to_string(),
+                    reason: SkipReason::Duplicate,
+                }),
                 Ok(e) => wanted.push(e),
             }
         }
@@ -45,16 +56,24 @@ impl App {
         let mut remaining = self.without_members(&org, wanted, &mut skipped).await?;
         // All-or-nothing on seats for what is left when the request starts.
         if !remaining.is_empty() {
-            org.seats.check(org.occupied_seats, remaining.len() as u32).map_err(|_| Error::NoSeats)?;
+            org.seats
+                .check(org.occupied_seats, remaining.len() as u32)
+                .map_err(|_| Error::NoSeats)?;
         }
         let mut first_chunk = true;
         while !remaining.is_empty() {
             let rest = remaining.split_off(remaining.len().min(MAX_NEW_MEMBERSHIPS_PER_WRITE));
             let chunk = std::mem::replace(&mut remaining, rest);
-            match self.add_chunk(&mut org, chunk, req.role, &mut skipped).await {
+            match self
+                .add_chunk(&mut org, chunk, req.role, &mut skipped)
+                .await
+            {
                 Ok(written) => invited.extend(written),
                 Err(ChunkError::NoSeats(lost)) if !first_chunk => {
-                    skipped.extend(lost.into_iter().map(|e| Skipped { email: e.to_string(), reason: SkipReason::NoSeats }))
+                    skipped.extend(lost.into_iter().map(|e| Skipped {
+                        email: e.to_string(),
+                        reason: SkipReason::NoSeats,
+                    }))
                 }
                 Err(ChunkError::NoSeats(_)) => return Err(Error::NoSeats),
                 Err(ChunkError::Other(e)) => return Err(e),
@@ -63,26 +82,53 @@ impl App {
         }
 
         let result = InviteResult {
-            invited: invited.iter().map(|(m, _)| Invited { member_id: m.member_id.to_string(), email: m.email.to_string() }).collect(),
+            invited: invited
+                .iter()
+                .map(|(m, _)| Invited {
+                    member_id: m.member_id.to_string(),
+                    email: m.email.to_string(),
+                })
+                .collect(),
             skipped,
         };
-        tracing::info!(invited = result.invited.len(), skipped = result.skipped.len(), "invitations written");
+        tracing::info!(
+            invited = result.invited.len(),
+            skipped = result.skipped.len(),
+            "invitations written"
+        );
         let org = &org;
         futures::stream::iter(invited)
-            .for_each_concurrent(SEND_CONCURRENCY, |(m, token)| async move { self.send_invitation(org, m, &token).await })
+            .for_each_concurrent(SEND_CONCURRENCY, |(m, token)| async move {
+                self.send_invitation(org, m, &token).await
+            })
             .await;
         Ok(result)
     }
 
     /// `emails` less those that already have a membership (recorded as skipped).
-    async fn without_members(&self, org: &Organization, emails: Vec<Email>, skipped: &mut Vec<Skipped>) -> Result<Vec<Email>> {
+    async fn without_members(
+        &self,
+        org: &Organization,
+        emails: Vec<Email>,
+        skipped: &mut Vec<Skipped>,
+    ) -> Result<Vec<Email>> {
         let mut existing = HashSet::new();
         for chunk in emails.chunks(MAX_NEW_MEMBERSHIPS_PER_WRITE) {
             let ids: Vec<MemberId> = chunk.iter().map(|e| MemberId::of(&org.id, e)).collect();
-            existing.extend(self.store().memberships(&org.id, &ids).await?.into_iter().map(|m| m.email));
+            existing.extend(
+                self.store()
+                    .memberships(&org.id, &ids)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.email),
+            );
         }
-        let (members, rest): (Vec<_>, Vec<_>) = emails.into_iter().partition(|e| existing.contains(e));
-        skipped.extend(members.into_iter().map(|e| Skipped { email: e.to_string(), reason: SkipReason::AlreadyMember }));
+        let (members, rest): (Vec<_>, Vec<_>) =
+            emails.into_iter().partition(|e| existing.contains(e));
+        skipped.extend(members.into_iter().map(|e| Skipped {
+            email: e.to_string(),
+            reason: SkipReason::AlreadyMember,
+        }));
         Ok(rest)
     }
 
@@ -102,7 +148,19 @@ impl App {
             let now = self.now();
             let issued: Vec<(Membership, InvitationToken)> = {
                 let mut rng = rand::rng();
-                emails.iter().map(|e| Membership::invite(&org.id, e.clone(), role, now, org.invitation_lifetime(), &mut rng)).collect()
+                emails
+                    .iter()
+                    .map(|e| {
+                        Membership::invite(
+                            &org.id,
+                            e.clone(),
+                            role,
+                            now,
+                            org.invitation_lifetime(),
+                            &mut rng,
+                        )
+                    })
+                    .collect()
             };
             let memberships: Vec<Membership> = issued.iter().map(|(m, _)| m.clone()).collect();
             match self.store().add_memberships(org, &memberships).await {
@@ -112,39 +170,80 @@ impl App {
                 }
                 Err(StoreError::NoSeats) => return Err(ChunkError::NoSeats(emails)),
                 Err(StoreError::Conflict) => {
-                    *org = self.store().organization(&org.id).await.map_err(Error::from)?.ok_or(Error::NotFound)?;
+                    *org = self
+                        .store()
+                        .organization(&org.id)
+                        .await
+                        .map_err(Error::from)?
+                        .ok_or(Error::NotFound)?;
                     emails = self.without_members(org, emails, skipped).await?;
                 }
                 Err(e) => return Err(ChunkError::Other(e.into())),
             }
         }
-        Err(ChunkError::Other(Error::Conflict("too many concurrent changes; try again".into())))
+        Err(ChunkError::Other(Error::Conflict(
+            "too many concurrent changes; try again".into(),
+        )))
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
     pub async fn reinvite(&self, who: &Principal, org: &str, member: &str) -> Result<Reinvited> {
         let admin = self.administrator(who, org).await?;
         let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
-        let m = self.store().membership(&admin.org.id, &member_id).await?.ok_or(Error::NotFound)?;
+        let m = self
+            .store()
+            .membership(&admin.org.id, &member_id)
+            .await?
+            .ok_or(Error::NotFound)?;
         let mut renewed = m.clone();
         let token = renewed
-            .reinvite(self.now(), admin.org.invitation_lifetime(), &mut rand::rng())
-            .map_err(|_| Error::Conflict(format!("only invited members can be reinvited; this one is {}", m.status)))?;
-        self.store().update_membership(&renewed, &Expected::as_read(&m)).await?;
-        let expires = renewed.invitation.as_ref().map(|i| i.expires_at).expect("reinvite issues an invitation");
+            .reinvite(
+                self.now(),
+                admin.org.invitation_lifetime(),
+                &mut rand::rng(),
+            )
+            .map_err(|_| {
+                Error::Conflict(format!(
+                    "only invited members can be reinvited; this one is {}",
+                    m.status
+                ))
+            })?;
+        self.store()
+            .update_membership(&renewed, &Expected::as_read(&m))
+            .await?;
+        let expires = renewed
+            .invitation
+            .as_ref()
+            .map(|i| i.expires_at)
+            .expect("reinvite issues an invitation");
         self.send_invitation(&admin.org, renewed, &token).await;
-        Ok(Reinvited { member_id: member_id.to_string(), invitation_expires_at: expires })
+        Ok(Reinvited {
+            member_id: member_id.to_string(),
+            invitation_expires_at: expires,
+        })
     }
 
     /// The membership and organization a token opens, or why it doesn't.
-    async fn open_invitation(&self, raw: &str) -> Result<(InvitationToken, Membership, Organization)> {
+    async fn open_invitation(
+        &self,
+        raw: &str,
+    ) -> Result<(InvitationToken, Membership, Organization)> {
         let token = InvitationToken::parse(raw).ok_or(Error::NotFound)?;
-        let m = self.store().membership(&token.org_id, &token.member_id).await?.ok_or(Error::NotFound)?;
-        m.check_invitation(&token, self.now()).map_err(|e| match e {
-            InvitationError::Unknown => Error::NotFound,
-            InvitationError::Expired => Error::Expired,
-        })?;
-        let org = self.store().organization(&token.org_id).await?.ok_or(Error::NotFound)?;
+        let m = self
+            .store()
+            .membership(&token.org_id, &token.member_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        m.check_invitation(&token, self.now())
+            .map_err(|e| match e {
+                InvitationError::Unknown => Error::NotFound,
+                InvitationError::Expired => Error::Expired,
+            })?;
+        let org = self
+            .store()
+            .organization(&token.org_id)
+            .await?
+            .ok_or(Error::NotFound)?;
         Ok((token, m, org))
     }
 
@@ -156,8 +255,15 @@ impl App {
             org_name: org.name,
             email: m.email.to_string(),
             account_exists,
-            sso: SsoHint { enabled: org.sso_enabled, sso_identifier: org.sso_identifier.to_string() },
-            expires_at: m.invitation.as_ref().map(|i| i.expires_at).expect("an open invitation"),
+            sso: SsoHint {
+                enabled: org.sso_enabled,
+                sso_identifier: org.sso_identifier.to_string(),
+            },
+            expires_at: m
+                .invitation
+                .as_ref()
+                .map(|i| i.expires_at)
+                .expect("an open invitation"),
             role: m.role,
         })
     }
@@ -167,25 +273,40 @@ impl App {
     #[tracing::instrument(skip_all)]
     pub async fn accept_invitation(&self, req: Accept) -> Result<Accepted> {
         let (_, m, org) = self.open_invitation(&req.token).await?;
-        let secret = MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
+        let secret =
+            MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
         let now = self.now();
         let existing = self.store().account_by_email(&m.email).await?;
         let (user, new_account) = match existing {
             Some(account) => {
-                let verifier = account.master_password.as_ref().map(|p| p.verifier.as_str());
+                let verifier = account
+                    .master_password
+                    .as_ref()
+                    .map(|p| p.verifier.as_str());
                 if !passwords::verify(&secret, verifier).await? {
                     return Err(Error::WrongCredentials);
                 }
                 (account.id, None)
             }
             None if org.sso_enabled => {
-                return Err(Error::Conflict("this organization uses single sign-on: continue with SSO".into()));
+                return Err(Error::Conflict(
+                    "this organization uses single sign-on: continue with SSO".into(),
+                ));
             }
             None => {
-                let kdf = req.kdf.ok_or_else(|| Error::InvalidRequest("kdf: required to create an account".into()))?;
+                let kdf = req.kdf.ok_or_else(|| {
+                    Error::InvalidRequest("kdf: required to create an account".into())
+                })?;
                 let kdf = kdf.validate().map_err(Error::invalid)?;
-                let keys = req.keys.map(|k| k.validate()).transpose().map_err(Error::invalid)?;
-                let name = req.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+                let keys = req
+                    .keys
+                    .map(|k| k.validate())
+                    .transpose()
+                    .map_err(Error::invalid)?;
+                let name = req
+                    .name
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty());
                 if name.as_ref().is_some_and(|n| n.chars().count() > 100) {
                     return Err(Error::InvalidRequest("name: at most 100 characters".into()));
                 }
@@ -202,9 +323,17 @@ impl App {
             }
         };
         let mut updated = m.clone();
-        let transition = if m.role == Role::Owner { updated.accept_as_bootstrap_owner(user, now) } else { updated.accept(user, now) };
+        let transition = if m.role == Role::Owner {
+            updated.accept_as_bootstrap_owner(user, now)
+        } else {
+            updated.accept(user, now)
+        };
         transition.map_err(|_| Error::NotFound)?;
-        match self.store().accept_membership(&updated, &Expected::as_read(&m), new_account.as_ref()).await {
+        match self
+            .store()
+            .accept_membership(&updated, &Expected::as_read(&m), new_account.as_ref())
+            .await
+        {
             Ok(()) => {}
             // The invitation was used (or replaced) meanwhile, or the account appeared.
             Err(StoreError::Conflict) => return Err(self.why_accept_conflicted(&m).await),
@@ -214,14 +343,17 @@ impl App {
         if updated.status == Status::Accepted {
             self.notify_awaiting_confirmation(&org, &updated).await;
         }
-        Ok(Accepted { member_id: updated.member_id.to_string(), status: updated.status })
+        Ok(Accepted {
+            member_id: updated.member_id.to_string(),
+            status: updated.status,
+        })
     }
 
     async fn why_accept_conflicted(&self, m: &Membership) -> Error {
         match self.store().membership(&m.org_id, &m.member_id).await {
-            Ok(Some(now)) if Expected::as_read(&now) == Expected::as_read(m) => {
-                Error::Conflict("an account with this email was created meanwhile; accept again".into())
-            }
+            Ok(Some(now)) if Expected::as_read(&now) == Expected::as_read(m) => Error::Conflict(
+                "an account with this email was created meanwhile; accept again".into(),
+            ),
             Ok(_) => Error::NotFound,
             Err(e) => e.into(),
         }

@@ -40,7 +40,9 @@ impl Config {
     pub fn new(public_url: &str, operator_token: Option<&str>) -> Self {
         Config {
             public_url: public_url.trim_end_matches('/').to_owned(),
-            operator_token: operator_token.filter(|t| !t.is_empty()).map(operator::digest_of),
+            operator_token: operator_token
+                .filter(|t| !t.is_empty())
+                .map(operator::digest_of),
         }
     }
 
@@ -64,8 +66,21 @@ struct Inner {
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, config: Config) -> Self {
-        App { inner: Arc::new(Inner { store, mailer, templates: Templates::new(), clock, config }) }
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> Self {
+        App {
+            inner: Arc::new(Inner {
+                store,
+                mailer,
+                templates: Templates::new(),
+                clock,
+                config,
+            }),
+        }
     }
 
     pub fn config(&self) -> &Config {

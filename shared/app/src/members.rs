@@ -1,8 +1,8 @@
 //! Administering an organization: its settings, its members, confirming them.
 
 use crate::views::{
-    Confirm, ConfirmMany, ConfirmManyResult, ConfirmOneResult, Confirmed, MemberPage, MemberView, OrganizationView,
-    SeatsView,
+    Confirm, ConfirmMany, ConfirmManyResult, ConfirmOneResult, Confirmed, MemberPage, MemberView,
+    OrganizationView, SeatsView,
 };
 use crate::{App, Error, Principal, Result};
 use admit_domain::{MemberId, Organization, Status};
@@ -46,32 +46,62 @@ impl App {
         let admin = self.administrator(who, org).await?;
         let status = status
             .filter(|s| !s.is_empty())
-            .map(|s| Status::parse(s).ok_or_else(|| Error::InvalidRequest(format!("status: unknown status {s:?}"))))
+            .map(|s| {
+                Status::parse(s)
+                    .ok_or_else(|| Error::InvalidRequest(format!("status: unknown status {s:?}")))
+            })
             .transpose()?;
-        let page = self.store().list_memberships(&admin.org.id, status, cursor, MEMBERS_PAGE_SIZE).await?;
+        let page = self
+            .store()
+            .list_memberships(&admin.org.id, status, cursor, MEMBERS_PAGE_SIZE)
+            .await?;
         let now = self.now();
-        Ok(MemberPage { members: page.items.iter().map(|m| MemberView::of(m, now)).collect(), next_cursor: page.next_cursor })
+        Ok(MemberPage {
+            members: page.items.iter().map(|m| MemberView::of(m, now)).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
-    pub async fn confirm(&self, who: &Principal, org: &str, member: &str, req: Confirm) -> Result<Confirmed> {
+    pub async fn confirm(
+        &self,
+        who: &Principal,
+        org: &str,
+        member: &str,
+        req: Confirm,
+    ) -> Result<Confirmed> {
         let admin = self.administrator(who, org).await?;
         let status = self.confirm_one(&admin.org, member, req.key).await?;
         Ok(Confirmed { status })
     }
 
     #[tracing::instrument(skip_all, fields(org_id = %org, count = req.keys.len()))]
-    pub async fn confirm_many(&self, who: &Principal, org: &str, req: ConfirmMany) -> Result<ConfirmManyResult> {
+    pub async fn confirm_many(
+        &self,
+        who: &Principal,
+        org: &str,
+        req: ConfirmMany,
+    ) -> Result<ConfirmManyResult> {
         let admin = self.administrator(who, org).await?;
         if req.keys.is_empty() || req.keys.len() > MAX_CONFIRMATIONS_PER_REQUEST {
-            return Err(Error::InvalidRequest(format!("keys: give 1 to {MAX_CONFIRMATIONS_PER_REQUEST} members")));
+            return Err(Error::InvalidRequest(format!(
+                "keys: give 1 to {MAX_CONFIRMATIONS_PER_REQUEST} members"
+            )));
         }
         let mut results = Vec::with_capacity(req.keys.len());
         for one in req.keys {
             let outcome = self.confirm_one(&admin.org, &one.member_id, one.key).await;
             results.push(match outcome {
-                Ok(status) => ConfirmOneResult { member_id: one.member_id, status: Some(status), error: None },
-                Err(e) => ConfirmOneResult { member_id: one.member_id, status: None, error: Some(e.code()) },
+                Ok(status) => ConfirmOneResult {
+                    member_id: one.member_id,
+                    status: Some(status),
+                    error: None,
+                },
+                Err(e) => ConfirmOneResult {
+                    member_id: one.member_id,
+                    status: None,
+                    error: Some(e.code()),
+                },
             });
         }
         Ok(ConfirmManyResult { results })
@@ -79,15 +109,26 @@ impl App {
 
     async fn confirm_one(&self, org: &Organization, member: &str, key: String) -> Result<Status> {
         if key.trim().is_empty() || key.len() > MAX_KEY_LEN {
-            return Err(Error::InvalidRequest(format!("key: 1 to {MAX_KEY_LEN} characters")));
+            return Err(Error::InvalidRequest(format!(
+                "key: 1 to {MAX_KEY_LEN} characters"
+            )));
         }
         let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
-        let m = self.store().membership(&org.id, &member_id).await?.ok_or(Error::NotFound)?;
+        let m = self
+            .store()
+            .membership(&org.id, &member_id)
+            .await?
+            .ok_or(Error::NotFound)?;
         let mut confirmed = m.clone();
-        confirmed
-            .confirm(key, self.now())
-            .map_err(|_| Error::Conflict(format!("only accepted members can be confirmed; this one is {}", m.status)))?;
-        self.store().update_membership(&confirmed, &Expected::as_read(&m)).await?;
+        confirmed.confirm(key, self.now()).map_err(|_| {
+            Error::Conflict(format!(
+                "only accepted members can be confirmed; this one is {}",
+                m.status
+            ))
+        })?;
+        self.store()
+            .update_membership(&confirmed, &Expected::as_read(&m))
+            .await?;
         tracing::info!(member_id = %member_id, "member confirmed");
         self.notify_confirmed(org, &confirmed).await;
         Ok(confirmed.status)

@@ -10,11 +10,24 @@ use admit_store::Expected;
 
 impl App {
     /// Email `m` its invitation and record that it went out.
-    pub(crate) async fn send_invitation(&self, org: &Organization, m: Membership, token: &InvitationToken) {
-        let Some(invitation) = m.invitation.as_ref() else { return };
-        let link = self.config().link(&format!("/accept?token={}", token.expose()));
+    pub(crate) async fn send_invitation(
+        &self,
+        org: &Organization,
+        m: Membership,
+        token: &InvitationToken,
+    ) {
+        let Some(invitation) = m.invitation.as_ref() else {
+            return;
+        };
+        let link = self
+            .config()
+            .link(&format!("/accept?token={}", token.expose()));
         let message = if m.role == Role::Owner {
-            Message::OwnerInvitation { org_name: &org.name, link: &link, expires_at: invitation.expires_at }
+            Message::OwnerInvitation {
+                org_name: &org.name,
+                link: &link,
+                expires_at: invitation.expires_at,
+            }
         } else {
             let account_exists = match self.store().account_by_email(&m.email).await {
                 Ok(a) => a.is_some(),
@@ -23,7 +36,12 @@ impl App {
                     return;
                 }
             };
-            Message::Invitation { org_name: &org.name, link: &link, expires_at: invitation.expires_at, account_exists }
+            Message::Invitation {
+                org_name: &org.name,
+                link: &link,
+                expires_at: invitation.expires_at,
+                account_exists,
+            }
         };
         let mail = self.inner.templates.render(&m.email, &message);
         if let Err(e) = self.inner.mailer.send(&mail).await {
@@ -35,13 +53,21 @@ impl App {
             i.mark_sent();
         }
         // A conflict means the membership moved on (accepted, reinvited): nothing to record.
-        if let Err(e) = self.store().update_membership(&sent, &Expected::as_read(&m)).await {
+        if let Err(e) = self
+            .store()
+            .update_membership(&sent, &Expected::as_read(&m))
+            .await
+        {
             tracing::info!(member_id = %m.member_id, error = %e, "invitation sent; delivery not recorded");
         }
     }
 
     /// Tell the organization's confirmed owners and admins that `member` awaits confirmation.
-    pub(crate) async fn notify_awaiting_confirmation(&self, org: &Organization, member: &Membership) {
+    pub(crate) async fn notify_awaiting_confirmation(
+        &self,
+        org: &Organization,
+        member: &Membership,
+    ) {
         let admins = match self.administrators_of(org).await {
             Ok(a) => a,
             Err(e) => {
@@ -51,8 +77,11 @@ impl App {
         };
         let link = self.config().link(&format!("/app?org={}", org.id));
         for admin in admins {
-            let message =
-                Message::AwaitingConfirmation { org_name: &org.name, member_email: member.email.as_str(), link: &link };
+            let message = Message::AwaitingConfirmation {
+                org_name: &org.name,
+                member_email: member.email.as_str(),
+                link: &link,
+            };
             let mail = self.inner.templates.render(&admin.email, &message);
             if let Err(e) = self.inner.mailer.send(&mail).await {
                 tracing::warn!(org_id = %org.id, error = %e, "awaiting-confirmation email failed");
@@ -63,7 +92,13 @@ impl App {
     /// Tell `member` that its access is ready.
     pub(crate) async fn notify_confirmed(&self, org: &Organization, member: &Membership) {
         let link = self.config().link("/app");
-        let mail = self.inner.templates.render(&member.email, &Message::Confirmed { org_name: &org.name, link: &link });
+        let mail = self.inner.templates.render(
+            &member.email,
+            &Message::Confirmed {
+                org_name: &org.name,
+                link: &link,
+            },
+        );
         if let Err(e) = self.inner.mailer.send(&mail).await {
             tracing::warn!(member_id = %member.member_id, error = %e, "confirmation email failed");
         }
@@ -76,7 +111,12 @@ impl App {
         loop {
             let page = self
                 .store()
-                .list_memberships(&org.id, Some(Status::Confirmed), cursor.as_deref(), admit_store::MAX_PAGE_SIZE)
+                .list_memberships(
+                    &org.id,
+                    Some(Status::Confirmed),
+                    cursor.as_deref(),
+                    admit_store::MAX_PAGE_SIZE,
+                )
                 .await?;
             out.extend(page.items.into_iter().filter(|m| m.role.administers()));
             match page.next_cursor {

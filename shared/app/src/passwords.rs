@@ -3,16 +3,18 @@
 
 use crate::{Error, Result};
 use admit_domain::MasterPasswordHash;
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use std::sync::OnceLock;
 
 pub(crate) async fn hash(secret: &MasterPasswordHash) -> Result<String> {
     let bytes = secret.as_bytes().to_vec();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(&bytes, &salt).map(|h| h.to_string())
+        Argon2::default()
+            .hash_password(&bytes, &salt)
+            .map(|h| h.to_string())
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))?
@@ -39,6 +41,9 @@ fn dummy_verifier() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(b"admit-dummy-verifier", &salt).expect("argon2 hashes").to_string()
+        Argon2::default()
+            .hash_password(b"admit-dummy-verifier", &salt)
+            .expect("argon2 hashes")
+            .to_string()
     })
 }

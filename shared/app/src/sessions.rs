@@ -10,9 +10,13 @@ impl App {
         // Malformed input is a 400; a well-formed but wrong one a 401 that
         // says nothing of whether the account exists.
         let email = Email::parse(&req.email).map_err(Error::invalid)?;
-        let secret = MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
+        let secret =
+            MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
         let account = self.store().account_by_email(&email).await?;
-        let verifier = account.as_ref().and_then(|a| a.master_password.as_ref()).map(|m| m.verifier.as_str());
+        let verifier = account
+            .as_ref()
+            .and_then(|a| a.master_password.as_ref())
+            .map(|m| m.verifier.as_str());
         if !passwords::verify(&secret, verifier).await? {
             return Err(Error::WrongCredentials);
         }
@@ -54,7 +58,9 @@ impl App {
         let account = self.account_of(who).await?;
         let mut memberships = Vec::new();
         for m in self.store().memberships_of_user(&account.id).await? {
-            let Some(org) = self.store().organization(&m.org_id).await? else { continue };
+            let Some(org) = self.store().organization(&m.org_id).await? else {
+                continue;
+            };
             memberships.push(MyMembership {
                 org_id: org.id.to_string(),
                 org_name: org.name,
@@ -64,6 +70,10 @@ impl App {
             });
         }
         memberships.sort_by(|a, b| a.org_name.cmp(&b.org_name));
-        Ok(Me { user_id: account.id.to_string(), email: account.email.to_string(), memberships })
+        Ok(Me {
+            user_id: account.id.to_string(),
+            email: account.email.to_string(),
+            memberships,
+        })
     }
 }

@@ -21,7 +21,10 @@ impl MasterPasswordHash {
             .decode(base64.trim())
             .map_err(|_| ParseError::new("master_password_hash", "must be base64"))?;
         if !(32..=128).contains(&bytes.len()) {
-            return Err(ParseError::new("master_password_hash", "must be 32 to 128 bytes"));
+            return Err(ParseError::new(
+                "master_password_hash",
+                "must be 32 to 128 bytes",
+            ));
         }
         Ok(Self(bytes))
     }
@@ -48,16 +51,22 @@ impl Kdf {
     pub const MIN_PBKDF2_ITERATIONS: u32 = 100_000;
     pub const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
     /// What the bundled pages use.
-    pub const DEFAULT: Kdf = Kdf::Pbkdf2Sha256 { iterations: 600_000 };
+    pub const DEFAULT: Kdf = Kdf::Pbkdf2Sha256 {
+        iterations: 600_000,
+    };
 
     pub fn validate(self) -> Result<Self, ParseError> {
         match self {
             Kdf::Pbkdf2Sha256 { iterations }
-                if (Self::MIN_PBKDF2_ITERATIONS..=Self::MAX_PBKDF2_ITERATIONS).contains(&iterations) =>
+                if (Self::MIN_PBKDF2_ITERATIONS..=Self::MAX_PBKDF2_ITERATIONS)
+                    .contains(&iterations) =>
             {
                 Ok(self)
             }
-            Kdf::Pbkdf2Sha256 { .. } => Err(ParseError::new("kdf", "iterations must be 100000 to 2000000")),
+            Kdf::Pbkdf2Sha256 { .. } => Err(ParseError::new(
+                "kdf",
+                "iterations must be 100000 to 2000000",
+            )),
         }
     }
 }
@@ -73,9 +82,16 @@ pub struct KeyMaterial {
 
 impl KeyMaterial {
     pub fn validate(self) -> Result<Self, ParseError> {
-        for v in [&self.user_key, &self.public_key, &self.encrypted_private_key] {
+        for v in [
+            &self.user_key,
+            &self.public_key,
+            &self.encrypted_private_key,
+        ] {
             if v.is_empty() || v.len() > 16 * 1024 {
-                return Err(ParseError::new("keys", "each key must be 1 to 16384 characters"));
+                return Err(ParseError::new(
+                    "keys",
+                    "each key must be 1 to 16384 characters",
+                ));
             }
         }
         Ok(self)
@@ -124,14 +140,19 @@ mod tests {
     fn kdf_bounds() {
         assert!(Kdf::DEFAULT.validate().is_ok());
         assert!(Kdf::Pbkdf2Sha256 { iterations: 1 }.validate().is_err());
-        let k: Kdf = serde_json::from_str(r#"{"type":"pbkdf2_sha256","iterations":600000}"#).unwrap();
+        let k: Kdf =
+            serde_json::from_str(r#"{"type":"pbkdf2_sha256","iterations":600000}"#).unwrap();
         assert_eq!(k, Kdf::DEFAULT);
         assert!(serde_json::from_str::<Kdf>(r#"{"type":"md5","iterations":1}"#).is_err());
     }
 
     #[test]
     fn key_material_is_bounded() {
-        let k = KeyMaterial { user_key: "a".into(), public_key: "b".into(), encrypted_private_key: String::new() };
+        let k = KeyMaterial {
+            user_key: "a".into(),
+            public_key: "b".into(),
+            encrypted_private_key: String::new(),
+        };
         assert!(k.validate().is_err());
     }
 }

@@ -26,10 +26,15 @@ impl Email {
         if local.is_empty() || local.len() > 64 {
             return Err(err("local part must be 1 to 64 characters"));
         }
-        if local.contains('@') || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        if local.contains('@')
+            || local.starts_with('.')
+            || local.ends_with('.')
+            || local.contains("..")
+        {
             return Err(err("local part is malformed"));
         }
-        let allowed_local = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+        let allowed_local =
+            |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
         if !local.chars().all(allowed_local) {
             return Err(err("local part has a character that is not allowed"));
         }
@@ -98,10 +103,23 @@ mod tests {
     #[test]
     fn refuses_malformed_addresses() {
         for bad in [
-            "", "plain", "@example.com", "a@", "a@example", "a b@example.com", "a@exa mple.com",
-            "a@@example.com", ".a@example.com", "a.@example.com", "a..b@example.com",
-            "a@-example.com", "a@example-.com", "a@example..com", "a\n@example.com",
-            "a<b>@example.com", "a@exam_ple.com",
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@example",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a@@example.com",
+            ".a@example.com",
+            "a.@example.com",
+            "a..b@example.com",
+            "a@-example.com",
+            "a@example-.com",
+            "a@example..com",
+            "a\n@example.com",
+            "a<b>@example.com",
+            "a@exam_ple.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -16,8 +16,14 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn parse_id(raw: &str, prefix: &str, what: &'static str) -> Result<String, ParseError> {
-    let rest = raw.strip_prefix(prefix).ok_or(ParseError::new(what, "unknown id"))?;
-    if rest.len() == 32 && rest.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+    let rest = raw
+        .strip_prefix(prefix)
+        .ok_or(ParseError::new(what, "unknown id"))?;
+    if rest.len() == 32
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    {
         Ok(raw.to_owned())
     } else {
         Err(ParseError::new(what, "unknown id"))
@@ -108,7 +114,10 @@ mod tests {
         let (o1, o2) = (OrgId::generate(&mut rng), OrgId::generate(&mut rng));
         let a = Email::parse("a@x.test").unwrap();
         let b = Email::parse("b@x.test").unwrap();
-        assert_eq!(MemberId::of(&o1, &a), MemberId::of(&o1, &Email::parse("A@X.test").unwrap()));
+        assert_eq!(
+            MemberId::of(&o1, &a),
+            MemberId::of(&o1, &Email::parse("A@X.test").unwrap())
+        );
         assert_ne!(MemberId::of(&o1, &a), MemberId::of(&o1, &b));
         assert_ne!(MemberId::of(&o1, &a), MemberId::of(&o2, &a));
         assert!(MemberId::parse(MemberId::of(&o1, &a).as_str()).is_ok());

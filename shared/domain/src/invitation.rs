@@ -58,7 +58,11 @@ impl Invitation {
             sent_count: 0,
             delivery: Delivery::Pending,
         };
-        let token = InvitationToken { org_id: org.clone(), member_id: member.clone(), secret };
+        let token = InvitationToken {
+            org_id: org.clone(),
+            member_id: member.clone(),
+            secret,
+        };
         IssuedInvitation { invitation, token }
     }
 
@@ -120,13 +124,22 @@ impl InvitationToken {
 
     /// The token as it goes into a link. Never log it.
     pub fn expose(&self) -> String {
-        format!("{}.{}.{}", self.org_id, self.member_id, self.secret.expose())
+        format!(
+            "{}.{}.{}",
+            self.org_id,
+            self.member_id,
+            self.secret.expose()
+        )
     }
 }
 
 impl fmt::Debug for InvitationToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "InvitationToken({}, {}, ..)", self.org_id, self.member_id)
+        write!(
+            f,
+            "InvitationToken({}, {}, ..)",
+            self.org_id, self.member_id
+        )
     }
 }
 
@@ -148,8 +161,15 @@ mod tests {
         let i = issued(t0);
         let token = InvitationToken::parse(&i.token.expose()).unwrap();
         assert_eq!(i.invitation.check(&token, t0), Ok(()));
-        assert_eq!(i.invitation.check(&token, t0 + Duration::days(5) - Duration::seconds(1)), Ok(()));
-        assert_eq!(i.invitation.check(&token, t0 + Duration::days(5)), Err(InvitationError::Expired));
+        assert_eq!(
+            i.invitation
+                .check(&token, t0 + Duration::days(5) - Duration::seconds(1)),
+            Ok(())
+        );
+        assert_eq!(
+            i.invitation.check(&token, t0 + Duration::days(5)),
+            Err(InvitationError::Expired)
+        );
         assert_eq!(i.invitation.delivery, Delivery::Pending);
     }
 
@@ -157,14 +177,25 @@ mod tests {
     fn another_or_tampered_token_is_unknown() {
         let t0 = Timestamp::from_unix(1_800_000_000);
         let (a, b) = (issued(t0), issued(t0));
-        assert_eq!(a.invitation.check(&b.token, t0), Err(InvitationError::Unknown));
+        assert_eq!(
+            a.invitation.check(&b.token, t0),
+            Err(InvitationError::Unknown)
+        );
         let shown = a.token.expose();
         let mut tampered = shown.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
         let tampered = InvitationToken::parse(std::str::from_utf8(&tampered).unwrap()).unwrap();
-        assert_eq!(a.invitation.check(&tampered, t0), Err(InvitationError::Unknown));
-        for bad in ["", "x.y.z", &format!("{shown}.extra"), &shown[..shown.len() - 1]] {
+        assert_eq!(
+            a.invitation.check(&tampered, t0),
+            Err(InvitationError::Unknown)
+        );
+        for bad in [
+            "",
+            "x.y.z",
+            &format!("{shown}.extra"),
+            &shown[..shown.len() - 1],
+        ] {
             assert!(InvitationToken::parse(bad).is_none(), "{bad:?}");
         }
     }

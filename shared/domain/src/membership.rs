@@ -47,9 +47,14 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Status::Invited, Status::Accepted, Status::Confirmed, Status::Revoked]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        [
+            Status::Invited,
+            Status::Accepted,
+            Status::Confirmed,
+            Status::Revoked,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
     }
 }
 
@@ -107,7 +112,8 @@ impl Membership {
         rng: &mut impl CryptoRng,
     ) -> (Membership, InvitationToken) {
         let member_id = MemberId::of(org, &email);
-        let IssuedInvitation { invitation, token } = Invitation::issue(org, &member_id, now, lifetime, rng);
+        let IssuedInvitation { invitation, token } =
+            Invitation::issue(org, &member_id, now, lifetime, rng);
         let m = Membership {
             org_id: org.clone(),
             member_id,
@@ -131,15 +137,28 @@ impl Membership {
     }
 
     fn refuse<T>(&self, action: Action) -> Result<T, TransitionError> {
-        Err(TransitionError { from: self.status, action })
+        Err(TransitionError {
+            from: self.status,
+            action,
+        })
     }
 
     /// Does `token` open this membership's invitation at `now`?
-    pub fn check_invitation(&self, token: &InvitationToken, now: Timestamp) -> Result<(), InvitationError> {
-        if token.org_id != self.org_id || token.member_id != self.member_id || self.status != Status::Invited {
+    pub fn check_invitation(
+        &self,
+        token: &InvitationToken,
+        now: Timestamp,
+    ) -> Result<(), InvitationError> {
+        if token.org_id != self.org_id
+            || token.member_id != self.member_id
+            || self.status != Status::Invited
+        {
             return Err(InvitationError::Unknown);
         }
-        self.invitation.as_ref().ok_or(InvitationError::Unknown)?.check(token, now)
+        self.invitation
+            .as_ref()
+            .ok_or(InvitationError::Unknown)?
+            .check(token, now)
     }
 
     /// invited → accepted, by `user`. Consumes the invitation.
@@ -156,7 +175,11 @@ impl Membership {
 
     /// The owner named when the organization was created has nobody to confirm
     /// them: accepting confirms at once. Only for `owner` memberships.
-    pub fn accept_as_bootstrap_owner(&mut self, user: UserId, now: Timestamp) -> Result<(), TransitionError> {
+    pub fn accept_as_bootstrap_owner(
+        &mut self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), TransitionError> {
         if self.role != Role::Owner {
             return self.refuse(Action::Confirm);
         }
@@ -211,8 +234,10 @@ impl Membership {
             return self.refuse(Action::Reinvite);
         }
         let sent_count = self.invitation.as_ref().map_or(0, |i| i.sent_count);
-        let IssuedInvitation { mut invitation, token } =
-            Invitation::issue(&self.org_id, &self.member_id, now, lifetime, rng);
+        let IssuedInvitation {
+            mut invitation,
+            token,
+        } = Invitation::issue(&self.org_id, &self.member_id, now, lifetime, rng);
         invitation.sent_count = sent_count;
         self.invitation = Some(invitation);
         self.invited_at = now;
@@ -230,7 +255,14 @@ mod tests {
         let mut rng = rand::rng();
         let org = OrgId::generate(&mut rng);
         let email = Email::parse("m@x.test").unwrap();
-        Membership::invite(&org, email, role, Timestamp::from_unix(T0), Duration::days(5), &mut rng)
+        Membership::invite(
+            &org,
+            email,
+            role,
+            Timestamp::from_unix(T0),
+            Duration::days(5),
+            &mut rng,
+        )
     }
 
     fn user() -> UserId {
@@ -252,7 +284,12 @@ mod tests {
         m
     }
 
-    const ALL: [Status; 4] = [Status::Invited, Status::Accepted, Status::Confirmed, Status::Revoked];
+    const ALL: [Status; 4] = [
+        Status::Invited,
+        Status::Accepted,
+        Status::Confirmed,
+        Status::Revoked,
+    ];
 
     /// Applies `action` to a membership in `from`; `Ok(new status)` or the refusal.
     fn apply(from: Status, action: Action) -> Result<Status, TransitionError> {
@@ -263,7 +300,9 @@ mod tests {
             Action::Confirm => m.confirm("key".into(), now),
             Action::Revoke => m.revoke(),
             Action::Restore => m.restore(),
-            Action::Reinvite => m.reinvite(now, Duration::days(5), &mut rand::rng()).map(|_| ()),
+            Action::Reinvite => m
+                .reinvite(now, Duration::days(5), &mut rand::rng())
+                .map(|_| ()),
         }
         .map(|()| m.status)
     }
@@ -286,12 +325,22 @@ mod tests {
             for action in [Accept, Confirm, Revoke, Reinvite] {
                 match allowed(from, action) {
                     Some(to) => assert_eq!(apply(from, action), Ok(to), "{from} --{action:?}"),
-                    None => assert_eq!(apply(from, action), Err(TransitionError { from, action }), "{from} --{action:?}"),
+                    None => assert_eq!(
+                        apply(from, action),
+                        Err(TransitionError { from, action }),
+                        "{from} --{action:?}"
+                    ),
                 }
             }
         }
         for from in [Invited, Accepted, Confirmed] {
-            assert_eq!(apply(from, Restore), Err(TransitionError { from, action: Restore }));
+            assert_eq!(
+                apply(from, Restore),
+                Err(TransitionError {
+                    from,
+                    action: Restore
+                })
+            );
         }
     }
 
@@ -315,16 +364,27 @@ mod tests {
         assert_eq!(m.check_invitation(&token, now), Ok(()));
         m.accept(user(), now).unwrap();
         assert!(m.invitation.is_none());
-        assert_eq!(m.check_invitation(&token, now), Err(InvitationError::Unknown));
+        assert_eq!(
+            m.check_invitation(&token, now),
+            Err(InvitationError::Unknown)
+        );
     }
 
     #[test]
     fn reinvite_kills_the_old_token_and_restarts_expiry() {
         let (mut m, old) = invited(Role::User);
         let later = Timestamp::from_unix(T0) + Duration::days(6);
-        assert_eq!(m.check_invitation(&old, later), Err(InvitationError::Expired));
-        let new = m.reinvite(later, Duration::days(5), &mut rand::rng()).unwrap();
-        assert_eq!(m.check_invitation(&old, later), Err(InvitationError::Unknown));
+        assert_eq!(
+            m.check_invitation(&old, later),
+            Err(InvitationError::Expired)
+        );
+        let new = m
+            .reinvite(later, Duration::days(5), &mut rand::rng())
+            .unwrap();
+        assert_eq!(
+            m.check_invitation(&old, later),
+            Err(InvitationError::Unknown)
+        );
         assert_eq!(m.check_invitation(&new, later), Ok(()));
         assert_eq!(m.invited_at, later);
     }
@@ -333,14 +393,20 @@ mod tests {
     fn revoked_invitation_no_longer_opens() {
         let (mut m, token) = invited(Role::User);
         m.revoke().unwrap();
-        assert_eq!(m.check_invitation(&token, Timestamp::from_unix(T0)), Err(InvitationError::Unknown));
+        assert_eq!(
+            m.check_invitation(&token, Timestamp::from_unix(T0)),
+            Err(InvitationError::Unknown)
+        );
     }
 
     #[test]
     fn a_token_for_another_membership_is_unknown() {
         let (m, _) = invited(Role::User);
         let (_, other) = invited(Role::User);
-        assert_eq!(m.check_invitation(&other, Timestamp::from_unix(T0)), Err(InvitationError::Unknown));
+        assert_eq!(
+            m.check_invitation(&other, Timestamp::from_unix(T0)),
+            Err(InvitationError::Unknown)
+        );
     }
 
     #[test]
@@ -356,7 +422,9 @@ mod tests {
 
     #[test]
     fn roles_that_administer() {
-        assert!(Role::Owner.administers() && Role::Admin.administers() && !Role::User.administers());
+        assert!(
+            Role::Owner.administers() && Role::Admin.administers() && !Role::User.administers()
+        );
         for s in ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }

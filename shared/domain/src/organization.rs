@@ -22,7 +22,10 @@ pub struct Policies {
 
 impl Default for Policies {
     fn default() -> Self {
-        Self { require_sso: false, jit_without_invitation: true }
+        Self {
+            require_sso: false,
+            jit_without_invitation: true,
+        }
     }
 }
 
@@ -63,10 +66,16 @@ impl Organization {
             return Err(ParseError::new("name", "must be 1 to 100 characters"));
         }
         if name.chars().any(char::is_control) {
-            return Err(ParseError::new("name", "must not contain control characters"));
+            return Err(ParseError::new(
+                "name",
+                "must not contain control characters",
+            ));
         }
         if !seats.is_valid() {
-            return Err(ParseError::new("seats", "autoscale_max needs a limit and must not be below it"));
+            return Err(ParseError::new(
+                "seats",
+                "autoscale_max needs a limit and must not be below it",
+            ));
         }
         Ok(Self {
             id,
@@ -94,7 +103,13 @@ mod tests {
 
     fn org(name: &str, seats: SeatPlan) -> Result<Organization, ParseError> {
         let id = OrgId::generate(&mut rand::rng());
-        Organization::new(id, name, SsoIdentifier::parse("acme").unwrap(), seats, Timestamp::from_unix(0))
+        Organization::new(
+            id,
+            name,
+            SsoIdentifier::parse("acme").unwrap(),
+            seats,
+            Timestamp::from_unix(0),
+        )
     }
 
     #[test]
@@ -112,6 +127,15 @@ mod tests {
         assert!(org("", SeatPlan::default()).is_err());
         assert!(org(&"x".repeat(101), SeatPlan::default()).is_err());
         assert!(org("a\u{0}b", SeatPlan::default()).is_err());
-        assert!(org("Acme", SeatPlan { limit: Some(5), autoscale_max: Some(2) }).is_err());
+        assert!(
+            org(
+                "Acme",
+                SeatPlan {
+                    limit: Some(5),
+                    autoscale_max: Some(2)
+                }
+            )
+            .is_err()
+        );
     }
 }

@@ -34,12 +34,19 @@ impl SeatPlan {
 
     /// The most seats that may ever be occupied; `None` is unlimited.
     pub fn capacity(&self) -> Option<u32> {
-        self.limit.map(|l| self.autoscale_max.map_or(l, |a| a.max(l)))
+        self.limit
+            .map(|l| self.autoscale_max.map_or(l, |a| a.max(l)))
     }
 
     /// The seat count of the subscription with `occupied` seats in use.
     pub fn subscribed(&self, occupied: u32) -> Option<u32> {
-        self.limit.map(|l| if self.autoscale_max.is_some() { l.max(occupied) } else { l })
+        self.limit.map(|l| {
+            if self.autoscale_max.is_some() {
+                l.max(occupied)
+            } else {
+                l
+            }
+        })
     }
 
     /// Can `wanted` more seats be taken when `occupied` are?
@@ -47,7 +54,11 @@ impl SeatPlan {
         match self.capacity() {
             None => Ok(()),
             Some(capacity) if occupied.saturating_add(wanted) <= capacity => Ok(()),
-            Some(capacity) => Err(NoSeats { occupied, capacity, wanted }),
+            Some(capacity) => Err(NoSeats {
+                occupied,
+                capacity,
+                wanted,
+            }),
         }
     }
 
@@ -73,10 +84,27 @@ mod tests {
 
     #[test]
     fn limit_without_autoscale() {
-        let p = SeatPlan { limit: Some(10), autoscale_max: None };
+        let p = SeatPlan {
+            limit: Some(10),
+            autoscale_max: None,
+        };
         assert_eq!(p.check(9, 1), Ok(()));
-        assert_eq!(p.check(10, 1), Err(NoSeats { occupied: 10, capacity: 10, wanted: 1 }));
-        assert_eq!(p.check(5, 6), Err(NoSeats { occupied: 5, capacity: 10, wanted: 6 }));
+        assert_eq!(
+            p.check(10, 1),
+            Err(NoSeats {
+                occupied: 10,
+                capacity: 10,
+                wanted: 1
+            })
+        );
+        assert_eq!(
+            p.check(5, 6),
+            Err(NoSeats {
+                occupied: 5,
+                capacity: 10,
+                wanted: 6
+            })
+        );
         assert_eq!(p.max_occupied_before(3), Some(7));
         assert_eq!(p.max_occupied_before(11), Some(-1));
         assert_eq!(p.subscribed(3), Some(10));
@@ -84,7 +112,10 @@ mod tests {
 
     #[test]
     fn autoscale_grows_to_its_ceiling() {
-        let p = SeatPlan { limit: Some(10), autoscale_max: Some(15) };
+        let p = SeatPlan {
+            limit: Some(10),
+            autoscale_max: Some(15),
+        };
         assert_eq!(p.check(10, 5), Ok(()));
         assert!(p.check(15, 1).is_err());
         assert_eq!(p.subscribed(12), Some(12));
@@ -94,8 +125,26 @@ mod tests {
 
     #[test]
     fn incoherent_plans_are_invalid() {
-        assert!(!SeatPlan { limit: Some(10), autoscale_max: Some(5) }.is_valid());
-        assert!(!SeatPlan { limit: None, autoscale_max: Some(5) }.is_valid());
-        assert!(SeatPlan { limit: Some(0), autoscale_max: None }.is_valid());
+        assert!(
+            !SeatPlan {
+                limit: Some(10),
+                autoscale_max: Some(5)
+            }
+            .is_valid()
+        );
+        assert!(
+            !SeatPlan {
+                limit: None,
+                autoscale_max: Some(5)
+            }
+            .is_valid()
+        );
+        assert!(
+            SeatPlan {
+                limit: Some(0),
+                autoscale_max: None
+            }
+            .is_valid()
+        );
     }
 }

@@ -19,7 +19,12 @@ impl Session {
     /// A new session for `user` and the only copy of its token.
     pub fn start(user: UserId, now: Timestamp, rng: &mut impl CryptoRng) -> (Session, Secret) {
         let secret = Secret::generate(rng);
-        let s = Session { digest: secret.digest(), user_id: user, created_at: now, expires_at: now + SESSION_LIFETIME };
+        let s = Session {
+            digest: secret.digest(),
+            user_id: user,
+            created_at: now,
+            expires_at: now + SESSION_LIFETIME,
+        };
         (s, secret)
     }
 

@@ -13,10 +13,19 @@ impl SsoIdentifier {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s = raw.trim().to_ascii_lowercase();
         if !(2..=50).contains(&s.len()) {
-            return Err(ParseError::new("sso_identifier", "must be 2 to 50 characters"));
+            return Err(ParseError::new(
+                "sso_identifier",
+                "must be 2 to 50 characters",
+            ));
         }
-        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(ParseError::new("sso_identifier", "may contain only a-z, 0-9 and -"));
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(ParseError::new(
+                "sso_identifier",
+                "may contain only a-z, 0-9 and -",
+            ));
         }
         Ok(Self(s))
     }
@@ -57,7 +66,10 @@ mod tests {
 
     #[test]
     fn accepts_and_lowercases() {
-        assert_eq!(SsoIdentifier::parse("Acme-Corp").unwrap().as_str(), "acme-corp");
+        assert_eq!(
+            SsoIdentifier::parse("Acme-Corp").unwrap().as_str(),
+            "acme-corp"
+        );
         assert_eq!(SsoIdentifier::parse("a1").unwrap().as_str(), "a1");
         assert!(SsoIdentifier::parse(&"a".repeat(50)).is_ok());
     }

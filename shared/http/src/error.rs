@@ -18,7 +18,8 @@ impl IntoResponse for ApiError {
         if let Error::Internal(cause) = &self.0 {
             tracing::error!(%cause, "internal error");
         }
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::json!({"error": self.0.code(), "message": self.0.public_message()});
         (status, axum::Json(body)).into_response()
     }
@@ -26,5 +27,9 @@ impl IntoResponse for ApiError {
 
 /// An error with a code the use cases don't produce (413 and friends).
 pub(crate) fn plain(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({"error": code, "message": message}))).into_response()
+    (
+        status,
+        axum::Json(serde_json::json!({"error": code, "message": message})),
+    )
+        .into_response()
 }

@@ -1,5 +1,5 @@
-use crate::error::plain;
 use crate::ApiError;
+use crate::error::plain;
 use admit_app::{App, Error, Principal};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -25,11 +25,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
 fn json_rejection(r: JsonRejection) -> Response {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return plain(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is over 64 KiB");
+        return plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body is over 64 KiB",
+        );
     }
     let message = match &r {
-        JsonRejection::MissingJsonContentType(_) => "expected Content-Type: application/json".to_owned(),
-        JsonRejection::JsonDataError(e) => format!("invalid request: {}", e.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")),
+        JsonRejection::MissingJsonContentType(_) => {
+            "expected Content-Type: application/json".to_owned()
+        }
+        JsonRejection::JsonDataError(e) => format!(
+            "invalid request: {}",
+            e.body_text()
+                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+        ),
         JsonRejection::JsonSyntaxError(_) => "malformed JSON".to_owned(),
         _ => "unreadable request body".to_owned(),
     };
@@ -40,8 +50,14 @@ const SESSION_COOKIE: &str = "admit_session";
 
 /// `Set-Cookie` for a browser session: HttpOnly, SameSite=Strict, Secure on https.
 pub fn session_cookie(app: &App, token: &str, max_age_secs: i64) -> String {
-    let secure = if app.config().public_url.starts_with("https://") { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
+    let secure = if app.config().public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    )
 }
 
 pub fn clear_session_cookie(app: &App) -> String {
@@ -74,7 +90,9 @@ impl FromRequestParts<App> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).or_else(|| cookie(parts, SESSION_COOKIE)).ok_or(ApiError(Error::Unauthenticated))?;
+        let token = bearer(parts)
+            .or_else(|| cookie(parts, SESSION_COOKIE))
+            .ok_or(ApiError(Error::Unauthenticated))?;
         Ok(Session(app.authenticate(token).await?))
     }
 }
@@ -91,4 +109,3 @@ impl FromRequestParts<App> for Operator {
         Ok(Operator)
     }
 }
-

@@ -11,8 +11,14 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// JSON logs for CloudWatch; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().json().with_env_filter(filter).without_time().with_target(false).init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .without_time()
+        .with_target(false)
+        .init();
 }
 
 fn env(name: &str) -> Result<String, BoxError> {
@@ -27,9 +33,21 @@ pub async fn app_from_env() -> Result<App, BoxError> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("ADMIT_TABLE")?);
     let from = std::env::var("ADMIT_MAIL_FROM").unwrap_or_else(|_| "admit@localhost".into());
-    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&aws), &from, std::env::var("ADMIT_SES_CONFIGURATION_SET").ok())?;
-    let config = Config::new(&env("ADMIT_PUBLIC_URL")?, std::env::var("ADMIT_OPERATOR_TOKEN").ok().as_deref());
-    Ok(App::new(Arc::new(store), Arc::new(mailer), Arc::new(SystemClock), config))
+    let mailer = SesMailer::new(
+        aws_sdk_sesv2::Client::new(&aws),
+        &from,
+        std::env::var("ADMIT_SES_CONFIGURATION_SET").ok(),
+    )?;
+    let config = Config::new(
+        &env("ADMIT_PUBLIC_URL")?,
+        std::env::var("ADMIT_OPERATOR_TOKEN").ok().as_deref(),
+    );
+    Ok(App::new(
+        Arc::new(store),
+        Arc::new(mailer),
+        Arc::new(SystemClock),
+        config,
+    ))
 }
 
 /// The whole of an HTTP function's `main`.

@@ -21,8 +21,9 @@ impl OutboxMailer {
     pub fn new(dir: impl Into<PathBuf>, from: &str) -> Result<Self, MailError> {
         let dir = dir.into();
         let from = parse_mailbox(from)?;
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| MailError::Rejected(format!("cannot create the outbox {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            MailError::Rejected(format!("cannot create the outbox {}: {e}", dir.display()))
+        })?;
         Ok(Self { dir, from })
     }
 
@@ -51,11 +52,18 @@ impl Mailer for OutboxMailer {
 fn next_stamp() -> (u64, u64) {
     static LAST_MICROS: AtomicU64 = AtomicU64::new(0);
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
     let prev = LAST_MICROS
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1)))
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now.max(last + 1))
+        })
         .expect("the closure always returns Some");
-    (now.max(prev + 1), COUNTER.fetch_add(1, Ordering::SeqCst) % 1_000_000)
+    (
+        now.max(prev + 1),
+        COUNTER.fetch_add(1, Ordering::SeqCst) % 1_000_000,
+    )
 }
 
 fn file_name(mail: &Mail) -> String {
@@ -65,7 +73,13 @@ fn file_name(mail: &Mail) -> String {
         .as_str()
         .chars()
         .take(100)
-        .map(|c| if c.is_ascii_alphanumeric() || "@.+-_".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@.+-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{micros:020}-{counter:06}-{recipient}.eml")
 }
@@ -125,13 +139,25 @@ mod tests {
         assert_eq!(names.len(), 30, "{names:?}");
         for (n, name) in names.iter().enumerate() {
             assert!(name.ends_with(".eml") && name.is_ascii(), "{name}");
-            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || "@.+-_".contains(c)), "{name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "@.+-_".contains(c)),
+                "{name}"
+            );
             let raw = std::fs::read(dir.join(name)).unwrap();
             let m = mime::parse(&raw);
-            assert_eq!(m.header("Subject"), Some(format!("Message {n}").as_str()), "{name}");
+            assert_eq!(
+                m.header("Subject"),
+                Some(format!("Message {n}").as_str()),
+                "{name}"
+            );
             assert_eq!(m.header("To"), Some(recipients[n % 3]));
             assert_eq!(m.header("From"), Some("Admit <admit@mail.example>"));
-            assert!(m.part("text/plain").body.contains(&format!("token=t{n}\r\n")));
+            assert!(
+                m.part("text/plain")
+                    .body
+                    .contains(&format!("token=t{n}\r\n"))
+            );
             assert!(m.part("text/html").body.contains(&format!("Number {n}")));
         }
         assert!(names[2].ends_with("-m_o@example.com.eml"), "{}", names[2]);
@@ -140,7 +166,8 @@ mod tests {
     #[tokio::test]
     async fn concurrent_sends_each_get_a_file() {
         let tmp = tempfile::tempdir().unwrap();
-        let outbox = std::sync::Arc::new(OutboxMailer::new(tmp.path(), "admit@mail.example").unwrap());
+        let outbox =
+            std::sync::Arc::new(OutboxMailer::new(tmp.path(), "admit@mail.example").unwrap());
         let tasks: Vec<_> = (0..20)
             .map(|n| {
                 let outbox = outbox.clone();
@@ -152,28 +179,44 @@ mod tests {
         }
         let names = eml_files(tmp.path());
         assert_eq!(names.len(), 20);
-        assert!(names.iter().all(|n| !n.starts_with('.')), "no temporary file is left");
+        assert!(
+            names.iter().all(|n| !n.starts_with('.')),
+            "no temporary file is left"
+        );
     }
 
     #[tokio::test]
     async fn a_rendered_invitation_reads_back_whole() {
         let tmp = tempfile::tempdir().unwrap();
         let outbox = OutboxMailer::new(tmp.path(), "Admit <admit@mail.example>").unwrap();
-        let link = format!("https://admit.example/invitations/accept?org=o_1&token={}", "Ab-_9".repeat(12));
+        let link = format!(
+            "https://admit.example/invitations/accept?org=o_1&token={}",
+            "Ab-_9".repeat(12)
+        );
         let message = crate::Message::Invitation {
             org_name: "Café & Co",
             link: &link,
             expires_at: admit_domain::Timestamp::parse("2026-11-28T14:05:00Z").unwrap(),
             account_exists: true,
         };
-        let mail = crate::Templates::new().render(&Email::parse("a@example.com").unwrap(), &message);
+        let mail =
+            crate::Templates::new().render(&Email::parse("a@example.com").unwrap(), &message);
         outbox.send(&mail).await.unwrap();
-        let [name] = &eml_files(tmp.path())[..] else { panic!("one file") };
+        let [name] = &eml_files(tmp.path())[..] else {
+            panic!("one file")
+        };
         let m = mime::parse(&std::fs::read(tmp.path().join(name)).unwrap());
-        assert_eq!(mime::decode_words(m.header("Subject").unwrap()), "Join Café & Co on Admit");
+        assert_eq!(
+            mime::decode_words(m.header("Subject").unwrap()),
+            "Join Café & Co on Admit"
+        );
         assert_eq!(m.part("text/plain").body, mail.text.replace('\n', "\r\n"));
         assert_eq!(m.part("text/html").body, mail.html.replace('\n', "\r\n"));
-        assert!(m.part("text/plain").body.contains(&format!("\r\n{link}\r\n")));
+        assert!(
+            m.part("text/plain")
+                .body
+                .contains(&format!("\r\n{link}\r\n"))
+        );
     }
 
     #[test]
@@ -185,6 +228,9 @@ mod tests {
     #[test]
     fn refuses_a_malformed_sender() {
         let tmp = tempfile::tempdir().unwrap();
-        assert!(matches!(OutboxMailer::new(tmp.path(), "nope"), Err(MailError::Rejected(_))));
+        assert!(matches!(
+            OutboxMailer::new(tmp.path(), "nope"),
+            Err(MailError::Rejected(_))
+        ));
     }
 }

@@ -40,7 +40,10 @@ pub fn try_to_rfc5322(from: &Mailbox, mail: &Mail) -> Result<Vec<u8>, MailError>
         .subject(mail.subject.as_str())
         .date_now()
         .message_id(Some(message_id(from)))
-        .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
+        .multipart(MultiPart::alternative_plain_html(
+            mail.text.clone(),
+            mail.html.clone(),
+        ))
         .map_err(|e| MailError::Rejected(format!("cannot build the message: {e}")))?;
     Ok(message.formatted())
 }
@@ -80,16 +83,34 @@ mod tests {
         assert_eq!(m.header("MIME-Version").unwrap(), "1.0");
         assert!(m.header("Date").is_some());
         let id = m.header("Message-ID").unwrap();
-        assert!(id.starts_with('<') && id.ends_with("@mail.example>"), "{id}");
-        assert!(m.header("Content-Type").unwrap().starts_with("multipart/alternative"));
-        let [text, html] = &m.parts[..] else { panic!("two parts: {:?}", m.parts) };
+        assert!(
+            id.starts_with('<') && id.ends_with("@mail.example>"),
+            "{id}"
+        );
+        assert!(
+            m.header("Content-Type")
+                .unwrap()
+                .starts_with("multipart/alternative")
+        );
+        let [text, html] = &m.parts[..] else {
+            panic!("two parts: {:?}", m.parts)
+        };
         assert!(text.content_type.starts_with("text/plain") && text.content_type.contains("utf-8"));
         assert!(html.content_type.starts_with("text/html") && html.content_type.contains("utf-8"));
-        assert!(text.body.contains("https://admit.example/accept?token=abc_DEF-123&x=1\r\n"));
-        assert!(html.body.contains("href=\"https://admit.example/accept?token=abc_DEF-123&amp;x=1\""));
+        assert!(
+            text.body
+                .contains("https://admit.example/accept?token=abc_DEF-123&x=1\r\n")
+        );
+        assert!(
+            html.body
+                .contains("href=\"https://admit.example/accept?token=abc_DEF-123&amp;x=1\"")
+        );
         // Every line ends in CRLF and stays within RFC 5322's limit.
         let raw = String::from_utf8(raw).unwrap();
-        assert!(raw.split("\r\n").all(|l| !l.contains('\n') && l.len() <= 998));
+        assert!(
+            raw.split("\r\n")
+                .all(|l| !l.contains('\n') && l.len() <= 998)
+        );
     }
 
     #[test]
@@ -101,10 +122,17 @@ mod tests {
 
     #[test]
     fn no_header_injection_through_the_subject() {
-        let raw = to_rfc5322(&from(), &mail("Acme\r\nBcc: evil@attacker.example\r\n\r\nowned"));
+        let raw = to_rfc5322(
+            &from(),
+            &mail("Acme\r\nBcc: evil@attacker.example\r\n\r\nowned"),
+        );
         let m = mime::parse(&raw);
         assert!(m.header("Bcc").is_none());
-        assert!(m.headers.iter().all(|(name, _)| !name.eq_ignore_ascii_case("bcc")));
+        assert!(
+            m.headers
+                .iter()
+                .all(|(name, _)| !name.eq_ignore_ascii_case("bcc"))
+        );
         let raw = String::from_utf8(raw).unwrap();
         assert!(!raw.contains("\r\nBcc:"), "{raw}");
         assert!(!raw.contains("\nowned"));
@@ -118,14 +146,28 @@ mod tests {
         let mut mail = mail("Rejoignez Café Ünïcode");
         mail.text = "Café: https://admit.example/accept?token=abc=\n".into();
         let m = mime::parse(&to_rfc5322(&from(), &mail));
-        assert!(m.header("Subject").unwrap().contains("=?utf-8?"), "{:?}", m.header("Subject"));
-        assert_eq!(mime::decode_words(m.header("Subject").unwrap()), "Rejoignez Café Ünïcode");
-        assert_eq!(m.parts[0].body, "Café: https://admit.example/accept?token=abc=\r\n");
+        assert!(
+            m.header("Subject").unwrap().contains("=?utf-8?"),
+            "{:?}",
+            m.header("Subject")
+        );
+        assert_eq!(
+            mime::decode_words(m.header("Subject").unwrap()),
+            "Rejoignez Café Ünïcode"
+        );
+        assert_eq!(
+            m.parts[0].body,
+            "Café: https://admit.example/accept?token=abc=\r\n"
+        );
     }
 
     #[test]
     fn every_valid_email_is_a_valid_recipient() {
-        for to in ["a!#$%&'*+-/=?^_`{|}~.b@x-y.example", "1@2.3", "a+b@sub.domain.example"] {
+        for to in [
+            "a!#$%&'*+-/=?^_`{|}~.b@x-y.example",
+            "1@2.3",
+            "a+b@sub.domain.example",
+        ] {
             let mut m = mail("s");
             m.to = Email::parse(to).unwrap();
             assert!(try_to_rfc5322(&from(), &m).is_ok(), "{to}");
@@ -134,7 +176,10 @@ mod tests {
 
     #[test]
     fn refuses_a_malformed_sender() {
-        assert!(matches!(parse_mailbox("not an address"), Err(MailError::Rejected(_))));
+        assert!(matches!(
+            parse_mailbox("not an address"),
+            Err(MailError::Rejected(_))
+        ));
         assert!(parse_mailbox("admit@mail.example").is_ok());
     }
 }

@@ -25,7 +25,12 @@ impl SesMailer {
         configuration_set: Option<String>,
     ) -> Result<Self, MailError> {
         let from = parse_mailbox(from)?;
-        Ok(Self { client, from_header: from.to_string(), from, configuration_set })
+        Ok(Self {
+            client,
+            from_header: from.to_string(),
+            from,
+            configuration_set,
+        })
     }
 }
 
@@ -52,7 +57,10 @@ impl Mailer for SesMailer {
                 tracing::warn!(transient = error.is_transient(), error = %DisplayErrorContext(&e), "SES did not send");
                 error
             })?;
-        tracing::info!(message_id = output.message_id().unwrap_or_default(), "mail sent through SES");
+        tracing::info!(
+            message_id = output.message_id().unwrap_or_default(),
+            "mail sent through SES"
+        );
         Ok(())
     }
 }
@@ -62,18 +70,26 @@ impl Mailer for SesMailer {
 fn classify(e: &SdkError<SendEmailError>) -> MailError {
     let message = DisplayErrorContext(e).to_string();
     let transient = match e {
-        SdkError::ServiceError(service) => is_transient(service.err(), service.raw().status().as_u16()),
+        SdkError::ServiceError(service) => {
+            is_transient(service.err(), service.raw().status().as_u16())
+        }
         SdkError::ConstructionFailure(_) => false,
         // Timeouts, dispatch failures (network), unreadable responses.
         _ => true,
     };
-    if transient { MailError::Transient(message) } else { MailError::Rejected(message) }
+    if transient {
+        MailError::Transient(message)
+    } else {
+        MailError::Rejected(message)
+    }
 }
 
 fn is_transient(err: &SendEmailError, status: u16) -> bool {
     use SendEmailError as E;
     match err {
-        E::TooManyRequestsException(_) | E::LimitExceededException(_) | E::SendingPausedException(_) => true,
+        E::TooManyRequestsException(_)
+        | E::LimitExceededException(_)
+        | E::SendingPausedException(_) => true,
         E::AccountSuspendedException(_)
         | E::BadRequestException(_)
         | E::MailFromDomainNotVerifiedException(_)
@@ -118,7 +134,9 @@ mod tests {
         let rejected = [
             E::MessageRejected(t::MessageRejected::builder().build()),
             E::BadRequestException(t::BadRequestException::builder().build()),
-            E::MailFromDomainNotVerifiedException(t::MailFromDomainNotVerifiedException::builder().build()),
+            E::MailFromDomainNotVerifiedException(
+                t::MailFromDomainNotVerifiedException::builder().build(),
+            ),
             E::AccountSuspendedException(t::AccountSuspendedException::builder().build()),
             E::NotFoundException(t::NotFoundException::builder().build()),
         ];
@@ -147,8 +165,11 @@ mod tests {
     fn timeouts_and_network_failures_are_transient() {
         let timeout = SdkError::<E>::timeout_error("timed out");
         assert!(matches!(classify(&timeout), MailError::Transient(_)));
-        let dispatch = SdkError::<E>::dispatch_failure(ConnectorError::io("connection refused".into()));
-        assert!(matches!(classify(&dispatch), MailError::Transient(m) if m.contains("connection refused")));
+        let dispatch =
+            SdkError::<E>::dispatch_failure(ConnectorError::io("connection refused".into()));
+        assert!(
+            matches!(classify(&dispatch), MailError::Transient(m) if m.contains("connection refused"))
+        );
         let construction = SdkError::<E>::construction_failure("bad input");
         assert!(matches!(classify(&construction), MailError::Rejected(_)));
     }

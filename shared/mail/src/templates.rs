@@ -16,11 +16,24 @@ const SIGN_IN: &str = "Sign in";
 pub enum Message<'a> {
     /// To an invited member. `account_exists` picks the button:
     /// false → "Finish account setup", true → "Accept invitation".
-    Invitation { org_name: &'a str, link: &'a str, expires_at: Timestamp, account_exists: bool },
+    Invitation {
+        org_name: &'a str,
+        link: &'a str,
+        expires_at: Timestamp,
+        account_exists: bool,
+    },
     /// To the owner named when the organization was created.
-    OwnerInvitation { org_name: &'a str, link: &'a str, expires_at: Timestamp },
+    OwnerInvitation {
+        org_name: &'a str,
+        link: &'a str,
+        expires_at: Timestamp,
+    },
     /// To owners/admins: a member accepted and awaits confirmation.
-    AwaitingConfirmation { org_name: &'a str, member_email: &'a str, link: &'a str },
+    AwaitingConfirmation {
+        org_name: &'a str,
+        member_email: &'a str,
+        link: &'a str,
+    },
     /// To the member: an admin confirmed them, access is ready.
     Confirmed { org_name: &'a str, link: &'a str },
 }
@@ -38,17 +51,30 @@ impl Message<'_> {
 
     fn context(&self) -> Value {
         match *self {
-            Message::Invitation { org_name, link, expires_at, account_exists } => context! {
+            Message::Invitation {
+                org_name,
+                link,
+                expires_at,
+                account_exists,
+            } => context! {
                 org_name, link, account_exists,
                 expires_at => expires_at.human(),
                 action => if account_exists { ACCEPT_INVITATION } else { FINISH_ACCOUNT_SETUP },
             },
-            Message::OwnerInvitation { org_name, link, expires_at } => context! {
+            Message::OwnerInvitation {
+                org_name,
+                link,
+                expires_at,
+            } => context! {
                 org_name, link,
                 expires_at => expires_at.human(),
                 action => FINISH_ACCOUNT_SETUP,
             },
-            Message::AwaitingConfirmation { org_name, member_email, link } => context! {
+            Message::AwaitingConfirmation {
+                org_name,
+                member_email,
+                link,
+            } => context! {
                 org_name, member_email, link,
                 action => REVIEW_MEMBERS,
             },
@@ -106,7 +132,8 @@ impl Templates {
         env.set_lstrip_blocks(true);
         env.set_formatter(html_formatter);
         for (name, source) in TEMPLATES {
-            env.add_template(name, source).unwrap_or_else(|e| panic!("template {name} compiles: {e:#}"));
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("template {name} compiles: {e:#}"));
         }
         Self { env }
     }
@@ -119,7 +146,12 @@ impl Templates {
         let ctx = context! { subject => &subject, ..ctx };
         let text = tidy_text(&self.render_one(&format!("{name}.txt"), &ctx));
         let html = self.render_one(&format!("{name}.html"), &ctx);
-        Mail { to: to.clone(), subject, text, html }
+        Mail {
+            to: to.clone(),
+            subject,
+            text,
+            html,
+        }
     }
 
     /// The templates are compiled in and the contexts built above: a failure
@@ -137,7 +169,10 @@ impl Templates {
 /// `&`, `<`, `>`, `"` and `'` are still escaped, which is what HTML needs in
 /// text and in quoted attribute values.
 fn html_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
-    if state.auto_escape() != AutoEscape::Html || value.is_safe() || value.kind() != ValueKind::String {
+    if state.auto_escape() != AutoEscape::Html
+        || value.is_safe()
+        || value.kind() != ValueKind::String
+    {
         return minijinja::escape_formatter(out, state, value);
     }
     let s = value.as_str().unwrap_or_default();

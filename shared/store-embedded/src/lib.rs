@@ -7,7 +7,8 @@
 //! Values are JSON; keys are built so prefix ranges answer the listings.
 
 use admit_domain::{
-    Account, Email, MemberId, Membership, OrgId, Organization, Session, SsoIdentifier, Status, TokenDigest, UserId,
+    Account, Email, MemberId, Membership, OrgId, Organization, Session, SsoIdentifier, Status,
+    TokenDigest, UserId,
 };
 use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, Page, Store, StoreError};
 use async_trait::async_trait;
@@ -26,7 +27,15 @@ const USER_MEMBERS: Table = TableDefinition::new("user_memberships"); // "{user}
 const ACCOUNTS: Table = TableDefinition::new("accounts");
 const EMAILS: Table = TableDefinition::new("account_emails"); // email -> user id
 const SESSIONS: Table = TableDefinition::new("sessions");
-const ALL_TABLES: [Table; 7] = [ORGS, SSO_IDS, MEMBERS, USER_MEMBERS, ACCOUNTS, EMAILS, SESSIONS];
+const ALL_TABLES: [Table; 7] = [
+    ORGS,
+    SSO_IDS,
+    MEMBERS,
+    USER_MEMBERS,
+    ACCOUNTS,
+    EMAILS,
+    SESSIONS,
+];
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -50,18 +59,28 @@ fn member_key(org: &OrgId, member: &MemberId) -> String {
 }
 
 fn user_member_key(m: &Membership) -> Option<String> {
-    m.user_id.as_ref().map(|u| format!("{u}/{}/{}", m.org_id, m.member_id))
+    m.user_id
+        .as_ref()
+        .map(|u| format!("{u}/{}/{}", m.org_id, m.member_id))
 }
 
 trait Get {
-    fn get_json<T: DeserializeOwned>(&self, table: Table, key: &str) -> Result<Option<T>, StoreError>;
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<T>, StoreError>;
     fn get_str(&self, table: Table, key: &str) -> Result<Option<String>, StoreError>;
 }
 
 macro_rules! impl_get {
     ($tx:ty) => {
         impl Get for $tx {
-            fn get_json<T: DeserializeOwned>(&self, table: Table, key: &str) -> Result<Option<T>, StoreError> {
+            fn get_json<T: DeserializeOwned>(
+                &self,
+                table: Table,
+                key: &str,
+            ) -> Result<Option<T>, StoreError> {
                 let t = self.open_table(table).map_err(unavailable)?;
                 let v = t.get(key).map_err(unavailable)?;
                 v.map(|v| decode(v.value())).transpose()
@@ -78,11 +97,19 @@ impl_get!(ReadTransaction);
 impl_get!(WriteTransaction);
 
 fn put(tx: &WriteTransaction, table: Table, key: &str, value: &[u8]) -> Result<(), StoreError> {
-    tx.open_table(table).map_err(unavailable)?.insert(key, value).map_err(unavailable)?;
+    tx.open_table(table)
+        .map_err(unavailable)?
+        .insert(key, value)
+        .map_err(unavailable)?;
     Ok(())
 }
 
-fn put_json<T: Serialize>(tx: &WriteTransaction, table: Table, key: &str, value: &T) -> Result<(), StoreError> {
+fn put_json<T: Serialize>(
+    tx: &WriteTransaction,
+    table: Table,
+    key: &str,
+    value: &T,
+) -> Result<(), StoreError> {
     put(tx, table, key, &encode(value)?)
 }
 
@@ -95,9 +122,14 @@ fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), StoreErro
 }
 
 /// The stored membership, if it is still as `expected`.
-fn expect_membership(tx: &WriteTransaction, m: &Membership, expected: &Expected) -> Result<Membership, StoreError> {
-    let stored: Membership =
-        tx.get_json(MEMBERS, &member_key(&m.org_id, &m.member_id))?.ok_or(StoreError::Conflict)?;
+fn expect_membership(
+    tx: &WriteTransaction,
+    m: &Membership,
+    expected: &Expected,
+) -> Result<Membership, StoreError> {
+    let stored: Membership = tx
+        .get_json(MEMBERS, &member_key(&m.org_id, &m.member_id))?
+        .ok_or(StoreError::Conflict)?;
     if Expected::as_read(&stored) != *expected || stored.occupies_seat() != m.occupies_seat() {
         return Err(StoreError::Conflict);
     }
@@ -156,11 +188,16 @@ impl EmbeddedStore {
 
 #[async_trait]
 impl Store for EmbeddedStore {
-    async fn create_organization(&self, org: &Organization, owner: &Membership) -> Result<(), StoreError> {
+    async fn create_organization(
+        &self,
+        org: &Organization,
+        owner: &Membership,
+    ) -> Result<(), StoreError> {
         let (org, owner) = (org.clone(), owner.clone());
         self.write(move |tx| {
             let ident = org.sso_identifier.as_str();
-            if tx.get_str(SSO_IDS, ident)?.is_some() || tx.get_str(ORGS, org.id.as_str())?.is_some() {
+            if tx.get_str(SSO_IDS, ident)?.is_some() || tx.get_str(ORGS, org.id.as_str())?.is_some()
+            {
                 return Err(StoreError::Conflict);
             }
             put(tx, SSO_IDS, ident, org.id.as_str().as_bytes())?;
@@ -175,7 +212,10 @@ impl Store for EmbeddedStore {
         self.read(move |tx| tx.get_json(ORGS, id.as_str())).await
     }
 
-    async fn organization_by_sso_identifier(&self, id: &SsoIdentifier) -> Result<Option<Organization>, StoreError> {
+    async fn organization_by_sso_identifier(
+        &self,
+        id: &SsoIdentifier,
+    ) -> Result<Option<Organization>, StoreError> {
         let id = id.clone();
         self.read(move |tx| match tx.get_str(SSO_IDS, id.as_str())? {
             Some(org) => tx.get_json(ORGS, &org),
@@ -184,12 +224,20 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn membership(&self, org: &OrgId, member: &MemberId) -> Result<Option<Membership>, StoreError> {
+    async fn membership(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+    ) -> Result<Option<Membership>, StoreError> {
         let key = member_key(org, member);
         self.read(move |tx| tx.get_json(MEMBERS, &key)).await
     }
 
-    async fn memberships(&self, org: &OrgId, members: &[MemberId]) -> Result<Vec<Membership>, StoreError> {
+    async fn memberships(
+        &self,
+        org: &OrgId,
+        members: &[MemberId],
+    ) -> Result<Vec<Membership>, StoreError> {
         let keys: Vec<String> = members.iter().map(|m| member_key(org, m)).collect();
         self.read(move |tx| {
             let mut out = Vec::new();
@@ -208,7 +256,9 @@ impl Store for EmbeddedStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Membership>, StoreError> {
-        let after = cursor.map(|c| MemberId::parse(c).map_err(|_| StoreError::InvalidCursor)).transpose()?;
+        let after = cursor
+            .map(|c| MemberId::parse(c).map_err(|_| StoreError::InvalidCursor))
+            .transpose()?;
         let org = org.clone();
         let limit = limit.clamp(1, admit_store::MAX_PAGE_SIZE);
         self.read(move |tx| {
@@ -225,14 +275,20 @@ impl Store for EmbeddedStore {
                 let (_, v) = entry.map_err(unavailable)?;
                 let m: Membership = decode(v.value())?;
                 if items.len() == limit {
-                    return Ok(Page { items, next_cursor: last_seen.map(String::from) });
+                    return Ok(Page {
+                        items,
+                        next_cursor: last_seen.map(String::from),
+                    });
                 }
                 last_seen = Some(m.member_id.clone());
                 if status.is_none_or(|s| s == m.status) {
                     items.push(m);
                 }
             }
-            Ok(Page { items, next_cursor: None })
+            Ok(Page {
+                items,
+                next_cursor: None,
+            })
         })
         .await
     }
@@ -243,7 +299,10 @@ impl Store for EmbeddedStore {
         self.read(move |tx| {
             let t = tx.open_table(USER_MEMBERS).map_err(unavailable)?;
             let mut out = Vec::new();
-            for entry in t.range(prefix.as_str()..end.as_str()).map_err(unavailable)? {
+            for entry in t
+                .range(prefix.as_str()..end.as_str())
+                .map_err(unavailable)?
+            {
                 let (k, _) = entry.map_err(unavailable)?;
                 let rest = &k.value()[prefix.len()..];
                 if let Some((org, member)) = rest.split_once('/') {
@@ -255,18 +314,33 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn add_memberships(&self, org: &Organization, new: &[Membership]) -> Result<(), StoreError> {
-        assert!(new.len() <= MAX_NEW_MEMBERSHIPS_PER_WRITE, "at most {MAX_NEW_MEMBERSHIPS_PER_WRITE} at once");
+    async fn add_memberships(
+        &self,
+        org: &Organization,
+        new: &[Membership],
+    ) -> Result<(), StoreError> {
+        assert!(
+            new.len() <= MAX_NEW_MEMBERSHIPS_PER_WRITE,
+            "at most {MAX_NEW_MEMBERSHIPS_PER_WRITE} at once"
+        );
         let (seen, new) = (org.clone(), new.to_vec());
         self.write(move |tx| {
-            let mut org: Organization = tx.get_json(ORGS, seen.id.as_str())?.ok_or(StoreError::Conflict)?;
+            let mut org: Organization = tx
+                .get_json(ORGS, seen.id.as_str())?
+                .ok_or(StoreError::Conflict)?;
             if org.seats != seen.seats {
                 return Err(StoreError::Conflict);
             }
             let wanted = u32::try_from(new.len()).expect("bounded above");
-            org.seats.check(org.occupied_seats, wanted).map_err(|_| StoreError::NoSeats)?;
+            org.seats
+                .check(org.occupied_seats, wanted)
+                .map_err(|_| StoreError::NoSeats)?;
             for m in &new {
-                if m.org_id != org.id || tx.get_str(MEMBERS, &member_key(&m.org_id, &m.member_id))?.is_some() {
+                if m.org_id != org.id
+                    || tx
+                        .get_str(MEMBERS, &member_key(&m.org_id, &m.member_id))?
+                        .is_some()
+                {
                     return Err(StoreError::Conflict);
                 }
                 put_membership(tx, m)?;
@@ -277,7 +351,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn update_membership(&self, updated: &Membership, expected: &Expected) -> Result<(), StoreError> {
+    async fn update_membership(
+        &self,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
         self.accept_membership(updated, expected, None).await
     }
 
@@ -291,14 +369,21 @@ impl Store for EmbeddedStore {
         self.write(move |tx| {
             let stored = expect_membership(tx, &m, &expected)?;
             if let Some(a) = &account {
-                if tx.get_str(EMAILS, a.email.as_str())?.is_some() || tx.get_str(ACCOUNTS, a.id.as_str())?.is_some() {
+                if tx.get_str(EMAILS, a.email.as_str())?.is_some()
+                    || tx.get_str(ACCOUNTS, a.id.as_str())?.is_some()
+                {
                     return Err(StoreError::Conflict);
                 }
                 put(tx, EMAILS, a.email.as_str(), a.id.as_str().as_bytes())?;
                 put_json(tx, ACCOUNTS, a.id.as_str(), a)?;
             }
-            if let Some(old) = user_member_key(&stored).filter(|k| Some(k) != user_member_key(&m).as_ref()) {
-                tx.open_table(USER_MEMBERS).map_err(unavailable)?.remove(old.as_str()).map_err(unavailable)?;
+            if let Some(old) =
+                user_member_key(&stored).filter(|k| Some(k) != user_member_key(&m).as_ref())
+            {
+                tx.open_table(USER_MEMBERS)
+                    .map_err(unavailable)?
+                    .remove(old.as_str())
+                    .map_err(unavailable)?;
             }
             put_membership(tx, &m)
         })
@@ -307,7 +392,8 @@ impl Store for EmbeddedStore {
 
     async fn account(&self, id: &UserId) -> Result<Option<Account>, StoreError> {
         let id = id.clone();
-        self.read(move |tx| tx.get_json(ACCOUNTS, id.as_str())).await
+        self.read(move |tx| tx.get_json(ACCOUNTS, id.as_str()))
+            .await
     }
 
     async fn account_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError> {
@@ -321,7 +407,8 @@ impl Store for EmbeddedStore {
 
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
         let s = session.clone();
-        self.write(move |tx| put_json(tx, SESSIONS, &s.digest.to_hex(), &s)).await
+        self.write(move |tx| put_json(tx, SESSIONS, &s.digest.to_hex(), &s))
+            .await
     }
 
     async fn session(&self, digest: &TokenDigest) -> Result<Option<Session>, StoreError> {
@@ -332,7 +419,10 @@ impl Store for EmbeddedStore {
     async fn delete_session(&self, digest: &TokenDigest) -> Result<(), StoreError> {
         let key = digest.to_hex();
         self.write(move |tx| {
-            tx.open_table(SESSIONS).map_err(unavailable)?.remove(key.as_str()).map_err(unavailable)?;
+            tx.open_table(SESSIONS)
+                .map_err(unavailable)?
+                .remove(key.as_str())
+                .map_err(unavailable)?;
             Ok(())
         })
         .await

@@ -17,7 +17,8 @@ async fn data_survives_reopening_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("admit.redb");
     let org = {
-        let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(EmbeddedStore::open(&path).unwrap());
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(EmbeddedStore::open(&path).unwrap());
         let (org, _, _) = admit_store::contract::seed_org(&store, Default::default()).await;
         org
     };

@@ -1,10 +1,10 @@
 //! The contract every [`Store`] implementation passes. Each implementation's
 //! tests invoke [`crate::contract_tests!`] with a constructor of a fresh store.
 
-use crate::{Expected, Store, StoreError, MAX_NEW_MEMBERSHIPS_PER_WRITE};
+use crate::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, Store, StoreError};
 use admit_domain::{
-    Account, Email, InvitationToken, Kdf, MasterPassword, Membership, OrgId, Organization, Role, SeatPlan, Session,
-    SsoIdentifier, Status, Timestamp, UserId,
+    Account, Email, InvitationToken, Kdf, MasterPassword, Membership, OrgId, Organization, Role,
+    SeatPlan, Session, SsoIdentifier, Status, Timestamp, UserId,
 };
 use std::sync::Arc;
 use time::Duration;
@@ -54,17 +54,41 @@ fn unique_identifier() -> SsoIdentifier {
 }
 
 /// A new organization (owner included) stored in `store`.
-pub async fn seed_org(store: &DynStore, seats: SeatPlan) -> (Organization, Membership, InvitationToken) {
+pub async fn seed_org(
+    store: &DynStore,
+    seats: SeatPlan,
+) -> (Organization, Membership, InvitationToken) {
     let mut rng = rand::rng();
-    let mut org = Organization::new(OrgId::generate(&mut rng), "Acme", unique_identifier(), seats, now()).unwrap();
-    let (owner, token) = Membership::invite(&org.id, email("owner@acme.test"), Role::Owner, now(), Duration::days(5), &mut rng);
+    let mut org = Organization::new(
+        OrgId::generate(&mut rng),
+        "Acme",
+        unique_identifier(),
+        seats,
+        now(),
+    )
+    .unwrap();
+    let (owner, token) = Membership::invite(
+        &org.id,
+        email("owner@acme.test"),
+        Role::Owner,
+        now(),
+        Duration::days(5),
+        &mut rng,
+    );
     org.occupied_seats = 1;
     store.create_organization(&org, &owner).await.unwrap();
     (org, owner, token)
 }
 
 fn invitee(org: &Organization, address: &str) -> (Membership, InvitationToken) {
-    Membership::invite(&org.id, email(address), Role::User, now(), Duration::days(5), &mut rand::rng())
+    Membership::invite(
+        &org.id,
+        email(address),
+        Role::User,
+        now(),
+        Duration::days(5),
+        &mut rand::rng(),
+    )
 }
 
 fn account(address: &str) -> Account {
@@ -72,175 +96,389 @@ fn account(address: &str) -> Account {
         id: UserId::generate(&mut rand::rng()),
         email: email(address),
         name: None,
-        master_password: Some(MasterPassword { verifier: "$argon2id$test".into(), kdf: Kdf::DEFAULT }),
+        master_password: Some(MasterPassword {
+            verifier: "$argon2id$test".into(),
+            kdf: Kdf::DEFAULT,
+        }),
         keys: None,
         created_at: now(),
     }
 }
 
 async fn org_now(store: &DynStore, org: &Organization) -> Organization {
-    store.organization(&org.id).await.unwrap().expect("organization exists")
+    store
+        .organization(&org.id)
+        .await
+        .unwrap()
+        .expect("organization exists")
 }
 
 pub async fn organizations_are_unique_by_sso_identifier(store: DynStore) {
     let (org, owner, _) = seed_org(&store, SeatPlan::default()).await;
     assert_eq!(org_now(&store, &org).await, org);
-    assert_eq!(store.organization_by_sso_identifier(&org.sso_identifier).await.unwrap(), Some(org.clone()));
+    assert_eq!(
+        store
+            .organization_by_sso_identifier(&org.sso_identifier)
+            .await
+            .unwrap(),
+        Some(org.clone())
+    );
     let upper = SsoIdentifier::parse(&org.sso_identifier.as_str().to_uppercase()).unwrap();
-    assert_eq!(store.organization_by_sso_identifier(&upper).await.unwrap().map(|o| o.id), Some(org.id.clone()));
-    assert_eq!(store.membership(&org.id, &owner.member_id).await.unwrap(), Some(owner));
+    assert_eq!(
+        store
+            .organization_by_sso_identifier(&upper)
+            .await
+            .unwrap()
+            .map(|o| o.id),
+        Some(org.id.clone())
+    );
+    assert_eq!(
+        store.membership(&org.id, &owner.member_id).await.unwrap(),
+        Some(owner)
+    );
 
     // Same identifier, another organization: refused, and nothing of it is stored.
     let mut rng = rand::rng();
-    let mut twin = Organization::new(OrgId::generate(&mut rng), "Twin", org.sso_identifier.clone(), SeatPlan::default(), now()).unwrap();
+    let mut twin = Organization::new(
+        OrgId::generate(&mut rng),
+        "Twin",
+        org.sso_identifier.clone(),
+        SeatPlan::default(),
+        now(),
+    )
+    .unwrap();
     twin.occupied_seats = 1;
-    let (twin_owner, _) = Membership::invite(&twin.id, email("o@twin.test"), Role::Owner, now(), Duration::days(5), &mut rng);
-    assert!(matches!(store.create_organization(&twin, &twin_owner).await, Err(StoreError::Conflict)));
+    let (twin_owner, _) = Membership::invite(
+        &twin.id,
+        email("o@twin.test"),
+        Role::Owner,
+        now(),
+        Duration::days(5),
+        &mut rng,
+    );
+    assert!(matches!(
+        store.create_organization(&twin, &twin_owner).await,
+        Err(StoreError::Conflict)
+    ));
     assert_eq!(store.organization(&twin.id).await.unwrap(), None);
-    assert_eq!(store.membership(&twin.id, &twin_owner.member_id).await.unwrap(), None);
-    assert_eq!(store.organization_by_sso_identifier(&org.sso_identifier).await.unwrap().map(|o| o.id), Some(org.id));
-    assert_eq!(store.organization(&OrgId::generate(&mut rng)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .membership(&twin.id, &twin_owner.member_id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .organization_by_sso_identifier(&org.sso_identifier)
+            .await
+            .unwrap()
+            .map(|o| o.id),
+        Some(org.id)
+    );
+    assert_eq!(
+        store
+            .organization(&OrgId::generate(&mut rng))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn invitations_take_seats_atomically(store: DynStore) {
-    let (org, _, _) = seed_org(&store, SeatPlan { limit: Some(4), autoscale_max: None }).await;
+    let (org, _, _) = seed_org(
+        &store,
+        SeatPlan {
+            limit: Some(4),
+            autoscale_max: None,
+        },
+    )
+    .await;
     let a = invitee(&org, "a@acme.test").0;
     let b = invitee(&org, "b@acme.test").0;
-    store.add_memberships(&org, &[a.clone(), b.clone()]).await.unwrap();
+    store
+        .add_memberships(&org, &[a.clone(), b.clone()])
+        .await
+        .unwrap();
     let org = org_now(&store, &org).await;
     assert_eq!(org.occupied_seats, 3);
 
     // Two more do not fit into the one seat left: nothing is written.
     let c = invitee(&org, "c@acme.test").0;
     let d = invitee(&org, "d@acme.test").0;
-    assert!(matches!(store.add_memberships(&org, &[c.clone(), d.clone()]).await, Err(StoreError::NoSeats)));
+    assert!(matches!(
+        store.add_memberships(&org, &[c.clone(), d.clone()]).await,
+        Err(StoreError::NoSeats)
+    ));
     assert_eq!(org_now(&store, &org).await.occupied_seats, 3);
-    assert!(store.memberships(&org.id, &[c.member_id.clone(), d.member_id.clone()]).await.unwrap().is_empty());
+    assert!(
+        store
+            .memberships(&org.id, &[c.member_id.clone(), d.member_id.clone()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
-    store.add_memberships(&org, &[c.clone()]).await.unwrap();
-    let got = store.memberships(&org.id, &[a.member_id.clone(), c.member_id.clone(), d.member_id.clone()]).await.unwrap();
+    store
+        .add_memberships(&org, std::slice::from_ref(&c))
+        .await
+        .unwrap();
+    let got = store
+        .memberships(
+            &org.id,
+            &[
+                a.member_id.clone(),
+                c.member_id.clone(),
+                d.member_id.clone(),
+            ],
+        )
+        .await
+        .unwrap();
     assert_eq!(got.len(), 2);
     assert_eq!(org_now(&store, &org).await.occupied_seats, 4);
 
     // Autoscale lets the organization grow to its ceiling.
-    let (org, _, _) = seed_org(&store, SeatPlan { limit: Some(1), autoscale_max: Some(3) }).await;
-    let many: Vec<_> = (0..2).map(|i| invitee(&org, &format!("m{i}@acme.test")).0).collect();
+    let (org, _, _) = seed_org(
+        &store,
+        SeatPlan {
+            limit: Some(1),
+            autoscale_max: Some(3),
+        },
+    )
+    .await;
+    let many: Vec<_> = (0..2)
+        .map(|i| invitee(&org, &format!("m{i}@acme.test")).0)
+        .collect();
     store.add_memberships(&org, &many).await.unwrap();
     let org = org_now(&store, &org).await;
-    assert_eq!((org.occupied_seats, org.seats.subscribed(org.occupied_seats)), (3, Some(3)));
-    assert!(matches!(store.add_memberships(&org, &[invitee(&org, "x@acme.test").0]).await, Err(StoreError::NoSeats)));
+    assert_eq!(
+        (org.occupied_seats, org.seats.subscribed(org.occupied_seats)),
+        (3, Some(3))
+    );
+    assert!(matches!(
+        store
+            .add_memberships(&org, &[invitee(&org, "x@acme.test").0])
+            .await,
+        Err(StoreError::NoSeats)
+    ));
 
     // The largest batch is one write.
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
-    let batch: Vec<_> = (0..MAX_NEW_MEMBERSHIPS_PER_WRITE).map(|i| invitee(&org, &format!("u{i}@acme.test")).0).collect();
+    let batch: Vec<_> = (0..MAX_NEW_MEMBERSHIPS_PER_WRITE)
+        .map(|i| invitee(&org, &format!("u{i}@acme.test")).0)
+        .collect();
     store.add_memberships(&org, &batch).await.unwrap();
-    assert_eq!(org_now(&store, &org).await.occupied_seats as usize, MAX_NEW_MEMBERSHIPS_PER_WRITE + 1);
+    assert_eq!(
+        org_now(&store, &org).await.occupied_seats as usize,
+        MAX_NEW_MEMBERSHIPS_PER_WRITE + 1
+    );
 }
 
 pub async fn an_existing_membership_is_never_overwritten(store: DynStore) {
     let (org, owner, _) = seed_org(&store, SeatPlan::default()).await;
     let a = invitee(&org, "a@acme.test").0;
-    store.add_memberships(&org, std::slice::from_ref(&a)).await.unwrap();
+    store
+        .add_memberships(&org, std::slice::from_ref(&a))
+        .await
+        .unwrap();
     let org = org_now(&store, &org).await;
     // A batch holding one existing member is refused whole.
     let (again, _) = invitee(&org, "a@acme.test");
     let b = invitee(&org, "b@acme.test").0;
-    assert!(matches!(store.add_memberships(&org, &[b.clone(), again]).await, Err(StoreError::Conflict)));
-    assert_eq!(store.membership(&org.id, &a.member_id).await.unwrap(), Some(a));
+    assert!(matches!(
+        store.add_memberships(&org, &[b.clone(), again]).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.membership(&org.id, &a.member_id).await.unwrap(),
+        Some(a)
+    );
     assert_eq!(store.membership(&org.id, &b.member_id).await.unwrap(), None);
     assert_eq!(org_now(&store, &org).await.occupied_seats, 2);
-    let (owner_again, _) = Membership::invite(&org.id, owner.email.clone(), Role::User, now(), Duration::days(5), &mut rand::rng());
-    assert!(matches!(store.add_memberships(&org, &[owner_again]).await, Err(StoreError::Conflict)));
+    let (owner_again, _) = Membership::invite(
+        &org.id,
+        owner.email.clone(),
+        Role::User,
+        now(),
+        Duration::days(5),
+        &mut rand::rng(),
+    );
+    assert!(matches!(
+        store.add_memberships(&org, &[owner_again]).await,
+        Err(StoreError::Conflict)
+    ));
 }
 
 pub async fn updates_are_conditional_on_what_was_read(store: DynStore) {
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
     let (m, _) = invitee(&org, "a@acme.test");
-    store.add_memberships(&org, std::slice::from_ref(&m)).await.unwrap();
+    store
+        .add_memberships(&org, std::slice::from_ref(&m))
+        .await
+        .unwrap();
     let as_read = Expected::as_read(&m);
 
     // A reinvite replaces the token; a write computed from the old one is refused.
     let mut reinvited = m.clone();
-    reinvited.reinvite(now(), Duration::days(5), &mut rand::rng()).unwrap();
+    reinvited
+        .reinvite(now(), Duration::days(5), &mut rand::rng())
+        .unwrap();
     store.update_membership(&reinvited, &as_read).await.unwrap();
     let mut stale = m.clone();
     stale.invitation.as_mut().unwrap().mark_sent();
-    assert!(matches!(store.update_membership(&stale, &as_read).await, Err(StoreError::Conflict)));
-    assert_eq!(store.membership(&org.id, &m.member_id).await.unwrap(), Some(reinvited.clone()));
+    assert!(matches!(
+        store.update_membership(&stale, &as_read).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.membership(&org.id, &m.member_id).await.unwrap(),
+        Some(reinvited.clone())
+    );
 
     // A status that moved on refuses a write expecting the old one.
     let mut accepted = reinvited.clone();
-    accepted.accept(UserId::generate(&mut rand::rng()), now()).unwrap();
-    store.update_membership(&accepted, &Expected::as_read(&reinvited)).await.unwrap();
+    accepted
+        .accept(UserId::generate(&mut rand::rng()), now())
+        .unwrap();
+    store
+        .update_membership(&accepted, &Expected::as_read(&reinvited))
+        .await
+        .unwrap();
     let mut confirmed = accepted.clone();
     confirmed.confirm("key".into(), now()).unwrap();
-    assert!(matches!(store.update_membership(&confirmed, &Expected::as_read(&reinvited)).await, Err(StoreError::Conflict)));
-    store.update_membership(&confirmed, &Expected::as_read(&accepted)).await.unwrap();
-    assert_eq!(store.membership(&org.id, &m.member_id).await.unwrap(), Some(confirmed));
+    assert!(matches!(
+        store
+            .update_membership(&confirmed, &Expected::as_read(&reinvited))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .update_membership(&confirmed, &Expected::as_read(&accepted))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.membership(&org.id, &m.member_id).await.unwrap(),
+        Some(confirmed)
+    );
 
     // A membership that does not exist is not created by an update.
     let (ghost, _) = invitee(&org, "ghost@acme.test");
-    assert!(matches!(store.update_membership(&ghost, &Expected::as_read(&ghost)).await, Err(StoreError::Conflict)));
-    assert_eq!(store.membership(&org.id, &ghost.member_id).await.unwrap(), None);
+    assert!(matches!(
+        store
+            .update_membership(&ghost, &Expected::as_read(&ghost))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.membership(&org.id, &ghost.member_id).await.unwrap(),
+        None
+    );
 }
 
 pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
     let (a, _) = invitee(&org, "a@acme.test");
     let (b, _) = invitee(&org, "b@acme.test");
-    store.add_memberships(&org, &[a.clone(), b.clone()]).await.unwrap();
+    store
+        .add_memberships(&org, &[a.clone(), b.clone()])
+        .await
+        .unwrap();
 
     let alice = account("a@acme.test");
     let mut accepted = a.clone();
     accepted.accept(alice.id.clone(), now()).unwrap();
-    store.accept_membership(&accepted, &Expected::as_read(&a), Some(&alice)).await.unwrap();
+    store
+        .accept_membership(&accepted, &Expected::as_read(&a), Some(&alice))
+        .await
+        .unwrap();
     assert_eq!(store.account(&alice.id).await.unwrap(), Some(alice.clone()));
-    assert_eq!(store.account_by_email(&alice.email).await.unwrap(), Some(alice.clone()));
-    assert_eq!(store.membership(&org.id, &a.member_id).await.unwrap(), Some(accepted));
+    assert_eq!(
+        store.account_by_email(&alice.email).await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        store.membership(&org.id, &a.member_id).await.unwrap(),
+        Some(accepted)
+    );
 
     // A second account for the same email is refused, and the membership stays invited.
     let twin = account("a@acme.test");
     let mut b_accepted = b.clone();
     b_accepted.accept(twin.id.clone(), now()).unwrap();
     assert!(matches!(
-        store.accept_membership(&b_accepted, &Expected::as_read(&b), Some(&twin)).await,
+        store
+            .accept_membership(&b_accepted, &Expected::as_read(&b), Some(&twin))
+            .await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.account(&twin.id).await.unwrap(), None);
-    assert_eq!(store.membership(&org.id, &b.member_id).await.unwrap(), Some(b.clone()));
+    assert_eq!(
+        store.membership(&org.id, &b.member_id).await.unwrap(),
+        Some(b.clone())
+    );
 
     // A stale membership refuses the account too.
     let bob = account("b@acme.test");
     let mut wrong = b.clone();
     wrong.accept(bob.id.clone(), now()).unwrap();
-    let stale = Expected { status: Status::Accepted, invitation: None };
-    assert!(matches!(store.accept_membership(&wrong, &stale, Some(&bob)).await, Err(StoreError::Conflict)));
+    let stale = Expected {
+        status: Status::Accepted,
+        invitation: None,
+    };
+    assert!(matches!(
+        store.accept_membership(&wrong, &stale, Some(&bob)).await,
+        Err(StoreError::Conflict)
+    ));
     assert_eq!(store.account_by_email(&bob.email).await.unwrap(), None);
 
     // An existing account accepts without creating one.
     let mut by_alice = b.clone();
     by_alice.accept(alice.id.clone(), now()).unwrap();
-    store.accept_membership(&by_alice, &Expected::as_read(&b), None).await.unwrap();
-    assert_eq!(store.membership(&org.id, &b.member_id).await.unwrap().unwrap().user_id, Some(alice.id));
+    store
+        .accept_membership(&by_alice, &Expected::as_read(&b), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .membership(&org.id, &b.member_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        Some(alice.id)
+    );
 }
 
 pub async fn listing_pages_through_every_membership(store: DynStore) {
     let (org, owner, _) = seed_org(&store, SeatPlan::default()).await;
-    let mut all: Vec<Membership> = (0..7).map(|i| invitee(&org, &format!("p{i}@acme.test")).0).collect();
+    let mut all: Vec<Membership> = (0..7)
+        .map(|i| invitee(&org, &format!("p{i}@acme.test")).0)
+        .collect();
     store.add_memberships(&org, &all).await.unwrap();
     let mut accepted = all[0].clone();
-    accepted.accept(UserId::generate(&mut rand::rng()), now()).unwrap();
-    store.update_membership(&accepted, &Expected::as_read(&all[0])).await.unwrap();
+    accepted
+        .accept(UserId::generate(&mut rand::rng()), now())
+        .unwrap();
+    store
+        .update_membership(&accepted, &Expected::as_read(&all[0]))
+        .await
+        .unwrap();
     all[0] = accepted.clone();
     all.push(owner);
     // Another organization's members never show.
     let (other, _, _) = seed_org(&store, SeatPlan::default()).await;
-    store.add_memberships(&other, &[invitee(&other, "p0@acme.test").0]).await.unwrap();
+    store
+        .add_memberships(&other, &[invitee(&other, "p0@acme.test").0])
+        .await
+        .unwrap();
 
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = store.list_memberships(&org.id, None, cursor.as_deref(), 3).await.unwrap();
+        let page = store
+            .list_memberships(&org.id, None, cursor.as_deref(), 3)
+            .await
+            .unwrap();
         assert!(page.items.len() <= 3);
         seen.extend(page.items);
         match page.next_cursor {
@@ -249,7 +487,11 @@ pub async fn listing_pages_through_every_membership(store: DynStore) {
         }
     }
     let mut ids: Vec<_> = seen.iter().map(|m| m.member_id.clone()).collect();
-    let sorted = { let mut s = ids.clone(); s.sort(); s };
+    let sorted = {
+        let mut s = ids.clone();
+        s.sort();
+        s
+    };
     assert_eq!(ids, sorted, "listing is in member-id order");
     ids.dedup();
     assert_eq!(ids.len(), 8);
@@ -257,11 +499,16 @@ pub async fn listing_pages_through_every_membership(store: DynStore) {
     expected.sort();
     assert_eq!(ids, expected);
 
-    let only_accepted = store.list_memberships(&org.id, Some(Status::Accepted), None, 50).await.unwrap();
+    let only_accepted = store
+        .list_memberships(&org.id, Some(Status::Accepted), None, 50)
+        .await
+        .unwrap();
     assert_eq!(only_accepted.items, vec![accepted]);
     assert!(only_accepted.next_cursor.is_none());
     assert!(matches!(
-        store.list_memberships(&org.id, None, Some("not a cursor"), 3).await,
+        store
+            .list_memberships(&org.id, None, Some("not a cursor"), 3)
+            .await,
         Err(StoreError::InvalidCursor)
     ));
 }
@@ -272,24 +519,39 @@ pub async fn memberships_of_a_user(store: DynStore) {
     for (i, _) in [0, 1].iter().enumerate() {
         let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
         let (m, _) = invitee(&org, "alice@acme.test");
-        store.add_memberships(&org, std::slice::from_ref(&m)).await.unwrap();
+        store
+            .add_memberships(&org, std::slice::from_ref(&m))
+            .await
+            .unwrap();
         let mut accepted = m.clone();
         accepted.accept(alice.id.clone(), now()).unwrap();
         let create = if i == 0 { Some(&alice) } else { None };
-        store.accept_membership(&accepted, &Expected::as_read(&m), create).await.unwrap();
+        store
+            .accept_membership(&accepted, &Expected::as_read(&m), create)
+            .await
+            .unwrap();
         orgs.push(accepted);
     }
     let mut mine = store.memberships_of_user(&alice.id).await.unwrap();
     mine.sort_by(|a, b| a.org_id.cmp(&b.org_id));
     orgs.sort_by(|a, b| a.org_id.cmp(&b.org_id));
     assert_eq!(mine, orgs);
-    assert!(store.memberships_of_user(&UserId::generate(&mut rand::rng())).await.unwrap().is_empty());
+    assert!(
+        store
+            .memberships_of_user(&UserId::generate(&mut rand::rng()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn sessions_round_trip(store: DynStore) {
     let (s, token) = Session::start(UserId::generate(&mut rand::rng()), now(), &mut rand::rng());
     store.put_session(&s).await.unwrap();
-    assert_eq!(store.session(&token.digest()).await.unwrap(), Some(s.clone()));
+    assert_eq!(
+        store.session(&token.digest()).await.unwrap(),
+        Some(s.clone())
+    );
     store.delete_session(&s.digest).await.unwrap();
     assert_eq!(store.session(&token.digest()).await.unwrap(), None);
     store.delete_session(&s.digest).await.unwrap();
@@ -298,7 +560,10 @@ pub async fn sessions_round_trip(store: DynStore) {
 pub async fn race_twenty_accepts_of_one_invitation(store: DynStore) {
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
     let (m, _) = invitee(&org, "racer@acme.test");
-    store.add_memberships(&org, std::slice::from_ref(&m)).await.unwrap();
+    store
+        .add_memberships(&org, std::slice::from_ref(&m))
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (store, m) = (store.clone(), m.clone());
@@ -306,7 +571,10 @@ pub async fn race_twenty_accepts_of_one_invitation(store: DynStore) {
                 let acct = account("racer@acme.test");
                 let mut accepted = m.clone();
                 accepted.accept(acct.id.clone(), now()).unwrap();
-                store.accept_membership(&accepted, &Expected::as_read(&m), Some(&acct)).await.map(|()| acct.id)
+                store
+                    .accept_membership(&accepted, &Expected::as_read(&m), Some(&acct))
+                    .await
+                    .map(|()| acct.id)
             })
         })
         .collect();
@@ -319,14 +587,25 @@ pub async fn race_twenty_accepts_of_one_invitation(store: DynStore) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one accept wins");
-    let stored = store.membership(&org.id, &m.member_id).await.unwrap().unwrap();
+    let stored = store
+        .membership(&org.id, &m.member_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.user_id.as_ref(), Some(&winners[0]));
     let acct = store.account_by_email(&m.email).await.unwrap().unwrap();
     assert_eq!(acct.id, winners[0]);
 }
 
 pub async fn race_thirty_invitations_for_ten_seats(store: DynStore) {
-    let (org, _, _) = seed_org(&store, SeatPlan { limit: Some(11), autoscale_max: None }).await;
+    let (org, _, _) = seed_org(
+        &store,
+        SeatPlan {
+            limit: Some(11),
+            autoscale_max: None,
+        },
+    )
+    .await;
     let tasks: Vec<_> = (0..30)
         .map(|i| {
             let (store, org) = (store.clone(), org.clone());
@@ -336,7 +615,9 @@ pub async fn race_thirty_invitations_for_ten_seats(store: DynStore) {
                 let mut org = org;
                 for _ in 0..50 {
                     match store.add_memberships(&org, std::slice::from_ref(&m)).await {
-                        Err(StoreError::Conflict) => org = store.organization(&org.id).await.unwrap().unwrap(),
+                        Err(StoreError::Conflict) => {
+                            org = store.organization(&org.id).await.unwrap().unwrap()
+                        }
                         other => return other,
                     }
                 }
@@ -355,6 +636,9 @@ pub async fn race_thirty_invitations_for_ten_seats(store: DynStore) {
     assert_eq!((ok, no_seats), (10, 20));
     let org = store.organization(&org.id).await.unwrap().unwrap();
     assert_eq!(org.occupied_seats, 11);
-    let listed = store.list_memberships(&org.id, Some(Status::Invited), None, 100).await.unwrap();
+    let listed = store
+        .list_memberships(&org.id, Some(Status::Invited), None, 100)
+        .await
+        .unwrap();
     assert_eq!(listed.items.len(), 11, "the owner and exactly ten invitees");
 }

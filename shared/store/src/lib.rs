@@ -7,7 +7,10 @@
 //! all, and refuses with [`StoreError::Conflict`] when the state it was
 //! computed from has changed since it was read (optimistic concurrency).
 
-use admit_domain::{Account, Email, MemberId, Membership, OrgId, Organization, Session, SsoIdentifier, Status, TokenDigest, UserId};
+use admit_domain::{
+    Account, Email, MemberId, Membership, OrgId, Organization, Session, SsoIdentifier, Status,
+    TokenDigest, UserId,
+};
 use async_trait::async_trait;
 
 #[cfg(feature = "contract")]
@@ -47,7 +50,10 @@ pub struct Expected {
 impl Expected {
     /// Expect the membership exactly as `m` was read.
     pub fn as_read(m: &Membership) -> Self {
-        Expected { status: m.status, invitation: m.invitation.as_ref().map(|i| i.digest) }
+        Expected {
+            status: m.status,
+            invitation: m.invitation.as_ref().map(|i| i.digest),
+        }
     }
 }
 
@@ -64,18 +70,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Create `org` and its first (owner) membership, which occupies a seat.
     /// `Conflict` when the SSO identifier is taken.
-    async fn create_organization(&self, org: &Organization, owner: &Membership) -> Result<(), StoreError>;
+    async fn create_organization(
+        &self,
+        org: &Organization,
+        owner: &Membership,
+    ) -> Result<(), StoreError>;
 
     async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError>;
 
-    async fn organization_by_sso_identifier(&self, id: &SsoIdentifier) -> Result<Option<Organization>, StoreError>;
+    async fn organization_by_sso_identifier(
+        &self,
+        id: &SsoIdentifier,
+    ) -> Result<Option<Organization>, StoreError>;
 
     // --- memberships -------------------------------------------------------
 
-    async fn membership(&self, org: &OrgId, member: &MemberId) -> Result<Option<Membership>, StoreError>;
+    async fn membership(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+    ) -> Result<Option<Membership>, StoreError>;
 
     /// The memberships among `members` that exist (any order).
-    async fn memberships(&self, org: &OrgId, members: &[MemberId]) -> Result<Vec<Membership>, StoreError>;
+    async fn memberships(
+        &self,
+        org: &OrgId,
+        members: &[MemberId],
+    ) -> Result<Vec<Membership>, StoreError>;
 
     /// Memberships of `org` in member-id order, optionally of one status.
     async fn list_memberships(
@@ -93,11 +114,19 @@ pub trait Store: Send + Sync + 'static {
     /// take one seat each, in one atomic write. `org` is the organization as
     /// read: its seat plan must still hold. `NoSeats` when they do not fit,
     /// `Conflict` when one of them exists or the seat plan changed.
-    async fn add_memberships(&self, org: &Organization, new: &[Membership]) -> Result<(), StoreError>;
+    async fn add_memberships(
+        &self,
+        org: &Organization,
+        new: &[Membership],
+    ) -> Result<(), StoreError>;
 
     /// Replace a membership that is still as `expected`. Seats are unchanged,
     /// so `updated` must occupy a seat exactly when the stored one does.
-    async fn update_membership(&self, updated: &Membership, expected: &Expected) -> Result<(), StoreError>;
+    async fn update_membership(
+        &self,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError>;
 
     /// [`Store::update_membership`] and, in the same write, create
     /// `new_account` (`Conflict` when its email already has an account).

@@ -18,7 +18,12 @@ on_both_backends!(
 );
 
 /// Calls `f`, then checks the organization looks exactly as before.
-async fn unchanged<F: std::future::Future<Output = ()>>(app: &TestApp, org: &str, session: &str, f: F) {
+async fn unchanged<F: std::future::Future<Output = ()>>(
+    app: &TestApp,
+    org: &str,
+    session: &str,
+    f: F,
+) {
     let before = app.snapshot(org, session).await;
     f.await;
     assert_eq!(app.snapshot(org, session).await, before, "state changed");
@@ -27,10 +32,20 @@ async fn unchanged<F: std::future::Future<Output = ()>>(app: &TestApp, org: &str
 fn assert_error(got: (StatusCode, Value), status: StatusCode, code: &str) {
     assert_eq!(got.0, status, "{}", got.1);
     assert_eq!(got.1["error"], code, "{}", got.1);
-    assert!(got.1["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", got.1);
+    assert!(
+        got.1["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        got.1
+    );
 }
 
-async fn raw_post(app: &TestApp, path: &str, session: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+async fn raw_post(
+    app: &TestApp,
+    path: &str,
+    session: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
     let res = app
         .http
         .post(app.url(path))
@@ -50,24 +65,138 @@ async fn malformed_bodies_are_refused(backend: Backend) {
     let path = format!("/orgs/{org}/invitations");
     let someone = app.email("someone");
     unchanged(&app, &org, &s, async {
-        assert_error(raw_post(&app, &path, &s, "application/json", b"{\"emails\": [".to_vec()).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(raw_post(&app, &path, &s, "text/plain", json!({"emails": [someone], "role": "user"}).to_string().into_bytes()).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post(&path, Some(&s), json!({"emails": someone, "role": "user"})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post(&path, Some(&s), json!({"emails": [someone], "role": 3})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post(&path, Some(&s), json!({"emails": [someone], "role": "boss"})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post(&path, Some(&s), json!({"emails": [someone], "role": "owner"})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post(&path, Some(&s), json!({"emails": [someone], "role": "user", "admin": true})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post(&path, Some(&s), json!({"emails": [], "role": "user"})).await, StatusCode::BAD_REQUEST, "invalid_request");
+        assert_error(
+            raw_post(
+                &app,
+                &path,
+                &s,
+                "application/json",
+                b"{\"emails\": [".to_vec(),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            raw_post(
+                &app,
+                &path,
+                &s,
+                "text/plain",
+                json!({"emails": [someone], "role": "user"})
+                    .to_string()
+                    .into_bytes(),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(&path, Some(&s), json!({"emails": someone, "role": "user"}))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(&path, Some(&s), json!({"emails": [someone], "role": 3}))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(
+                &path,
+                Some(&s),
+                json!({"emails": [someone], "role": "boss"}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(
+                &path,
+                Some(&s),
+                json!({"emails": [someone], "role": "owner"}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(
+                &path,
+                Some(&s),
+                json!({"emails": [someone], "role": "user", "admin": true}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(&path, Some(&s), json!({"emails": [], "role": "user"}))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
         let many: Vec<String> = (0..101).map(|i| app.email(&format!("x{i}"))).collect();
-        assert_error(app.post(&path, Some(&s), json!({"emails": many, "role": "user"})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        let huge = json!({"emails": [someone], "role": "user", "pad": "x".repeat(70 * 1024)}).to_string().into_bytes();
-        assert_error(raw_post(&app, &path, &s, "application/json", huge).await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
-        assert_error(app.post("/invitations/accept", None, json!({"token": 5})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post("/auth/login", None, json!({"email": "not-an-email", "master_password_hash": mp_hash("x")})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post("/auth/login", None, json!({"email": someone, "master_password_hash": "c2hvcnQ="})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.get("/no/such/path", None).await, StatusCode::NOT_FOUND, "not_found");
-        assert_error(app.get(&format!("/orgs/{org}/members?status=dancing"), Some(&s)).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.get(&format!("/orgs/{org}/members?cursor=bogus"), Some(&s)).await, StatusCode::BAD_REQUEST, "invalid_request");
+        assert_error(
+            app.post(&path, Some(&s), json!({"emails": many, "role": "user"}))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        let huge = json!({"emails": [someone], "role": "user", "pad": "x".repeat(70 * 1024)})
+            .to_string()
+            .into_bytes();
+        assert_error(
+            raw_post(&app, &path, &s, "application/json", huge).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        );
+        assert_error(
+            app.post("/invitations/accept", None, json!({"token": 5}))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(
+                "/auth/login",
+                None,
+                json!({"email": "not-an-email", "master_password_hash": mp_hash("x")}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(
+                "/auth/login",
+                None,
+                json!({"email": someone, "master_password_hash": "c2hvcnQ="}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.get("/no/such/path", None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            app.get(&format!("/orgs/{org}/members?status=dancing"), Some(&s))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.get(&format!("/orgs/{org}/members?cursor=bogus"), Some(&s))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
     })
     .await;
 }
@@ -77,15 +206,43 @@ async fn invitation_lists_are_checked_per_email(backend: Backend) {
     let (org, s) = app.org_with_owner(json!({})).await;
     let (a, b) = (app.email("a"), app.email("b"));
     app.invite(&org, &s, &[&a], "user").await;
-    let owner = app.members(&org, &s).await.into_iter().find(|m| m["role"] == "owner").unwrap()["email"].as_str().unwrap().to_owned();
-    let (status, body) = app.invite(&org, &s, &["not an email", &b, &a, &b.to_uppercase(), &owner, "x@y"], "admin").await;
+    let owner = app
+        .members(&org, &s)
+        .await
+        .into_iter()
+        .find(|m| m["role"] == "owner")
+        .unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = app
+        .invite(
+            &org,
+            &s,
+            &["not an email", &b, &a, &b.to_uppercase(), &owner, "x@y"],
+            "admin",
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["invited"].as_array().unwrap().iter().map(|i| i["email"].as_str().unwrap()).collect::<Vec<_>>(), vec![b.as_str()]);
+    assert_eq!(
+        body["invited"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["email"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        vec![b.as_str()]
+    );
     let reasons: Vec<(String, String)> = body["skipped"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|x| (x["email"].as_str().unwrap().to_owned(), x["reason"].as_str().unwrap().to_owned()))
+        .map(|x| {
+            (
+                x["email"].as_str().unwrap().to_owned(),
+                x["reason"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     for expected in [
         ("not an email".to_owned(), "invalid_email"),
@@ -94,14 +251,20 @@ async fn invitation_lists_are_checked_per_email(backend: Backend) {
         (a.clone(), "already_member"),
         (owner.clone(), "already_member"),
     ] {
-        assert!(reasons.contains(&(expected.0.clone(), expected.1.to_owned())), "{expected:?} in {reasons:?}");
+        assert!(
+            reasons.contains(&(expected.0.clone(), expected.1.to_owned())),
+            "{expected:?} in {reasons:?}"
+        );
     }
     assert_eq!(reasons.len(), 5);
     assert_eq!(app.member(&org, &s, &b).await["role"], "admin");
     // Nothing but skips: 201 with nothing invited and no change.
     unchanged(&app, &org, &s, async {
         let (status, body) = app.invite(&org, &s, &[&a, "bad"], "user").await;
-        assert_eq!((status, body["invited"].clone()), (StatusCode::CREATED, json!([])));
+        assert_eq!(
+            (status, body["invited"].clone()),
+            (StatusCode::CREATED, json!([]))
+        );
     })
     .await;
 }
@@ -111,12 +274,23 @@ async fn no_seats_writes_nothing(backend: Backend) {
     let (org, s) = app.org_with_owner(json!({"limit": 3})).await;
     let (a, b, c) = (app.email("a"), app.email("b"), app.email("c"));
     unchanged(&app, &org, &s, async {
-        assert_error(app.invite(&org, &s, &[&a, &b, &c], "user").await, StatusCode::CONFLICT, "no_seats");
+        assert_error(
+            app.invite(&org, &s, &[&a, &b, &c], "user").await,
+            StatusCode::CONFLICT,
+            "no_seats",
+        );
     })
     .await;
-    assert_eq!(app.invite(&org, &s, &[&a, &b], "user").await.0, StatusCode::CREATED);
+    assert_eq!(
+        app.invite(&org, &s, &[&a, &b], "user").await.0,
+        StatusCode::CREATED
+    );
     unchanged(&app, &org, &s, async {
-        assert_error(app.invite(&org, &s, &[&c], "user").await, StatusCode::CONFLICT, "no_seats");
+        assert_error(
+            app.invite(&org, &s, &[&c], "user").await,
+            StatusCode::CONFLICT,
+            "no_seats",
+        );
     })
     .await;
 }
@@ -133,19 +307,43 @@ async fn bad_tokens_open_nothing(backend: Backend) {
     let tampered = String::from_utf8(tampered).unwrap();
     let other_org = token.replacen("org_", "org_0", 1);
     unchanged(&app, &org, &s, async {
-        for bad in [tampered.as_str(), "garbage", "", other_org.as_str(), &token[..token.len() - 1]] {
-            assert_error(app.post("/invitations/lookup", None, json!({"token": bad})).await, StatusCode::NOT_FOUND, "not_found");
+        for bad in [
+            tampered.as_str(),
+            "garbage",
+            "",
+            other_org.as_str(),
+            &token[..token.len() - 1],
+        ] {
+            assert_error(
+                app.post("/invitations/lookup", None, json!({"token": bad}))
+                    .await,
+                StatusCode::NOT_FOUND,
+                "not_found",
+            );
             let accept = json!({"token": bad, "master_password_hash": mp_hash("pw"), "kdf": kdf()});
-            assert_error(app.post("/invitations/accept", None, accept).await, StatusCode::NOT_FOUND, "not_found");
+            assert_error(
+                app.post("/invitations/accept", None, accept).await,
+                StatusCode::NOT_FOUND,
+                "not_found",
+            );
         }
     })
     .await;
     let (status, _) = app.accept_latest(&who, "pw", true).await;
     assert_eq!(status, StatusCode::OK);
     unchanged(&app, &org, &s, async {
-        assert_error(app.post("/invitations/lookup", None, json!({"token": token})).await, StatusCode::NOT_FOUND, "not_found");
+        assert_error(
+            app.post("/invitations/lookup", None, json!({"token": token}))
+                .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
         let again = json!({"token": token, "master_password_hash": mp_hash("pw"), "kdf": kdf()});
-        assert_error(app.post("/invitations/accept", None, again).await, StatusCode::NOT_FOUND, "not_found");
+        assert_error(
+            app.post("/invitations/accept", None, again).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
     })
     .await;
 }
@@ -156,13 +354,31 @@ async fn expired_invitations_say_so(backend: Backend) {
     let who = app.email("late");
     app.invite(&org, &s, &[&who], "user").await;
     let token = app.last_mail_to(&who).await.accept_token();
-    let owner = app.members(&org, &s).await.into_iter().find(|m| m["role"] == "owner").unwrap()["email"].as_str().unwrap().to_owned();
-    app.clock.advance(time::Duration::days(5) + time::Duration::seconds(1));
+    let owner = app
+        .members(&org, &s)
+        .await
+        .into_iter()
+        .find(|m| m["role"] == "owner")
+        .unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.clock
+        .advance(time::Duration::days(5) + time::Duration::seconds(1));
     let s = app.login(&owner, "owner password").await;
     unchanged(&app, &org, &s, async {
-        assert_error(app.post("/invitations/lookup", None, json!({"token": token})).await, StatusCode::GONE, "expired");
+        assert_error(
+            app.post("/invitations/lookup", None, json!({"token": token}))
+                .await,
+            StatusCode::GONE,
+            "expired",
+        );
         let accept = json!({"token": token, "master_password_hash": mp_hash("pw"), "kdf": kdf()});
-        assert_error(app.post("/invitations/accept", None, accept).await, StatusCode::GONE, "expired");
+        assert_error(
+            app.post("/invitations/accept", None, accept).await,
+            StatusCode::GONE,
+            "expired",
+        );
     })
     .await;
     let m = app.member(&org, &s, &who).await;
@@ -172,17 +388,31 @@ async fn expired_invitations_say_so(backend: Backend) {
 async fn wrong_master_passwords_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let (org, s) = app.org_with_owner(json!({})).await;
-    let owner = app.members(&org, &s).await[0]["email"].as_str().unwrap().to_owned();
+    let owner = app.members(&org, &s).await[0]["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // An account that exists elsewhere is invited here.
     let pat = app.email("pat");
     app.create_org("Other", &pat, json!({})).await;
     app.accept_latest(&pat, "right", true).await;
     app.invite(&org, &s, &[&pat], "user").await;
     unchanged(&app, &org, &s, async {
-        assert_error(app.accept_latest(&pat, "wrong", false).await, StatusCode::UNAUTHORIZED, "unauthenticated");
-        for (email, pw) in [(owner.clone(), "wrong"), (app.email("nobody"), "owner password")] {
+        assert_error(
+            app.accept_latest(&pat, "wrong", false).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        );
+        for (email, pw) in [
+            (owner.clone(), "wrong"),
+            (app.email("nobody"), "owner password"),
+        ] {
             let login = json!({"email": email, "master_password_hash": mp_hash(pw)});
-            assert_error(app.post("/auth/login", None, login).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+            assert_error(
+                app.post("/auth/login", None, login).await,
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+            );
         }
     })
     .await;
@@ -194,17 +424,91 @@ async fn confirming_a_member_who_has_not_accepted(backend: Backend) {
     let (org, s) = app.org_with_owner(json!({})).await;
     let who = app.email("pending");
     app.invite(&org, &s, &[&who], "user").await;
-    let id = app.member(&org, &s, &who).await["member_id"].as_str().unwrap().to_owned();
-    let owner_id = app.members(&org, &s).await.into_iter().find(|m| m["role"] == "owner").unwrap()["member_id"].as_str().unwrap().to_owned();
+    let id = app.member(&org, &s, &who).await["member_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let owner_id = app
+        .members(&org, &s)
+        .await
+        .into_iter()
+        .find(|m| m["role"] == "owner")
+        .unwrap()["member_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     unchanged(&app, &org, &s, async {
-        assert_error(app.post(&format!("/orgs/{org}/members/{id}/confirm"), Some(&s), json!({"key": "k"})).await, StatusCode::CONFLICT, "conflict");
-        assert_error(app.post(&format!("/orgs/{org}/members/{owner_id}/confirm"), Some(&s), json!({"key": "k"})).await, StatusCode::CONFLICT, "conflict");
-        assert_error(app.post(&format!("/orgs/{org}/members/{id}/confirm"), Some(&s), json!({"key": ""})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post(&format!("/orgs/{org}/members/{id}/confirm"), Some(&s), json!({})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        assert_error(app.post(&format!("/orgs/{org}/members/mem_nope/confirm"), Some(&s), json!({"key": "k"})).await, StatusCode::NOT_FOUND, "not_found");
-        assert_error(app.post(&format!("/orgs/{org}/members/confirm"), Some(&s), json!({"keys": []})).await, StatusCode::BAD_REQUEST, "invalid_request");
-        let (status, body) = app.post(&format!("/orgs/{org}/members/confirm"), Some(&s), json!({"keys": [{"member_id": id, "key": "k"}]})).await;
-        assert_eq!((status, body["results"][0]["error"].as_str()), (StatusCode::OK, Some("conflict")));
+        assert_error(
+            app.post(
+                &format!("/orgs/{org}/members/{id}/confirm"),
+                Some(&s),
+                json!({"key": "k"}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "conflict",
+        );
+        assert_error(
+            app.post(
+                &format!("/orgs/{org}/members/{owner_id}/confirm"),
+                Some(&s),
+                json!({"key": "k"}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "conflict",
+        );
+        assert_error(
+            app.post(
+                &format!("/orgs/{org}/members/{id}/confirm"),
+                Some(&s),
+                json!({"key": ""}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(
+                &format!("/orgs/{org}/members/{id}/confirm"),
+                Some(&s),
+                json!({}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(
+                &format!("/orgs/{org}/members/mem_nope/confirm"),
+                Some(&s),
+                json!({"key": "k"}),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            app.post(
+                &format!("/orgs/{org}/members/confirm"),
+                Some(&s),
+                json!({"keys": []}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        let (status, body) = app
+            .post(
+                &format!("/orgs/{org}/members/confirm"),
+                Some(&s),
+                json!({"keys": [{"member_id": id, "key": "k"}]}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["results"][0]["error"].as_str()),
+            (StatusCode::OK, Some("conflict"))
+        );
     })
     .await;
 }
@@ -217,37 +521,99 @@ async fn sessions_and_roles_guard_every_admin_route(backend: Backend) {
     let user = app.email("user");
     app.invite(&org, &s, &[&user], "user").await;
     app.accept_latest(&user, "pw", true).await;
-    let uid = app.member(&org, &s, &user).await["member_id"].as_str().unwrap().to_owned();
-    app.post(&format!("/orgs/{org}/members/{uid}/confirm"), Some(&s), json!({"key": "k"})).await;
+    let uid = app.member(&org, &s, &user).await["member_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/orgs/{org}/members/{uid}/confirm"),
+        Some(&s),
+        json!({"key": "k"}),
+    )
+    .await;
     let user_session = app.login(&user, "pw").await;
     let target = app.email("target");
     app.invite(&org, &s, &[&target], "user").await;
-    let tid = app.member(&org, &s, &target).await["member_id"].as_str().unwrap().to_owned();
+    let tid = app.member(&org, &s, &target).await["member_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let routes: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", format!("/orgs/{org}"), None),
-        ("POST", format!("/orgs/{org}/invitations"), Some(json!({"emails": [app.email("new")], "role": "user"}))),
+        (
+            "POST",
+            format!("/orgs/{org}/invitations"),
+            Some(json!({"emails": [app.email("new")], "role": "user"})),
+        ),
         ("GET", format!("/orgs/{org}/members"), None),
-        ("POST", format!("/orgs/{org}/members/{tid}/reinvite"), Some(json!({}))),
-        ("POST", format!("/orgs/{org}/members/{tid}/confirm"), Some(json!({"key": "k"}))),
-        ("POST", format!("/orgs/{org}/members/confirm"), Some(json!({"keys": [{"member_id": tid, "key": "k"}]}))),
+        (
+            "POST",
+            format!("/orgs/{org}/members/{tid}/reinvite"),
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            format!("/orgs/{org}/members/{tid}/confirm"),
+            Some(json!({"key": "k"})),
+        ),
+        (
+            "POST",
+            format!("/orgs/{org}/members/confirm"),
+            Some(json!({"keys": [{"member_id": tid, "key": "k"}]})),
+        ),
     ];
     let fake = "A".repeat(43);
     unchanged(&app, &org, &s, async {
         for (method, path, body) in &routes {
-            assert_error(app.call(method, path, None, body.clone()).await, StatusCode::UNAUTHORIZED, "unauthenticated");
-            assert_error(app.call(method, path, Some(&fake), body.clone()).await, StatusCode::UNAUTHORIZED, "unauthenticated");
-            assert_error(app.call(method, path, Some(&user_session), body.clone()).await, StatusCode::FORBIDDEN, "forbidden");
-            assert_error(app.call(method, path, Some(&other_owner), body.clone()).await, StatusCode::NOT_FOUND, "not_found");
+            assert_error(
+                app.call(method, path, None, body.clone()).await,
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+            );
+            assert_error(
+                app.call(method, path, Some(&fake), body.clone()).await,
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+            );
+            assert_error(
+                app.call(method, path, Some(&user_session), body.clone())
+                    .await,
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            );
+            assert_error(
+                app.call(method, path, Some(&other_owner), body.clone())
+                    .await,
+                StatusCode::NOT_FOUND,
+                "not_found",
+            );
             let missing = path.replace(&org, "org_00000000000000000000000000000000");
-            assert_error(app.call(method, &missing, Some(&s), body.clone()).await, StatusCode::NOT_FOUND, "not_found");
+            assert_error(
+                app.call(method, &missing, Some(&s), body.clone()).await,
+                StatusCode::NOT_FOUND,
+                "not_found",
+            );
         }
-        assert_error(app.get("/me", None).await, StatusCode::UNAUTHORIZED, "unauthenticated");
-        assert_error(app.post("/auth/logout", Some(&fake), json!({})).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+        assert_error(
+            app.get("/me", None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        );
+        assert_error(
+            app.post("/auth/logout", Some(&fake), json!({})).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        );
     })
     .await;
     // The other organization's owner still administers its own.
-    assert_eq!(app.get(&format!("/orgs/{other_org}"), Some(&other_owner)).await.0, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/orgs/{other_org}"), Some(&other_owner))
+            .await
+            .0,
+        StatusCode::OK
+    );
 }
 
 async fn operator_api_is_guarded(backend: Backend) {
@@ -268,9 +634,25 @@ async fn operator_api_is_guarded(backend: Backend) {
     })
     .await;
     // Nothing was created under the refused identifiers.
-    let (status, _) = app.post("/operator/orgs", Some(OPERATOR_TOKEN), body("fresh-one", app.email("o"))).await;
+    let (status, _) = app
+        .post(
+            "/operator/orgs",
+            Some(OPERATOR_TOKEN),
+            body("fresh-one", app.email("o")),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     // Without an operator token configured, the operator API does not exist.
     let closed = spawn_app_with(Backend::Embedded, |o| o.operator_token = None).await;
-    assert_error(closed.post("/operator/orgs", Some(OPERATOR_TOKEN), body("fresh-three", closed.email("o"))).await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(
+        closed
+            .post(
+                "/operator/orgs",
+                Some(OPERATOR_TOKEN),
+                body("fresh-three", closed.email("o")),
+            )
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
 }

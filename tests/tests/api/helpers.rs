@@ -78,7 +78,11 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Serve)) -
     if backend == Backend::Aws {
         let moto = Moto::shared();
         let ses = aws_sdk_sesv2::Client::new(&moto.sdk_config());
-        ses.create_email_identity().email_identity(&domain).send().await.expect("moto verifies the sender domain");
+        ses.create_email_identity()
+            .email_identity(&domain)
+            .send()
+            .await
+            .expect("moto verifies the sender domain");
         opts.store = StoreKind::Dynamodb;
         opts.table = Some(format!("admit-{id}"));
         opts.create_table = true;
@@ -86,11 +90,18 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Serve)) -
         aws = Some(moto.sdk_config());
     }
     adjust(&mut opts);
-    let clock = Arc::new(ManualClock::new(Timestamp::from_datetime(time::OffsetDateTime::now_utc())));
-    let running = admit::start_with(opts.clone(), clock.clone() as Arc<dyn Clock>, aws).await.expect("admit starts");
+    let clock = Arc::new(ManualClock::new(Timestamp::from_datetime(
+        time::OffsetDateTime::now_utc(),
+    )));
+    let running = admit::start_with(opts.clone(), clock.clone() as Arc<dyn Clock>, aws)
+        .await
+        .expect("admit starts");
     TestApp {
         base: format!("http://{}", running.addr),
-        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         backend,
         clock,
         domain,
@@ -100,8 +111,12 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Serve)) -
 }
 
 fn tracing_subscriber_init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
 }
 
 /// One message Admit sent, decoded.
@@ -115,7 +130,9 @@ pub struct SentMail {
 
 impl SentMail {
     fn parse(raw: &[u8], to: Vec<String>) -> SentMail {
-        let msg = mail_parser::MessageParser::default().parse(raw).expect("an RFC 5322 message");
+        let msg = mail_parser::MessageParser::default()
+            .parse(raw)
+            .expect("an RFC 5322 message");
         SentMail {
             to,
             subject: msg.subject().unwrap_or_default().to_owned(),
@@ -126,8 +143,16 @@ impl SentMail {
 
     /// The `/accept?token=` link in the text part.
     pub fn accept_token(&self) -> String {
-        let start = self.text.find("/accept?token=").expect("an invitation link") + "/accept?token=".len();
-        self.text[start..].split_whitespace().next().unwrap().to_owned()
+        let start = self
+            .text
+            .find("/accept?token=")
+            .expect("an invitation link")
+            + "/accept?token=".len();
+        self.text[start..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
     }
 }
 
@@ -145,7 +170,10 @@ impl TestApp {
         match self.backend {
             Backend::Embedded => {
                 let mut names: Vec<_> = match std::fs::read_dir(&self.outbox) {
-                    Ok(d) => d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect(),
+                    Ok(d) => d
+                        .map(|e| e.unwrap().path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                        .collect(),
                     Err(_) => Vec::new(),
                 };
                 names.sort();
@@ -154,7 +182,14 @@ impl TestApp {
                     .map(|p| {
                         let raw = std::fs::read(p).unwrap();
                         let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
-                        let to = msg.to().map(|a| a.iter().filter_map(|x| x.address().map(str::to_owned)).collect()).unwrap_or_default();
+                        let to = msg
+                            .to()
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|x| x.address().map(str::to_owned))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
                         SentMail::parse(&raw, to)
                     })
                     .collect()
@@ -170,14 +205,27 @@ impl TestApp {
     }
 
     pub async fn mails_to(&self, address: &str) -> Vec<SentMail> {
-        self.mails().await.into_iter().filter(|m| m.to.iter().any(|t| t == address)).collect()
+        self.mails()
+            .await
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == address))
+            .collect()
     }
 
     pub async fn last_mail_to(&self, address: &str) -> SentMail {
-        self.mails_to(address).await.pop().unwrap_or_else(|| panic!("no mail to {address}"))
+        self.mails_to(address)
+            .await
+            .pop()
+            .unwrap_or_else(|| panic!("no mail to {address}"))
     }
 
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method.parse().unwrap(), self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -188,7 +236,10 @@ impl TestApp {
         let res = req.send().await.expect("admit answers");
         let status = res.status();
         let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
@@ -210,7 +261,12 @@ impl TestApp {
     }
 
     /// Accept the latest invitation mailed to `address` with `password`.
-    pub async fn accept_latest(&self, address: &str, password: &str, new_account: bool) -> (StatusCode, Value) {
+    pub async fn accept_latest(
+        &self,
+        address: &str,
+        password: &str,
+        new_account: bool,
+    ) -> (StatusCode, Value) {
         let token = self.last_mail_to(address).await.accept_token();
         let mut body = json!({"token": token, "master_password_hash": mp_hash(password)});
         if new_account {
@@ -220,7 +276,13 @@ impl TestApp {
     }
 
     pub async fn login(&self, address: &str, password: &str) -> String {
-        let (s, body) = self.post("/auth/login", None, json!({"email": address, "master_password_hash": mp_hash(password)})).await;
+        let (s, body) = self
+            .post(
+                "/auth/login",
+                None,
+                json!({"email": address, "master_password_hash": mp_hash(password)}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{body}");
         body["session_token"].as_str().unwrap().to_owned()
     }
@@ -230,12 +292,27 @@ impl TestApp {
         let owner = self.email(&format!("owner-{}", unique()));
         let org = self.create_org("Acme", &owner, seats).await;
         let (s, body) = self.accept_latest(&owner, "owner password", true).await;
-        assert_eq!((s, body["status"].as_str()), (StatusCode::OK, Some("confirmed")), "{body}");
+        assert_eq!(
+            (s, body["status"].as_str()),
+            (StatusCode::OK, Some("confirmed")),
+            "{body}"
+        );
         (org, self.login(&owner, "owner password").await)
     }
 
-    pub async fn invite(&self, org: &str, session: &str, emails: &[&str], role: &str) -> (StatusCode, Value) {
-        self.post(&format!("/orgs/{org}/invitations"), Some(session), json!({"emails": emails, "role": role})).await
+    pub async fn invite(
+        &self,
+        org: &str,
+        session: &str,
+        emails: &[&str],
+        role: &str,
+    ) -> (StatusCode, Value) {
+        self.post(
+            &format!("/orgs/{org}/invitations"),
+            Some(session),
+            json!({"emails": emails, "role": role}),
+        )
+        .await
     }
 
     /// Every member of `org`, through the paginated listing.
@@ -258,7 +335,11 @@ impl TestApp {
     }
 
     pub async fn member(&self, org: &str, session: &str, email: &str) -> Value {
-        self.members(org, session).await.into_iter().find(|m| m["email"] == email).unwrap_or_else(|| panic!("{email} is a member"))
+        self.members(org, session)
+            .await
+            .into_iter()
+            .find(|m| m["email"] == email)
+            .unwrap_or_else(|| panic!("{email} is a member"))
     }
 
     /// Make every further send fail: the outbox directory becomes a file;
@@ -271,7 +352,11 @@ impl TestApp {
             }
             Backend::Aws => {
                 let ses = aws_sdk_sesv2::Client::new(&Moto::shared().sdk_config());
-                ses.delete_email_identity().email_identity(&self.domain).send().await.expect("moto deletes the identity");
+                ses.delete_email_identity()
+                    .email_identity(&self.domain)
+                    .send()
+                    .await
+                    .expect("moto deletes the identity");
             }
         }
     }
@@ -280,6 +365,10 @@ impl TestApp {
     pub async fn snapshot(&self, org: &str, session: &str) -> (Value, Vec<Value>, usize) {
         let (s, settings) = self.get(&format!("/orgs/{org}"), Some(session)).await;
         assert_eq!(s, StatusCode::OK);
-        (settings, self.members(org, session).await, self.mails().await.len())
+        (
+            settings,
+            self.members(org, session).await,
+            self.mails().await.len(),
+        )
     }
 }

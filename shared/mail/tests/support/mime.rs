@@ -22,7 +22,10 @@ pub struct Part {
 
 impl Parsed {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn part(&self, content_type: &str) -> &Part {
@@ -38,7 +41,9 @@ pub fn parse(raw: &[u8]) -> Parsed {
     let raw = std::str::from_utf8(raw).expect("a message is 7-bit text");
     assert!(raw.is_ascii(), "the message is 7-bit clean");
     let (headers, body) = split(raw);
-    let content_type = find(&headers, "Content-Type").unwrap_or("text/plain").to_owned();
+    let content_type = find(&headers, "Content-Type")
+        .unwrap_or("text/plain")
+        .to_owned();
     let parts = if content_type.starts_with("multipart/") {
         let boundary = param(&content_type, "boundary").expect("a multipart has a boundary");
         multipart(body, &boundary)
@@ -49,16 +54,26 @@ pub fn parse(raw: &[u8]) -> Parsed {
 }
 
 fn split(raw: &str) -> (Vec<(String, String)>, &str) {
-    let (head, body) = raw.split_once("\r\n\r\n").expect("headers end with an empty line");
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .expect("headers end with an empty line");
     let mut headers: Vec<(String, String)> = Vec::new();
     for line in head.split("\r\n") {
-        assert!(!line.contains('\n') && !line.contains('\r'), "bare CR or LF in {line:?}");
+        assert!(
+            !line.contains('\n') && !line.contains('\r'),
+            "bare CR or LF in {line:?}"
+        );
         if line.starts_with([' ', '\t']) {
             let (_, value) = headers.last_mut().expect("a continuation follows a header");
             value.push_str(line);
         } else {
-            let (name, value) = line.split_once(':').unwrap_or_else(|| panic!("not a header: {line:?}"));
-            assert!(!name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()), "header name {name:?}");
+            let (name, value) = line
+                .split_once(':')
+                .unwrap_or_else(|| panic!("not a header: {line:?}"));
+            assert!(
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()),
+                "header name {name:?}"
+            );
             headers.push((name.to_owned(), value.trim_start().to_owned()));
         }
     }
@@ -69,13 +84,17 @@ fn split(raw: &str) -> (Vec<(String, String)>, &str) {
 }
 
 fn find<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn param(value: &str, name: &str) -> Option<String> {
     value.split(';').skip(1).find_map(|p| {
         let (k, v) = p.trim().split_once('=')?;
-        k.eq_ignore_ascii_case(name).then(|| v.trim_matches('"').to_owned())
+        k.eq_ignore_ascii_case(name)
+            .then(|| v.trim_matches('"').to_owned())
     })
 }
 
@@ -87,8 +106,12 @@ fn multipart(body: &str, boundary: &str) -> Vec<Part> {
     body.split(&delimiter)
         .skip(1) // the preamble
         .map(|chunk| {
-            let chunk = chunk.strip_prefix("\r\n").expect("a delimiter line ends with CRLF");
-            let chunk = chunk.strip_suffix("\r\n").expect("a part ends with CRLF before the delimiter");
+            let chunk = chunk
+                .strip_prefix("\r\n")
+                .expect("a delimiter line ends with CRLF");
+            let chunk = chunk
+                .strip_suffix("\r\n")
+                .expect("a part ends with CRLF before the delimiter");
             let (headers, body) = split(chunk);
             part(&headers, body)
         })
@@ -96,15 +119,25 @@ fn multipart(body: &str, boundary: &str) -> Vec<Part> {
 }
 
 fn part(headers: &[(String, String)], body: &str) -> Part {
-    let content_type = find(headers, "Content-Type").unwrap_or("text/plain").to_ascii_lowercase();
-    let encoding = find(headers, "Content-Transfer-Encoding").unwrap_or("7bit").to_ascii_lowercase();
+    let content_type = find(headers, "Content-Type")
+        .unwrap_or("text/plain")
+        .to_ascii_lowercase();
+    let encoding = find(headers, "Content-Transfer-Encoding")
+        .unwrap_or("7bit")
+        .to_ascii_lowercase();
     let bytes = match encoding.as_str() {
         "7bit" | "8bit" | "binary" => body.as_bytes().to_vec(),
         "quoted-printable" => quoted_printable(body),
-        "base64" => STANDARD.decode(body.replace("\r\n", "")).expect("valid base64"),
+        "base64" => STANDARD
+            .decode(body.replace("\r\n", ""))
+            .expect("valid base64"),
         other => panic!("unknown transfer encoding {other}"),
     };
-    Part { content_type, encoding, body: String::from_utf8(bytes).expect("UTF-8 text") }
+    Part {
+        content_type,
+        encoding,
+        body: String::from_utf8(bytes).expect("UTF-8 text"),
+    }
 }
 
 fn quoted_printable(body: &str) -> Vec<u8> {

@@ -1,0 +1,222 @@
+//! `cargo xtask demo`: `admit serve` on the embedded store and the outbox,
+//! with a demo organization, a pre-existing account to invite, and every new
+//! email's link printed as it lands in the outbox.
+
+use crate::setup;
+use anyhow::{Context, bail};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const ORG: (&str, &str) = ("Acme Demo", "acme-demo");
+const OWNER: &str = "owner@acme.test";
+const OTHER_ORG: (&str, &str) = ("Globex Demo", "globex-demo");
+/// An account that exists before Acme invites it.
+const PAT: (&str, &str) = ("pat@globex.test", "pat-demo-password");
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Address to serve on.
+    #[arg(long, env = "ADMIT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Where the demo keeps its data and outbox.
+    #[arg(long, default_value = ".admit")]
+    dir: PathBuf,
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    setup::run(Command::new("cargo").args(["build", "--quiet", "-p", "admit"]))?;
+    let dir = setup::root().join(&args.dir);
+    let shown = args.dir.display();
+    let outbox = dir.join("outbox");
+    let base = format!("http://{}", args.listen);
+    let operator_token = format!("demo-{:032x}", rand::random::<u128>());
+    let bin = setup::root().join("target/debug/admit");
+    let child = Command::new(&bin)
+        .arg("serve")
+        .env("ADMIT_LISTEN", &args.listen)
+        .env("ADMIT_DATA_DIR", dir.join("data"))
+        .env("ADMIT_OUTBOX_DIR", &outbox)
+        .env("ADMIT_OPERATOR_TOKEN", &operator_token)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let mut server = KillOnDrop(child);
+    wait_until_up(&base, &mut server.0)?;
+
+    let seen: HashSet<PathBuf> = mail_files(&outbox).into_iter().collect();
+    create_org(&base, &operator_token, ORG, OWNER)?;
+    if create_org(&base, &operator_token, OTHER_ORG, PAT.0)? {
+        let token = latest_token_to(&outbox, PAT.0).context("Pat's invitation is in the outbox")?;
+        let hash = master_password_hash(PAT.0, PAT.1);
+        let accept = json!({"token": token, "master_password_hash": hash, "kdf": {"type": "pbkdf2_sha256", "iterations": 600000}});
+        post(&base, "/invitations/accept", None, &accept)?;
+    }
+
+    println!("\nAdmit is running at {base} (embedded store in {shown}/data; Ctrl-C stops it).\n");
+    match latest_token_to(&outbox, OWNER) {
+        Some(token)
+            if post(&base, "/invitations/lookup", None, &json!({"token": token}))?.0 == 200 =>
+        {
+            println!(
+                "1. Open the owner's invitation to \"{}\":\n   {base}/accept?token={token}",
+                ORG.0
+            );
+            println!("   and create a master password for {OWNER}.");
+        }
+        _ => println!("1. {OWNER} is already set up (from an earlier run)."),
+    }
+    println!("2. Sign in at {base}/app as {OWNER}.");
+    println!(
+        "3. Invite two emails, e.g. {} (an account that already exists;",
+        PAT.0
+    );
+    println!(
+        "   its master password is \"{}\") and new.member@acme.test.",
+        PAT.1
+    );
+    println!("4. Every email lands in {shown}/outbox as an .eml file; new ones are listed");
+    println!("   below with their links. Open Pat's link and accept with Pat's master password.");
+    println!("5. Back in {base}/app, confirm Pat: the member list shows \"confirmed\".\n");
+
+    let mut seen = seen;
+    loop {
+        for path in mail_files(&outbox) {
+            if seen.insert(path.clone())
+                && let Some(line) = describe_mail(&path)
+            {
+                println!("{line}");
+            }
+        }
+        if let Some(status) = server.0.try_wait()? {
+            bail!("admit serve exited ({status})");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn wait_until_up(base: &str, child: &mut Child) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match ureq::get(&format!("{base}/me")).call() {
+            Ok(_) | Err(ureq::Error::Status(_, _)) => return Ok(()),
+            Err(_) if Instant::now() < deadline => {
+                if let Some(status) = child.try_wait()? {
+                    bail!("admit serve exited ({status}); is the port in use?");
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => bail!("admit serve did not answer at {base}: {e}"),
+        }
+    }
+}
+
+fn post(
+    base: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: &Value,
+) -> anyhow::Result<(u16, Value)> {
+    let mut req = ureq::post(&format!("{base}{path}"));
+    if let Some(t) = bearer {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let res = match req.send_json(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return Err(e.into()),
+    };
+    let status = res.status();
+    Ok((status, res.into_json().unwrap_or(Value::Null)))
+}
+
+/// Create an organization; `false` when it exists from an earlier run.
+fn create_org(
+    base: &str,
+    token: &str,
+    (name, ident): (&str, &str),
+    owner: &str,
+) -> anyhow::Result<bool> {
+    let body = json!({"name": name, "sso_identifier": ident, "owner_email": owner, "seats": {"limit": 25}});
+    match post(base, "/operator/orgs", Some(token), &body)? {
+        (201, _) => Ok(true),
+        (409, _) => Ok(false),
+        (status, body) => bail!("creating {name}: {status} {body}"),
+    }
+}
+
+/// What the browser pages send: base64(PBKDF2-SHA256(password, email, 600000)).
+fn master_password_hash(email: &str, password: &str) -> String {
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), email.as_bytes(), 600_000, &mut out);
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+fn mail_files(outbox: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+struct Parsed {
+    to: String,
+    subject: String,
+    text: String,
+}
+
+fn parse(path: &Path) -> Option<Parsed> {
+    let raw = std::fs::read(path).ok()?;
+    let msg = mail_parser::MessageParser::default().parse(&raw)?;
+    let to = msg.to()?.first()?.address()?.to_owned();
+    Some(Parsed {
+        to,
+        subject: msg.subject()?.to_owned(),
+        text: msg.body_text(0)?.into_owned(),
+    })
+}
+
+fn first_link(text: &str) -> Option<&str> {
+    text.split_whitespace()
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+}
+
+fn latest_token_to(outbox: &Path, to: &str) -> Option<String> {
+    mail_files(outbox)
+        .iter()
+        .rev()
+        .filter_map(|p| parse(p))
+        .find(|m| m.to == to)
+        .and_then(|m| {
+            let link = first_link(&m.text)?;
+            link.split_once("/accept?token=").map(|(_, t)| t.to_owned())
+        })
+}
+
+fn describe_mail(path: &Path) -> Option<String> {
+    let m = parse(path)?;
+    let link = first_link(&m.text)
+        .map(|l| format!("\n    {l}"))
+        .unwrap_or_default();
+    Some(format!("  mail to {}: \"{}\"{link}", m.to, m.subject))
+}

@@ -1,0 +1,59 @@
+//! Installing what a task needs, by package name, only when it is missing.
+
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Run a command in the workspace root, echoing it; fail when it fails.
+pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("$ {}", describe(cmd));
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run {}", describe(cmd)))?;
+    if !status.success() {
+        bail!("{} failed ({status})", describe(cmd));
+    }
+    Ok(())
+}
+
+fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+pub fn python() -> String {
+    std::env::var("ADMIT_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// moto's server (DynamoDB and SES v2 emulator) for the tests.
+pub fn ensure_moto() -> anyhow::Result<()> {
+    if succeeds(Command::new(python()).args(["-c", "import moto, moto.server, werkzeug, flask"])) {
+        return Ok(());
+    }
+    run(Command::new(python()).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "moto[server]>=5.1,<6",
+    ]))
+}
