@@ -11,6 +11,7 @@ pub mod organization;
 pub mod seats;
 pub mod secret;
 pub mod session;
+pub mod sso;
 pub mod sso_identifier;
 pub mod time;
 
@@ -23,6 +24,7 @@ pub use organization::{MemberDecryption, Organization, Policies};
 pub use seats::{NoSeats, SeatPlan};
 pub use secret::{Secret, TokenDigest};
 pub use session::Session;
+pub use sso::{AccountInOrg, ExternalId, IdpIdentity, Refusal, SignInFacts, SsoDecision, decide};
 pub use sso_identifier::SsoIdentifier;
 pub use time::Timestamp;
 
