@@ -1,20 +1,23 @@
 //! The `invite` function: the operator's and administrators' API — creating
-//! organizations, reading settings, inviting and reinviting, listing members.
+//! organizations, reading and changing settings (SSO, policies), inviting and
+//! reinviting, listing members.
 
 use admit_app::App;
-use admit_app::views::{CreateOrganization, Invite};
+use admit_app::views::{CreateOrganization, Invite, PoliciesInput, PutSso};
 use admit_http::{ApiError, Json, Operator, Session};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use std::collections::HashMap;
 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/operator/orgs", post(create_organization))
         .route("/orgs/{org}", get(organization))
+        .route("/orgs/{org}/sso", get(sso_settings).put(configure_sso))
+        .route("/orgs/{org}/policies", put(set_policies))
         .route("/orgs/{org}/invitations", post(invite))
         .route("/orgs/{org}/members", get(list_members))
         .route("/orgs/{org}/members/{member}/reinvite", post(reinvite))
@@ -78,4 +81,30 @@ async fn reinvite(
     Path((org, member)): Path<(String, String)>,
 ) -> Result {
     Ok(axum::Json(app.reinvite(&who, &org, &member).await?).into_response())
+}
+
+async fn sso_settings(
+    State(app): State<App>,
+    Session(who): Session,
+    Path(org): Path<String>,
+) -> Result {
+    Ok(axum::Json(app.sso_settings(&who, &org).await?).into_response())
+}
+
+async fn configure_sso(
+    State(app): State<App>,
+    Session(who): Session,
+    Path(org): Path<String>,
+    Json(req): Json<PutSso>,
+) -> Result {
+    Ok(axum::Json(app.configure_sso(&who, &org, req).await?).into_response())
+}
+
+async fn set_policies(
+    State(app): State<App>,
+    Session(who): Session,
+    Path(org): Path<String>,
+    Json(req): Json<PoliciesInput>,
+) -> Result {
+    Ok(axum::Json(app.set_policies(&who, &org, req).await?).into_response())
 }

@@ -13,6 +13,7 @@ mod notify;
 mod operator;
 mod passwords;
 mod sessions;
+mod sso_settings;
 pub mod views;
 
 pub use access::Principal;

@@ -251,3 +251,69 @@ pub struct Accepted {
     pub member_id: String,
     pub status: Status,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutSso {
+    pub protocol: String,
+    pub member_decryption: admit_domain::MemberDecryption,
+    pub enabled: bool,
+    #[serde(default)]
+    pub key_connector_url: Option<String>,
+    // OIDC
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub signing_algorithm: Option<admit_domain::SigningAlgorithm>,
+    // SAML (refused until supported, but part of the contract's shape)
+    #[serde(default)]
+    pub idp_entity_id: Option<String>,
+    #[serde(default)]
+    pub idp_sso_url: Option<String>,
+    #[serde(default)]
+    pub idp_certificate_pem: Option<String>,
+    #[serde(default)]
+    pub email_attribute: Option<String>,
+    #[serde(default)]
+    pub name_attribute: Option<String>,
+    #[serde(default)]
+    pub allow_idp_initiated: Option<bool>,
+}
+
+/// An organization's SSO settings, without secrets.
+#[derive(Debug, Serialize)]
+pub struct SsoView {
+    pub enabled: bool,
+    pub protocol: Option<&'static str>,
+    pub sso_identifier: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Whether a client secret is stored (it is never returned).
+    pub client_secret_set: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithm: Option<admit_domain::SigningAlgorithm>,
+    pub member_decryption: admit_domain::MemberDecryption,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_connector_url: Option<String>,
+    /// The redirect URI to register at the IdP.
+    pub redirect_uri: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesInput {
+    #[serde(default)]
+    pub require_sso: Option<bool>,
+    #[serde(default)]
+    pub jit_without_invitation: Option<bool>,
+}

@@ -12,6 +12,7 @@ pub mod seats;
 pub mod secret;
 pub mod session;
 pub mod sso;
+pub mod sso_config;
 pub mod sso_identifier;
 pub mod time;
 
@@ -25,6 +26,7 @@ pub use seats::{NoSeats, SeatPlan};
 pub use secret::{Secret, TokenDigest};
 pub use session::Session;
 pub use sso::{AccountInOrg, ExternalId, IdpIdentity, Refusal, SignInFacts, SsoDecision, decide};
+pub use sso_config::{OidcConfig, SigningAlgorithm, SsoConfig};
 pub use sso_identifier::SsoIdentifier;
 pub use time::Timestamp;
 

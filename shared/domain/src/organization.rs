@@ -1,6 +1,6 @@
 //! Organizations and their settings.
 
-use crate::{OrgId, ParseError, SeatPlan, SsoIdentifier, Timestamp};
+use crate::{OrgId, ParseError, SeatPlan, SsoConfig, SsoIdentifier, Timestamp};
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
@@ -36,7 +36,13 @@ pub struct Organization {
     pub sso_identifier: SsoIdentifier,
     /// Whether members sign in through the organization's IdP.
     pub sso_enabled: bool,
+    /// The IdP; SSO needs one to be enabled.
+    #[serde(default)]
+    pub sso: Option<SsoConfig>,
     pub member_decryption: MemberDecryption,
+    /// Where members' keys live with the `key_connector` option.
+    #[serde(default)]
+    pub key_connector_url: Option<String>,
     pub policies: Policies,
     pub seats: SeatPlan,
     /// Invited + accepted + confirmed memberships; kept by the store in the
@@ -82,7 +88,9 @@ impl Organization {
             name: name.to_owned(),
             sso_identifier,
             sso_enabled: false,
+            sso: None,
             member_decryption: MemberDecryption::default(),
+            key_connector_url: None,
             policies: Policies::default(),
             seats,
             occupied_seats: 0,

@@ -112,6 +112,10 @@ impl Store for DynamoStore {
             .transpose()
     }
 
+    async fn update_organization_settings(&self, org: &Organization) -> Result<(), StoreError> {
+        self.write_organization_settings(org).await
+    }
+
     async fn organization_by_sso_identifier(
         &self,
         id: &SsoIdentifier,

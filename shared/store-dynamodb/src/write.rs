@@ -201,6 +201,48 @@ impl DynamoStore {
         }
     }
 
+    /// One UpdateItem setting every settings attribute; `occupied_seats` and
+    /// the keys are left as stored.
+    pub(crate) async fn write_organization_settings(
+        &self,
+        org: &Organization,
+    ) -> Result<(), StoreError> {
+        let mut item = items::organization(org)?;
+        for kept in [crate::keys::PK, crate::keys::SK, "occupied_seats"] {
+            item.remove(kept);
+        }
+        let mut expr = Expr::default();
+        let mut sets = Vec::new();
+        for (i, (attribute, value)) in item.into_iter().enumerate() {
+            expr.name(&format!("#a{i}"), &attribute);
+            expr.value(&format!(":v{i}"), value);
+            sets.push(format!("#a{i} = :v{i}"));
+        }
+        expr.name("#ident", "sso_identifier");
+        expr.value(":ident", s(org.sso_identifier.as_str()));
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(crate::keys::Key::organization(&org.id).item()))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("attribute_exists(pk) AND #ident = :ident")
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(sdk_unavailable(e)),
+        }
+    }
+
     pub(crate) async fn replace_membership(
         &self,
         updated: &Membership,

@@ -212,6 +212,24 @@ impl Store for EmbeddedStore {
         self.read(move |tx| tx.get_json(ORGS, id.as_str())).await
     }
 
+    async fn update_organization_settings(&self, org: &Organization) -> Result<(), StoreError> {
+        let updated = org.clone();
+        self.write(move |tx| {
+            let stored: Organization = tx
+                .get_json(ORGS, updated.id.as_str())?
+                .ok_or(StoreError::Conflict)?;
+            if stored.sso_identifier != updated.sso_identifier {
+                return Err(StoreError::Conflict);
+            }
+            let org = Organization {
+                occupied_seats: stored.occupied_seats,
+                ..updated
+            };
+            put_json(tx, ORGS, org.id.as_str(), &org)
+        })
+        .await
+    }
+
     async fn organization_by_sso_identifier(
         &self,
         id: &SsoIdentifier,

@@ -18,6 +18,7 @@ macro_rules! contract_tests {
     ($make:expr) => {
         $crate::contract_tests!(@each $make;
             organizations_are_unique_by_sso_identifier,
+            settings_change_without_touching_seats,
             invitations_take_seats_atomically,
             an_existing_membership_is_never_overwritten,
             updates_are_conditional_on_what_was_read,
@@ -183,6 +184,73 @@ pub async fn organizations_are_unique_by_sso_identifier(store: DynStore) {
             .unwrap(),
         None
     );
+}
+
+pub async fn settings_change_without_touching_seats(store: DynStore) {
+    let (org, _, _) = seed_org(
+        &store,
+        SeatPlan {
+            limit: Some(5),
+            autoscale_max: None,
+        },
+    )
+    .await;
+    store
+        .add_memberships(&org, &[invitee(&org, "a@acme.test").0])
+        .await
+        .unwrap();
+    // Settings computed from a stale read (occupied 1) must not reset the counter (2).
+    let mut changed = org.clone();
+    changed.policies.require_sso = true;
+    changed.policies.jit_without_invitation = false;
+    changed.sso_enabled = true;
+    changed.sso = Some(admit_domain::SsoConfig::Oidc(
+        admit_domain::OidcConfig::new(
+            "https://idp.test",
+            "client",
+            "secret",
+            None,
+            Default::default(),
+        )
+        .unwrap(),
+    ));
+    changed.key_connector_url = Some("https://kc.acme.test".into());
+    store.update_organization_settings(&changed).await.unwrap();
+    let stored = org_now(&store, &org).await;
+    assert_eq!(
+        stored,
+        Organization {
+            occupied_seats: 2,
+            ..changed.clone()
+        }
+    );
+    // Turning options back off is stored too (None replaces Some).
+    let mut off = stored.clone();
+    off.sso = None;
+    off.key_connector_url = None;
+    store.update_organization_settings(&off).await.unwrap();
+    assert_eq!(org_now(&store, &org).await, off);
+
+    // The SSO identifier cannot change here, and a missing organization is not created.
+    let mut renamed = off.clone();
+    renamed.sso_identifier = unique_identifier();
+    assert!(matches!(
+        store.update_organization_settings(&renamed).await,
+        Err(StoreError::Conflict)
+    ));
+    let ghost = Organization::new(
+        OrgId::generate(&mut rand::rng()),
+        "Ghost",
+        unique_identifier(),
+        SeatPlan::default(),
+        now(),
+    )
+    .unwrap();
+    assert!(matches!(
+        store.update_organization_settings(&ghost).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.organization(&ghost.id).await.unwrap(), None);
 }
 
 pub async fn invitations_take_seats_atomically(store: DynStore) {

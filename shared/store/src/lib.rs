@@ -78,6 +78,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError>;
 
+    /// Replace the organization's settings: every field but `occupied_seats`
+    /// (which only seat-taking writes move). `Conflict` when the organization
+    /// does not exist or `org.sso_identifier` is not the stored one.
+    async fn update_organization_settings(&self, org: &Organization) -> Result<(), StoreError>;
+
     async fn organization_by_sso_identifier(
         &self,
         id: &SsoIdentifier,
