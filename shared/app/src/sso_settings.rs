@@ -12,10 +12,7 @@ impl App {
     }
 
     fn sso_view(&self, org: &admit_domain::Organization) -> SsoView {
-        let oidc = match &org.sso {
-            Some(SsoConfig::Oidc(c)) => Some(c),
-            None => None,
-        };
+        let oidc = org.sso.as_ref().map(|SsoConfig::Oidc(c)| c);
         SsoView {
             enabled: org.sso_enabled,
             protocol: oidc.map(|_| "oidc"),
