@@ -2,3 +2,4 @@
 //! real servers started on free loopback ports and stopped afterwards.
 
 pub mod moto;
+pub mod oidc;

@@ -16,6 +16,8 @@ const OWNER: &str = "owner@acme.test";
 const OTHER_ORG: (&str, &str) = ("Globex Demo", "globex-demo");
 /// An account that exists before Acme invites it.
 const PAT: (&str, &str) = ("pat@globex.test", "pat-demo-password");
+/// The demo's local OpenID provider (the one the tests use) and Admit's client there.
+const IDP_CLIENT: (&str, &str) = ("admit-demo", "demo-client-secret");
 
 #[derive(clap::Args)]
 pub struct DemoArgs {
@@ -25,6 +27,9 @@ pub struct DemoArgs {
     /// Where the demo keeps its data and outbox.
     #[arg(long, default_value = ".admit")]
     dir: PathBuf,
+    /// Port of the local OpenID provider.
+    #[arg(long, default_value_t = 8081)]
+    idp_port: u16,
 }
 
 struct KillOnDrop(Child);
@@ -37,6 +42,7 @@ impl Drop for KillOnDrop {
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    setup::ensure_idp()?;
     setup::run(Command::new("cargo").args(["build", "--quiet", "-p", "admit"]))?;
     let dir = setup::root().join(&args.dir);
     let shown = args.dir.display();
@@ -58,6 +64,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot start {}", bin.display()))?;
     let mut server = KillOnDrop(child);
     wait_until_up(&base, &mut server.0)?;
+    let issuer = format!("http://127.0.0.1:{}", args.idp_port);
+    let _idp = KillOnDrop(start_idp(
+        args.idp_port,
+        &format!("{base}/sso/oidc/callback"),
+    )?);
+    wait_until_up(&issuer, &mut server.0)?;
 
     let seen: HashSet<PathBuf> = mail_files(&outbox).into_iter().collect();
     create_org(&base, &operator_token, ORG, OWNER)?;
@@ -108,6 +120,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// The local OpenID provider of the tests (`tests/idp/provider.mjs`), with a client for this Admit.
+fn start_idp(port: u16, redirect_uri: &str) -> anyhow::Result<Child> {
+    let config = json!({"clients": [{"client_id": IDP_CLIENT.0, "client_secret": IDP_CLIENT.1,
+        "redirect_uris": [redirect_uri], "id_token_signed_response_alg": "RS256"}]});
+    let dir = setup::root().join("tests/idp");
+    Command::new("node")
+        .arg(dir.join("provider.mjs"))
+        .args(["--port", &port.to_string(), "--config", &config.to_string()])
+        .current_dir(&dir)
+        .spawn()
+        .context("cannot start the local OpenID provider (node)")
 }
 
 fn wait_until_up(base: &str, child: &mut Child) -> anyhow::Result<()> {

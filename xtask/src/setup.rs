@@ -57,3 +57,33 @@ pub fn ensure_moto() -> anyhow::Result<()> {
         "moto[server]>=5.1,<6",
     ]))
 }
+
+/// The npm packages of the test OpenID provider (`tests/idp`, run by Node).
+pub fn ensure_idp() -> anyhow::Result<()> {
+    let dir = root().join("tests/idp");
+    if dir
+        .join("node_modules/oidc-provider/package.json")
+        .is_file()
+    {
+        return Ok(());
+    }
+    for tool in ["node", "npm"] {
+        if !succeeds(Command::new(tool).arg("--version")) {
+            bail!(
+                "`{tool}` is needed for the test OpenID provider (Node.js 20 or later with npm); \
+                 install it, e.g. `apt-get install nodejs npm`"
+            );
+        }
+    }
+    // `run` works in the workspace root: `--prefix` installs into tests/idp
+    // (and no package-lock.json is written, as tests/idp/.npmrc says too).
+    run(Command::new("npm").args([
+        "install",
+        "--prefix",
+        "tests/idp",
+        "--no-package-lock",
+        "--no-audit",
+        "--no-fund",
+        "--silent",
+    ]))
+}

@@ -61,8 +61,45 @@
       members.load();
     });
     const members = memberTable(org);
-    section.append(invite, el("h3", {}, "Members"), members.node);
+    section.append(invite, el("h3", {}, "Members"), members.node, ssoSettings(org));
     members.load();
+  }
+
+  // Single sign-on: the IdP (OpenID Connect) and the members' decryption option.
+  function ssoSettings(org) {
+    const f = (id, label, attrs = {}) => [el("label", { for: `${id}-${org}` }, label), el("input", { id: `${id}-${org}`, ...attrs })];
+    const [issuerL, issuer] = f("issuer", "Issuer URL", { type: "url", required: true });
+    const [clientL, client] = f("client", "Client ID", { required: true });
+    const [secretL, secret] = f("secret", "Client secret (leave empty to keep the stored one)", { type: "password", autocomplete: "off" });
+    const option = el("select", { id: `option-${org}` },
+      el("option", { value: "master_password" }, "Master password"),
+      el("option", { value: "trusted_devices" }, "Trusted devices"),
+      el("option", { value: "key_connector" }, "Key connector"));
+    const [kcL, kc] = f("kc", "Key connector URL (key connector only)", { type: "url" });
+    const enabled = el("input", { id: `enabled-${org}`, type: "checkbox" });
+    const redirect = el("p", { class: "muted" });
+    const form = el("form", {}, el("h3", {}, "Single sign-on"), redirect,
+      issuerL, issuer, clientL, client, secretL, secret,
+      el("label", { for: `option-${org}` }, "Members decrypt with"), option, kcL, kc,
+      el("p", {}, enabled, " ", el("label", { for: `enabled-${org}`, style: "display:inline" }, "Enabled")),
+      el("button", { type: "submit" }, "Save single sign-on"));
+    api("GET", `/orgs/${org}/sso`).then((res) => {
+      if (!res.ok) return;
+      const v = res.data;
+      redirect.textContent = `SSO identifier: ${v.sso_identifier}. Redirect URI to register at your IdP: ${v.redirect_uri}`;
+      issuer.value = v.issuer || ""; client.value = v.client_id || ""; kc.value = v.key_connector_url || "";
+      option.value = v.member_decryption; enabled.checked = v.enabled;
+    });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { protocol: "oidc", issuer: issuer.value, client_id: client.value, member_decryption: option.value, enabled: enabled.checked };
+      if (secret.value) body.client_secret = secret.value;
+      if (kc.value) body.key_connector_url = kc.value;
+      const res = await api("PUT", `/orgs/${org}/sso`, body);
+      say(res.ok ? "Single sign-on saved." : ((res.data && res.data.message) || "Could not save."), res.ok ? "ok" : "error");
+      if (res.ok) secret.value = "";
+    });
+    return form;
   }
 
   function memberTable(org) {

@@ -1,14 +1,18 @@
 //! The `accept` function: the member's side. The pages a browser opens
-//! (`/accept`, `/app`), invitation lookup and acceptance, and sessions
-//! (`/auth/login`, `/auth/logout`, `/me`).
+//! (`/accept`, `/app`, `/setup`, `/done`), invitation lookup and acceptance,
+//! the setup step after an SSO sign-in, and sessions (`/auth/login`,
+//! `/auth/logout`, `/me`).
 
 use admit_app::App;
-use admit_app::views::{Accept, Login, TokenOnly};
-use admit_http::{ApiError, Json, Session, clear_session_cookie, session_cookie};
+use admit_app::views::{
+    Accept, Login, SetupDone, SetupKeyConnector, SetupMasterPassword, SetupTokenOnly,
+    SetupTrustedDevice, TokenOnly,
+};
+use admit_http::{ApiError, Json, Session, clear_session_cookie, page, session_cookie};
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 pub fn routes() -> Router<App> {
@@ -19,7 +23,13 @@ pub fn routes() -> Router<App> {
             get(|| page(include_str!("../pages/accept.html"))),
         )
         .route("/app", get(|| page(include_str!("../pages/app.html"))))
+        .route("/setup", get(|| page(include_str!("../pages/setup.html"))))
+        .route("/done", get(|| page(include_str!("../pages/done.html"))))
         .route("/assets/{name}", get(script))
+        .route("/setup/lookup", post(setup_lookup))
+        .route("/setup/master-password", post(setup_master_password))
+        .route("/setup/trusted-device", post(setup_trusted_device))
+        .route("/setup/key-connector", post(setup_key_connector))
         .route("/invitations/lookup", post(lookup))
         .route("/invitations/accept", post(accept))
         .route("/auth/login", post(login))
@@ -29,29 +39,13 @@ pub fn routes() -> Router<App> {
 
 type Result<T = Response> = std::result::Result<T, ApiError>;
 
-/// Pages carry tokens in their URLs: no caching, no referrer, no framing,
-/// and scripts only from this origin.
-async fn page(html: &'static str) -> Response {
-    let mut r = Html(html).into_response();
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    );
-    r
-}
-
 async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Result {
     let js = match name.as_str() {
         "admit.js" => include_str!("../pages/admit.js"),
         "accept.js" => include_str!("../pages/accept.js"),
         "app.js" => include_str!("../pages/app.js"),
+        "setup.js" => include_str!("../pages/setup.js"),
+        "sso.js" => include_str!("../pages/sso.js"),
         _ => return Err(ApiError(admit_app::Error::NotFound)),
     };
     Ok((
@@ -90,4 +84,39 @@ async fn logout(State(app): State<App>, Session(who): Session) -> Result {
 
 async fn me(State(app): State<App>, Session(who): Session) -> Result {
     Ok(axum::Json(app.me(&who).await?).into_response())
+}
+
+async fn setup_lookup(State(app): State<App>, Json(req): Json<SetupTokenOnly>) -> Result {
+    Ok(axum::Json(app.setup_lookup(&req.setup_token).await?).into_response())
+}
+
+/// A finished setup signs the browser in too.
+fn signed_in(app: &App, done: SetupDone) -> Response {
+    let cookie = session_cookie(
+        app,
+        &done.session_token,
+        admit_domain::session::SESSION_LIFETIME.whole_seconds(),
+    );
+    ([(header::SET_COOKIE, cookie)], axum::Json(done)).into_response()
+}
+
+async fn setup_master_password(
+    State(app): State<App>,
+    Json(req): Json<SetupMasterPassword>,
+) -> Result {
+    let done = app.setup_master_password(req).await?;
+    Ok(signed_in(&app, done))
+}
+
+async fn setup_trusted_device(
+    State(app): State<App>,
+    Json(req): Json<SetupTrustedDevice>,
+) -> Result {
+    let done = app.setup_trusted_device(req).await?;
+    Ok(signed_in(&app, done))
+}
+
+async fn setup_key_connector(State(app): State<App>, Json(req): Json<SetupKeyConnector>) -> Result {
+    let done = app.setup_key_connector(req).await?;
+    Ok(signed_in(&app, done))
 }

@@ -1,22 +1,173 @@
-//! The `sso-callback` function: the SSO page, discovery, sign-in start, the
-//! OIDC callback and the SAML assertion consumer.
-//!
-//! Not built yet: every route answers 501 `not_implemented` (issues 3 and 4).
+//! The `sso-callback` function: the SSO page, discovery, sign-in start and
+//! the OpenID Connect callback. SAML's routes answer 501 until SAML exists.
 
-use admit_app::App;
-use admit_http::not_implemented;
+use admit_app::{App, Error, SignInOutcome};
+use admit_http::{ApiError, Json, cookie, not_implemented, session_cookie};
 use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::Deserialize;
+
+/// The cookie binding a sign-in to the browser that started it.
+const SIGN_IN_COOKIE: &str = "admit_sso";
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/sso", get(not_implemented))
-        .route("/sso/discover", post(not_implemented))
-        .route("/sso/start", get(not_implemented))
         .route(
-            "/sso/oidc/callback",
-            get(not_implemented).post(not_implemented),
+            "/sso",
+            get(|| admit_http::page(include_str!("../pages/sso.html"))),
         )
+        .route("/sso/discover", post(discover))
+        .route("/sso/start", get(start))
+        .route("/sso/oidc/callback", get(callback).post(callback_form))
         .route("/sso/saml/acs", post(not_implemented))
         .route("/sso/saml/metadata/{sso_identifier}", get(not_implemented))
+}
+
+#[derive(Deserialize)]
+struct DiscoverRequest {
+    email: String,
+}
+
+/// Claimed domains are not built yet, so no email's domain leads anywhere.
+async fn discover(Json(req): Json<DiscoverRequest>) -> Result<Response, ApiError> {
+    admit_domain::Email::parse(&req.email)
+        .map_err(|e| ApiError(Error::InvalidRequest(e.to_string())))?;
+    Err(ApiError(Error::NotFound))
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    identifier: Option<String>,
+    invitation: Option<String>,
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+fn sign_in_cookie(app: &App, value: &str, max_age: i64) -> String {
+    let secure = if app.config().public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    // Lax: the cookie must come back on the IdP's top-level redirect.
+    format!(
+        "{SIGN_IN_COOKIE}={value}; Path=/sso; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    )
+}
+
+/// A refusal as the browser sees it (an HTML page), or as JSON when asked.
+fn refusal(headers: &HeaderMap, e: Error) -> Response {
+    if wants_json(headers) {
+        return ApiError(e).into_response();
+    }
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let html = admit_http::render_error_page(e.code(), &e.public_message());
+    (status, Html(html)).into_response()
+}
+
+async fn start(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<StartQuery>,
+) -> Response {
+    let identifier = q.identifier.unwrap_or_default();
+    match app
+        .start_sign_in(&identifier, q.invitation.as_deref())
+        .await
+    {
+        Ok(started) => {
+            let mut r = StatusCode::FOUND.into_response();
+            let h = r.headers_mut();
+            if let Ok(location) = HeaderValue::from_str(&started.redirect) {
+                h.insert(header::LOCATION, location);
+            }
+            if let Ok(c) =
+                HeaderValue::from_str(&sign_in_cookie(&app, &started.browser_secret, 600))
+            {
+                h.insert(header::SET_COOKIE, c);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => refusal(&headers, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+async fn callback(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(p): Query<CallbackParams>,
+) -> Response {
+    finish(app, headers, p).await
+}
+
+async fn callback_form(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::Form(p): axum::Form<CallbackParams>,
+) -> Response {
+    finish(app, headers, p).await
+}
+
+async fn finish(app: App, headers: HeaderMap, p: CallbackParams) -> Response {
+    let browser = cookie(&headers, SIGN_IN_COOKIE);
+    let outcome = app
+        .finish_oidc_sign_in(
+            p.state.as_deref(),
+            p.code.as_deref(),
+            p.error.as_deref(),
+            browser,
+        )
+        .await;
+    let clear = sign_in_cookie(&app, "", 0);
+    let mut r = match outcome {
+        Ok(SignInOutcome::SignedIn(session)) => {
+            let mut r = redirect(&app.config().link("/done"));
+            let max_age =
+                session.expires_at.unix() - time::OffsetDateTime::now_utc().unix_timestamp();
+            if let Ok(c) = HeaderValue::from_str(&session_cookie(
+                &app,
+                &session.session_token,
+                max_age.max(0),
+            )) {
+                r.headers_mut().append(header::SET_COOKIE, c);
+            }
+            r
+        }
+        // A fragment never reaches a server log or a Referer.
+        Ok(SignInOutcome::Setup { setup_token }) => redirect(
+            &app.config()
+                .link(&format!("/setup#setup_token={setup_token}")),
+        ),
+        Err(e) => refusal(&headers, e),
+    };
+    if let Ok(c) = HeaderValue::from_str(&clear) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
 }

@@ -1,4 +1,7 @@
+use std::sync::Arc;
+
 #[tokio::main]
 async fn main() -> Result<(), admit_http::lambda::BoxError> {
-    admit_http::lambda::run(admit_sso_callback::routes).await
+    let oidc = Arc::new(admit_sso_oidc::OpenIdConnect::new()?);
+    admit_http::lambda::run_with(admit_sso_callback::routes, |app| Ok(app.with_oidc(oidc))).await
 }

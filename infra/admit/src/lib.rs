@@ -178,12 +178,10 @@ pub async fn start_with(
     };
     let store = build_store(&opts, aws.as_ref()).await?;
     let mailer = build_mailer(&opts, aws.as_ref())?;
-    let app = App::new(
-        store,
-        mailer,
-        clock,
-        Config::new(&public_url, opts.operator_token.as_deref()),
-    );
+    let oidc =
+        admit_sso_oidc::OpenIdConnect::new().context("cannot build the OpenID Connect client")?;
+    let config = Config::new(&public_url, opts.operator_token.as_deref());
+    let app = App::new(store, mailer, clock, config).with_oidc(Arc::new(oidc));
     let router = admit_http::finish(routes(), app.clone());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     tokio::spawn(remind_timer(app.clone(), opts.remind_every));

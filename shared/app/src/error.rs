@@ -22,6 +22,15 @@ pub enum Error {
     Expired,
     #[error("not enough free seats")]
     NoSeats,
+    /// The SSO sign-in decision refused (PRODUCT.md's table).
+    #[error("{}", refusal_message(*.0))]
+    Refused(admit_domain::Refusal),
+    /// The sign-in response did not verify, or the sign-in state is unknown, used or from another browser.
+    #[error("single sign-on failed: {0}")]
+    SignInRejected(String),
+    /// The organization's identity provider could not be reached.
+    #[error("the identity provider is unavailable; try again later")]
+    IdpUnavailable(String),
     /// Logged with its cause; clients see only `internal`.
     #[error("internal error: {0}")]
     Internal(String),
@@ -58,6 +67,9 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Expired => "expired",
             Error::NoSeats => "no_seats",
+            Error::Refused(r) => r.code(),
+            Error::SignInRejected(_) => "invalid_request",
+            Error::IdpUnavailable(_) => "idp_unavailable",
             Error::Internal(_) => "internal",
         }
     }
@@ -71,6 +83,10 @@ impl Error {
             Error::NotFound => 404,
             Error::Conflict(_) | Error::NoSeats => 409,
             Error::Expired => 410,
+            Error::Refused(admit_domain::Refusal::EmailMissing) => 400,
+            Error::Refused(_) => 403,
+            Error::SignInRejected(_) => 400,
+            Error::IdpUnavailable(_) => 502,
             Error::Internal(_) => 500,
         }
     }
@@ -79,7 +95,28 @@ impl Error {
     pub fn public_message(&self) -> String {
         match self {
             Error::Internal(_) => "something went wrong on our side".into(),
+            Error::IdpUnavailable(_) => {
+                "the identity provider is unavailable; try again later".into()
+            }
             e => e.to_string(),
         }
+    }
+}
+
+fn refusal_message(r: admit_domain::Refusal) -> &'static str {
+    use admit_domain::Refusal::*;
+    match r {
+        Revoked => "your access to this organization was revoked",
+        MembershipRequired => {
+            "you are not a member of this organization; ask an administrator for an invitation"
+        }
+        InviteAcceptanceRequired => "accept the emailed invitation with your master password first",
+        ConfirmationRequired => {
+            "an administrator must confirm you before you can use single sign-on"
+        }
+        NoSeats => "the organization has no free seat",
+        InvitationRequired => "this organization admits members by invitation only",
+        EmailUnverified => "your identity provider did not verify your email address",
+        EmailMissing => "your identity provider did not send an email address",
     }
 }

@@ -317,6 +317,7 @@ impl App {
                     name,
                     master_password: Some(MasterPassword { verifier, kdf }),
                     keys,
+                    devices: Vec::new(),
                     created_at: now,
                 };
                 (account.id.clone(), Some(account))

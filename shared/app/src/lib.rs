@@ -13,12 +13,17 @@ mod notify;
 mod operator;
 mod passwords;
 mod sessions;
+mod setup;
+mod sso_flow;
+mod sso_port;
 mod sso_settings;
 pub mod views;
 
 pub use access::Principal;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
+pub use sso_flow::{SignInOutcome, SignInStarted};
+pub use sso_port::{AuthorizationRequest, Oidc, OidcError};
 pub use views::*;
 
 use admit_domain::TokenDigest;
@@ -47,7 +52,7 @@ impl Config {
         }
     }
 
-    pub(crate) fn link(&self, path_and_query: &str) -> String {
+    pub fn link(&self, path_and_query: &str) -> String {
         format!("{}{}", self.public_url, path_and_query)
     }
 }
@@ -64,6 +69,7 @@ struct Inner {
     templates: Templates,
     clock: Arc<dyn Clock>,
     config: Config,
+    oidc: Option<Arc<dyn Oidc>>,
 }
 
 impl App {
@@ -80,8 +86,25 @@ impl App {
                 templates: Templates::new(),
                 clock,
                 config,
+                oidc: None,
             }),
         }
+    }
+
+    /// Give the use cases an OpenID Connect client (only functions that run
+    /// SSO sign-ins need one). Call before the `App` is cloned.
+    pub fn with_oidc(mut self, oidc: Arc<dyn Oidc>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_oidc is called before the App is shared")
+            .oidc = Some(oidc);
+        self
+    }
+
+    pub(crate) fn oidc(&self) -> Result<&dyn Oidc> {
+        self.inner
+            .oidc
+            .as_deref()
+            .ok_or_else(|| Error::Internal("no OpenID Connect client configured".into()))
     }
 
     pub fn config(&self) -> &Config {

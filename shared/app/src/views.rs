@@ -317,3 +317,57 @@ pub struct PoliciesInput {
     #[serde(default)]
     pub jit_without_invitation: Option<bool>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupMasterPassword {
+    pub setup_token: String,
+    pub master_password_hash: String,
+    pub kdf: Kdf,
+    pub keys: KeyMaterial,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupTrustedDevice {
+    pub setup_token: String,
+    pub remember: bool,
+    pub device: DeviceInput,
+    pub keys: KeyMaterial,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceInput {
+    pub identifier: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub device_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupKeyConnector {
+    pub setup_token: String,
+    pub keys: KeyMaterial,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SetupDone {
+    pub member_id: String,
+    pub status: Status,
+    pub session_token: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SetupView {
+    pub org_name: String,
+    pub email: String,
+    pub member_decryption: admit_domain::MemberDecryption,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupTokenOnly {
+    pub setup_token: String,
+}

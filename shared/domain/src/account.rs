@@ -111,6 +111,46 @@ impl fmt::Debug for MasterPassword {
     }
 }
 
+/// A device a member registered; a trusted one can decrypt without a master password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub identifier: String,
+    pub name: String,
+    pub device_type: String,
+    pub trusted: bool,
+    pub registered_at: Timestamp,
+}
+
+impl Device {
+    pub fn new(
+        identifier: &str,
+        name: &str,
+        device_type: &str,
+        trusted: bool,
+        now: Timestamp,
+    ) -> Result<Self, ParseError> {
+        for (what, v, max) in [
+            ("device.identifier", identifier, 200),
+            ("device.name", name, 200),
+            ("device.type", device_type, 50),
+        ] {
+            if v.trim().is_empty() || v.len() > max || v.chars().any(char::is_control) {
+                return Err(ParseError::new(
+                    what,
+                    "must be present, short, and without control characters",
+                ));
+            }
+        }
+        Ok(Self {
+            identifier: identifier.trim().to_owned(),
+            name: name.trim().to_owned(),
+            device_type: device_type.trim().to_owned(),
+            trusted,
+            registered_at: now,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub id: UserId,
@@ -119,6 +159,8 @@ pub struct Account {
     /// `None` for accounts created by SSO whose organization decrypts otherwise.
     pub master_password: Option<MasterPassword>,
     pub keys: Option<KeyMaterial>,
+    #[serde(default)]
+    pub devices: Vec<Device>,
     pub created_at: Timestamp,
 }
 

@@ -92,7 +92,8 @@ pub struct Membership {
     pub status: Status,
     /// Set while `revoked`: the status `restore` returns to.
     pub revoked_from: Option<Status>,
-    /// Present exactly while `invited`.
+    /// Present while `invited` by email; `None` once accepted, and for
+    /// memberships created by SSO without an invitation.
     pub invitation: Option<Invitation>,
     pub invited_at: Timestamp,
     pub accepted_at: Option<Timestamp>,
@@ -129,6 +130,26 @@ impl Membership {
             org_key: None,
         };
         (m, token)
+    }
+
+    /// A membership created just in time by SSO for a person who was not
+    /// invited: `invited` (its setup step is unfinished), already linked to
+    /// its new account, without an invitation token.
+    pub fn just_in_time(org: &OrgId, email: Email, user: UserId, now: Timestamp) -> Membership {
+        Membership {
+            org_id: org.clone(),
+            member_id: MemberId::of(org, &email),
+            email,
+            user_id: Some(user),
+            role: Role::User,
+            status: Status::Invited,
+            revoked_from: None,
+            invitation: None,
+            invited_at: now,
+            accepted_at: None,
+            confirmed_at: None,
+            org_key: None,
+        }
     }
 
     /// Memberships that count against the organization's seats.

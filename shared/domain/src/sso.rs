@@ -237,6 +237,7 @@ mod tests {
                 kdf: Kdf::DEFAULT,
             }),
             keys: None,
+            devices: Vec::new(),
             created_at: now(),
         };
         let identity = IdpIdentity {

@@ -22,8 +22,6 @@ pub enum SigningAlgorithm {
     PS256,
     PS384,
     PS512,
-    ES256,
-    ES384,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -52,7 +52,15 @@ pub async fn app_from_env() -> Result<App, BoxError> {
 
 /// The whole of an HTTP function's `main`.
 pub async fn run(routes: fn() -> Router<App>) -> Result<(), BoxError> {
+    run_with(routes, Ok).await
+}
+
+/// [`run`], giving the `App` what only this function needs (an SSO client).
+pub async fn run_with(
+    routes: fn() -> Router<App>,
+    configure: impl FnOnce(App) -> Result<App, BoxError>,
+) -> Result<(), BoxError> {
     init_tracing();
-    let app = app_from_env().await?;
+    let app = configure(app_from_env().await?)?;
     lambda_http::run(crate::finish(routes(), app)).await
 }

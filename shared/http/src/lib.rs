@@ -5,9 +5,11 @@
 mod error;
 mod extract;
 pub mod lambda;
+mod pages;
 
 pub use error::ApiError;
-pub use extract::{Json, Operator, Session, clear_session_cookie, session_cookie};
+pub use extract::{Json, Operator, Session, clear_session_cookie, cookie, session_cookie};
+pub use pages::{page, render_error_page};
 
 use admit_app::App;
 use axum::Router;

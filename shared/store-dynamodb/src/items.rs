@@ -3,7 +3,9 @@
 
 use crate::error::unavailable;
 use crate::keys::{GSI1PK, GSI1SK, Item, Key, PK, SK, TTL, n, s, user_membership_sk, user_pk};
-use admit_domain::{Account, Membership, Organization, Session};
+use admit_domain::{
+    Account, IdentityLink, Membership, Organization, PendingSignIn, Session, SetupGrant,
+};
 use admit_store::StoreError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -94,6 +96,24 @@ pub(crate) fn session(session: &Session) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+/// A pending sign-in, which DynamoDB deletes some time after it expires.
+pub(crate) fn pending_sign_in(p: &PendingSignIn) -> Result<Item, StoreError> {
+    let mut item = encode(p, &Key::pending_sign_in(&p.state))?;
+    item.insert(TTL.into(), n(p.expires_at.unix()));
+    Ok(item)
+}
+
+pub(crate) fn identity_link(link: &IdentityLink) -> Result<Item, StoreError> {
+    encode(link, &Key::identity_link(&link.org_id, &link.external_id))
+}
+
+/// A setup grant, which DynamoDB deletes some time after it expires.
+pub(crate) fn setup_grant(g: &SetupGrant) -> Result<Item, StoreError> {
+    let mut item = encode(g, &Key::setup_grant(&g.digest))?;
+    item.insert(TTL.into(), n(g.expires_at.unix()));
+    Ok(item)
+}
+
 /// The string attribute `name` of a guard item.
 pub(crate) fn guard_target(item: &Item, name: &str) -> Result<String, StoreError> {
     item.get(name)
@@ -121,6 +141,40 @@ mod tests {
             &mut rand::rng(),
         )
         .0
+    }
+
+    #[test]
+    fn sign_in_records_round_trip_without_their_key_attributes() {
+        let mut rng = rand::rng();
+        let now = Timestamp::from_unix(1_800_000_000);
+        let org = OrgId::generate(&mut rng);
+        let link = IdentityLink {
+            org_id: org.clone(),
+            external_id: admit_domain::ExternalId::parse("sub|1 é").unwrap(),
+            user_id: UserId::generate(&mut rng),
+            linked_at: now,
+        };
+        let item = identity_link(&link).unwrap();
+        assert_eq!(item[PK], s(format!("ORG#{org}")));
+        assert_eq!(item[SK], s("IDP#sub|1 é"));
+        assert!(!item.contains_key(TTL));
+        assert_eq!(decode::<IdentityLink>(item).unwrap(), link);
+
+        let started =
+            PendingSignIn::start(org.clone(), None, "n".into(), "v".into(), now, &mut rng);
+        let item = pending_sign_in(&started.pending).unwrap();
+        assert_eq!(item[TTL], n(started.pending.expires_at.unix()));
+        assert_eq!(
+            decode_secret::<PendingSignIn>(item).unwrap(),
+            started.pending
+        );
+
+        let member = admit_domain::MemberId::of(&org, &Email::parse("a@b.test").unwrap());
+        let (grant, _) = SetupGrant::issue(org, member, UserId::generate(&mut rng), now, &mut rng);
+        let item = setup_grant(&grant).unwrap();
+        assert_eq!(item[SK], s("SETUP"));
+        assert_eq!(item[TTL], n(grant.expires_at.unix()));
+        assert_eq!(decode_secret::<SetupGrant>(item).unwrap(), grant);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Key values of every item kind (see the crate docs for the layout).
 
 use crate::schema::{GSI1, TABLE};
-use admit_domain::{Email, MemberId, OrgId, SsoIdentifier, TokenDigest, UserId};
+use admit_domain::{Email, ExternalId, MemberId, OrgId, SsoIdentifier, TokenDigest, UserId};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -15,6 +15,8 @@ pub(crate) const TTL: &str = TABLE.ttl_attribute;
 
 /// Sort-key prefix of membership items (in their organization's partition).
 pub(crate) const MEMBER_PREFIX: &str = "MEMBER#";
+/// Sort-key prefix of identity links (in their organization's partition).
+pub(crate) const IDP_PREFIX: &str = "IDP#";
 
 /// A primary key: partition and sort key values.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -56,6 +58,24 @@ impl Key {
 
     pub fn session(digest: &TokenDigest) -> Self {
         Key::new(format!("SESSION#{}", digest.to_hex()), "SESSION")
+    }
+
+    /// A pending sign-in, by the digest of its `state`.
+    pub fn pending_sign_in(state: &TokenDigest) -> Self {
+        Key::new(format!("SIGNIN#{}", state.to_hex()), "SIGNIN")
+    }
+
+    /// An identity link, in its organization's partition: the sort key's
+    /// prefix keeps it out of the membership listing (`MEMBER#`).
+    pub fn identity_link(org: &OrgId, external_id: &ExternalId) -> Self {
+        Key {
+            pk: org_pk(org),
+            sk: format!("{IDP_PREFIX}{}", external_id.as_str()),
+        }
+    }
+
+    pub fn setup_grant(digest: &TokenDigest) -> Self {
+        Key::new(format!("SETUP#{}", digest.to_hex()), "SETUP")
     }
 
     /// As the attributes of a GetItem / DeleteItem / ExclusiveStartKey.

@@ -17,6 +17,9 @@
 //! | account         | `USER#{user_id}`     | `ACCOUNT`             |                                                                   |
 //! | email guard     | `EMAIL#{email}`      | `EMAIL`               | `user_id`                                                         |
 //! | session         | `SESSION#{digest}`   | `SESSION`             | `ttl` = expiry in unix seconds (hex digest of the token)          |
+//! | pending sign-in | `SIGNIN#{digest}`    | `SIGNIN`              | `ttl` = expiry in unix seconds (hex digest of the `state`)        |
+//! | identity link   | `ORG#{org_id}`       | `IDP#{external_id}`   | the raw external id; outside `MEMBER#`, so never in a listing     |
+//! | setup grant     | `SETUP#{digest}`     | `SETUP`               | `ttl` = expiry in unix seconds (hex digest of the setup token)    |
 //!
 //! # Access patterns
 //!
@@ -24,6 +27,7 @@
 //! |------------------------------------|----------------------------------------------------|--------------------------------|-------------------|
 //! | `create_organization`              | SSO guard + organization + owner membership        | TransactWriteItems (3 Puts)    | each `attribute_not_exists(pk)`; any failure → `Conflict` |
 //! | `organization`                     | `ORG#{org}` / `ORG`                                | GetItem (consistent)           | |
+//! | `update_organization_settings`     | `ORG#{org}` / `ORG`                                | UpdateItem                     | `SET` every attribute but `occupied_seats`, if `attribute_exists(pk) AND sso_identifier = :ident` |
 //! | `organization_by_sso_identifier`   | `SSOID#{id}` / `SSOID`, then the organization      | 2 × GetItem (consistent)       | |
 //! | `membership`                       | `ORG#{org}` / `MEMBER#{member}`                    | GetItem (consistent)           | |
 //! | `memberships`                      | `ORG#{org}` / `MEMBER#{member}` × n                | BatchGetItem (consistent), chunks of 100 | unprocessed keys asked again with backoff |
@@ -34,6 +38,15 @@
 //! | `accept_membership` with account   | membership + `USER#{user}`/`ACCOUNT` + `EMAIL#{email}`/`EMAIL` | TransactWriteItems (3 Puts) | membership as above; account and email guard `attribute_not_exists(pk)` |
 //! | `account`                          | `USER#{user}` / `ACCOUNT`                          | GetItem (consistent)           | |
 //! | `account_by_email`                 | `EMAIL#{email}` / `EMAIL`, then the account        | 2 × GetItem (consistent)       | |
+//! | `put_pending_sign_in`              | `SIGNIN#{digest}` / `SIGNIN`                       | PutItem                        | unconditional |
+//! | `take_pending_sign_in`             | `SIGNIN#{digest}` / `SIGNIN`                       | DeleteItem (`ReturnValues = ALL_OLD`) | `attribute_exists(pk)`, a failed condition is `None`: of concurrent callers exactly one gets the item; expired ones are returned until TTL deletes them |
+//! | `identity_link`                    | `ORG#{org}` / `IDP#{external_id}`                  | GetItem (consistent)           | |
+//! | `apply_sign_in` `Link`             | `USER#{user}`/`ACCOUNT` + link                     | TransactWriteItems (1 ConditionCheck + 1 Put) | account `attribute_exists(pk)`; link `attribute_not_exists(pk)`; any failure → `Conflict` |
+//! | `apply_sign_in` `CreateAccountForInvitation` | membership + account + email guard + link | TransactWriteItems (4 Puts) | membership as in `update_membership` AND `(attribute_not_exists(user_id) OR attribute_type(user_id, NULL))`; the others `attribute_not_exists(pk)`; any failure → `Conflict` |
+//! | `apply_sign_in` `CreateAccountAndMembership` | organization + membership + account + email guard + link | TransactWriteItems (1 Update + 4 Puts) | organization as in `add_memberships` with n = 1 (`NoSeats` or `Conflict`); the others `attribute_not_exists(pk)` (`Conflict`) |
+//! | `put_setup_grant`                  | `SETUP#{digest}` / `SETUP`                         | PutItem                        | unconditional |
+//! | `setup_grant`                      | `SETUP#{digest}` / `SETUP`                         | GetItem (consistent)           | expired grants are returned until TTL deletes them |
+//! | `complete_setup`                   | grant + membership + `USER#{user}`/`ACCOUNT`       | TransactWriteItems (1 Delete + 2 Puts) | grant `attribute_exists(pk)`; membership as in `update_membership`; account `attribute_exists(pk) AND email = :email`; any failure → `Conflict` |
 //! | `put_session`                      | `SESSION#{digest}` / `SESSION`                     | PutItem                        | unconditional |
 //! | `session`                          | `SESSION#{digest}` / `SESSION`                     | GetItem (consistent)           | expired sessions are returned until TTL deletes them |
 //! | `delete_session`                   | `SESSION#{digest}` / `SESSION`                     | DeleteItem                     | idempotent |
@@ -48,7 +61,14 @@
 //! (organization gone or plan changed). A transaction cancelled by a
 //! concurrent one (`TransactionConflict`) is retried with jittered backoff,
 //! then reported as `Conflict`. Anything else from the SDK is
-//! [`StoreError::Unavailable`] with the error's code and message.
+//! [`StoreError::Unavailable`] with the error's code and message. Taking a
+//! pending sign-in that is gone (another caller took it) is `Ok(None)`.
+//!
+//! Seats move only with `add_memberships` and the sign-in that creates a
+//! membership: a write replacing a membership (`update_membership`,
+//! `accept_membership`, the invited sign-in, `complete_setup`) is refused
+//! with `Conflict`, before anything is sent, when the replacement would
+//! occupy a seat exactly when the expected one does not.
 //!
 //! The user index is eventually consistent: a membership accepted a moment
 //! ago may be missing from [`Store::memberships_of_user`] for a short while.
@@ -63,10 +83,10 @@ mod write;
 pub use schema::{attribute_definitions, create_table, global_secondary_indexes, key_schema};
 
 use admit_domain::{
-    Account, Email, MemberId, Membership, OrgId, Organization, Session, SsoIdentifier, Status,
-    TokenDigest, UserId,
+    Account, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId, Organization,
+    PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
 };
-use admit_store::{Expected, Page, Store, StoreError};
+use admit_store::{Expected, Page, SignInWrite, Store, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use error::sdk_unavailable;
@@ -200,6 +220,53 @@ impl Store for DynamoStore {
         let user =
             UserId::parse(&guard_target(&guard, GUARD_USER_ID)?).map_err(error::unavailable)?;
         self.account(&user).await
+    }
+
+    async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {
+        self.write_pending_sign_in(pending).await
+    }
+
+    async fn take_pending_sign_in(
+        &self,
+        state: &TokenDigest,
+    ) -> Result<Option<PendingSignIn>, StoreError> {
+        self.delete_pending_sign_in(state).await
+    }
+
+    async fn identity_link(
+        &self,
+        org: &OrgId,
+        external_id: &ExternalId,
+    ) -> Result<Option<IdentityLink>, StoreError> {
+        self.get(&Key::identity_link(org, external_id))
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
+        self.write_sign_in(write).await
+    }
+
+    async fn put_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError> {
+        self.write_setup_grant(grant).await
+    }
+
+    async fn setup_grant(&self, digest: &TokenDigest) -> Result<Option<SetupGrant>, StoreError> {
+        self.get(&Key::setup_grant(digest))
+            .await?
+            .map(decode_secret)
+            .transpose()
+    }
+
+    async fn complete_setup(
+        &self,
+        grant: &TokenDigest,
+        membership: &Membership,
+        expected: &Expected,
+        account: &Account,
+    ) -> Result<(), StoreError> {
+        self.write_setup(grant, membership, expected, account).await
     }
 
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {

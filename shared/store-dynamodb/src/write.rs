@@ -3,18 +3,24 @@
 
 use crate::DynamoStore;
 use crate::error::{
-    TRANSACTION_ATTEMPTS, backoff, sdk_unavailable, transact, transact_or_conflict, unavailable,
+    Cancelled, TRANSACTION_ATTEMPTS, backoff, sdk_unavailable, transact, transact_or_conflict,
+    unavailable,
 };
 use crate::items;
 use crate::keys::{Item, Key, n, s};
-use admit_domain::{Account, Membership, Organization, SeatPlan, Status};
-use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, StoreError};
+use admit_domain::{
+    Account, IdentityLink, Membership, Organization, PendingSignIn, SeatPlan, SetupGrant, Status,
+    TokenDigest,
+};
+use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, SignInWrite, StoreError};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use std::collections::{HashMap, HashSet};
 
 const NOT_EXISTS: &str = "attribute_not_exists(pk)";
+const EXISTS: &str = "attribute_exists(pk)";
 
 /// Expression attribute names and values of one condition.
 #[derive(Default)]
@@ -57,6 +63,11 @@ fn put(
 
 fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
     put(table, item, NOT_EXISTS, &Expr::default())
+}
+
+/// A new identity link: the identity must not be linked yet.
+fn put_new_link(table: &str, link: &IdentityLink) -> Result<TransactWriteItem, StoreError> {
+    put_new(table, items::identity_link(link)?)
 }
 
 /// `seats.<field>` is still `value`; `None` is stored as NULL (or absent).
@@ -108,6 +119,53 @@ fn membership_condition(expr: &mut Expr, expected: &Expected) -> Result<String, 
     ))
 }
 
+/// Seats are not moved by replacing a membership: the replacement must
+/// occupy one exactly when the stored one (as `expected`) does.
+fn keeps_seat(updated: &Membership, expected: &Expected) -> Result<(), StoreError> {
+    if updated.occupies_seat() == (expected.status != Status::Revoked) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// The condition that a stored membership has no user yet (`None` is NULL).
+fn no_user_condition(expr: &mut Expr) -> String {
+    expr.name("#user_id", "user_id");
+    expr.value(":null_type", s("NULL"));
+    "(attribute_not_exists(#user_id) OR attribute_type(#user_id, :null_type))".into()
+}
+
+/// The item at `key` must exist; nothing is written to it.
+fn check_exists(table: &str, key: &Key) -> Result<TransactWriteItem, StoreError> {
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key.item()))
+        .condition_expression(EXISTS)
+        .build()
+        .map_err(unavailable)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// Delete the item at `key`, which must exist.
+fn delete_existing(table: &str, key: &Key) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key.item()))
+        .condition_expression(EXISTS)
+        .build()
+        .map_err(unavailable)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// A new account: the account item and its email guard, neither existing.
+fn create_account(table: &str, account: &Account) -> Result<[TransactWriteItem; 2], StoreError> {
+    Ok([
+        put_new(table, items::account(account)?)?,
+        put_new(table, items::email_guard(account))?,
+    ])
+}
+
 impl DynamoStore {
     pub(crate) async fn write_organization(
         &self,
@@ -144,6 +202,23 @@ impl DynamoStore {
             return Err(StoreError::Conflict);
         }
         let wanted = u32::try_from(new.len()).expect("bounded above");
+        let mut writes = vec![self.take_seats(org, wanted)?];
+        for m in new {
+            writes.push(put_new(&self.table, items::membership(m)?)?);
+        }
+        match transact(&self.client, writes).await {
+            Ok(()) => Ok(()),
+            Err(Err(e)) => Err(e),
+            // Only a membership's condition failed: it exists.
+            Err(Ok(cancelled)) if !cancelled.condition_failed(0) => Err(StoreError::Conflict),
+            Err(Ok(cancelled)) => Err(self.seats_refused(org, wanted, &cancelled).await),
+        }
+    }
+
+    /// The organization's seat counter taking `wanted` seats, conditional on
+    /// the seat plan as read in `org` and on the capacity; `NoSeats` at once
+    /// when `wanted` cannot fit even an empty organization.
+    fn take_seats(&self, org: &Organization, wanted: u32) -> Result<TransactWriteItem, StoreError> {
         let mut expr = Expr::default();
         let mut condition = format!(
             "attribute_exists(pk) AND {}",
@@ -168,36 +243,34 @@ impl DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(unavailable)?;
-        let mut writes = vec![TransactWriteItem::builder().update(update).build()];
-        for m in new {
-            writes.push(put_new(&self.table, items::membership(m)?)?);
-        }
-        let cancelled = match transact(&self.client, writes).await {
-            Ok(()) => return Ok(()),
-            Err(Err(e)) => return Err(e),
-            Err(Ok(cancelled)) => cancelled,
-        };
-        if !cancelled.condition_failed(0) {
-            // Only a membership's condition failed: it exists.
-            return Err(StoreError::Conflict);
-        }
-        // The organization's condition failed: it is gone, its plan changed, or the seats are taken.
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Why the condition of [`Self::take_seats`] (item 0 of `cancelled`)
+    /// failed: `NoSeats` when the plan is as read and the seats are taken,
+    /// `Conflict` when the organization is gone or its plan changed.
+    async fn seats_refused(
+        &self,
+        org: &Organization,
+        wanted: u32,
+        cancelled: &Cancelled,
+    ) -> StoreError {
         let stored = match cancelled.reasons[0].item() {
-            Some(old) => Some(items::decode::<Organization>(old.clone())?),
+            Some(old) => items::decode::<Organization>(old.clone()).map(Some),
             None => self
                 .get(&Key::organization(&org.id))
-                .await?
-                .map(items::decode::<Organization>)
-                .transpose()?,
+                .await
+                .and_then(|item| item.map(items::decode::<Organization>).transpose()),
         };
         match stored {
-            Some(stored)
+            Ok(Some(stored))
                 if stored.seats == org.seats
                     && stored.seats.check(stored.occupied_seats, wanted).is_err() =>
             {
-                Err(StoreError::NoSeats)
+                StoreError::NoSeats
             }
-            _ => Err(StoreError::Conflict),
+            Ok(_) => StoreError::Conflict,
+            Err(e) => e,
         }
     }
 
@@ -249,20 +322,168 @@ impl DynamoStore {
         expected: &Expected,
         new_account: Option<&Account>,
     ) -> Result<(), StoreError> {
-        // Seats are not moved here: the replacement must occupy one exactly when the stored one does.
-        if updated.occupies_seat() != (expected.status != Status::Revoked) {
-            return Err(StoreError::Conflict);
-        }
+        keeps_seat(updated, expected)?;
         let mut expr = Expr::default();
         let condition = membership_condition(&mut expr, expected)?;
         let item = items::membership(updated)?;
         let Some(account) = new_account else {
             return self.put_conditionally(item, &condition, &expr).await;
         };
+        let mut writes = vec![put(&self.table, item, &condition, &expr)?];
+        writes.extend(create_account(&self.table, account)?);
+        transact_or_conflict(&self.client, writes).await
+    }
+
+    // --- single sign-on ---------------------------------------------------
+
+    /// One unconditional PutItem.
+    async fn put_item(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(sdk_unavailable)?;
+        Ok(())
+    }
+
+    pub(crate) async fn write_pending_sign_in(
+        &self,
+        pending: &PendingSignIn,
+    ) -> Result<(), StoreError> {
+        self.put_item(items::pending_sign_in(pending)?).await
+    }
+
+    /// One conditional DeleteItem returning the old item: of concurrent
+    /// callers only one deletes it, the others' condition fails (`None`).
+    pub(crate) async fn delete_pending_sign_in(
+        &self,
+        state: &TokenDigest,
+    ) -> Result<Option<PendingSignIn>, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::pending_sign_in(state).item()))
+            .condition_expression(EXISTS)
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match deleted {
+            Ok(out) => out
+                .attributes
+                .filter(|old| !old.is_empty())
+                .map(items::decode_secret)
+                .transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk_unavailable(e)),
+        }
+    }
+
+    pub(crate) async fn write_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError> {
+        self.put_item(items::setup_grant(grant)?).await
+    }
+
+    pub(crate) async fn write_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
+        let table = self.table.as_str();
+        match write {
+            SignInWrite::Link { link } => {
+                let writes = vec![
+                    check_exists(table, &Key::account(&link.user_id))?,
+                    put_new_link(table, link)?,
+                ];
+                transact_or_conflict(&self.client, writes).await
+            }
+            SignInWrite::CreateAccountForInvitation {
+                link,
+                account,
+                membership,
+                expected,
+            } => {
+                keeps_seat(membership, expected)?;
+                let mut expr = Expr::default();
+                let condition = format!(
+                    "{} AND {}",
+                    membership_condition(&mut expr, expected)?,
+                    no_user_condition(&mut expr)
+                );
+                let mut writes = vec![put(
+                    table,
+                    items::membership(membership)?,
+                    &condition,
+                    &expr,
+                )?];
+                writes.extend(create_account(table, account)?);
+                writes.push(put_new_link(table, link)?);
+                transact_or_conflict(&self.client, writes).await
+            }
+            SignInWrite::CreateAccountAndMembership {
+                org,
+                link,
+                account,
+                membership,
+            } => {
+                if membership.org_id != org.id {
+                    return Err(StoreError::Conflict);
+                }
+                let mut writes = vec![
+                    self.take_seats(org, 1)?,
+                    put_new(table, items::membership(membership)?)?,
+                ];
+                writes.extend(create_account(table, account)?);
+                writes.push(put_new_link(table, link)?);
+                match transact(&self.client, writes).await {
+                    Ok(()) => Ok(()),
+                    Err(Err(e)) => Err(e),
+                    // The membership, the account, its email or the link exists.
+                    Err(Ok(cancelled)) if !cancelled.condition_failed(0) => {
+                        Err(StoreError::Conflict)
+                    }
+                    Err(Ok(cancelled)) => Err(self.seats_refused(org, 1, &cancelled).await),
+                }
+            }
+        }
+    }
+
+    /// Consume the grant, replace the membership (still as `expected`) and
+    /// the account (existing, with the same email), in one transaction.
+    pub(crate) async fn write_setup(
+        &self,
+        grant: &TokenDigest,
+        membership: &Membership,
+        expected: &Expected,
+        account: &Account,
+    ) -> Result<(), StoreError> {
+        keeps_seat(membership, expected)?;
+        let table = self.table.as_str();
+        let mut member_expr = Expr::default();
+        let member_condition = membership_condition(&mut member_expr, expected)?;
+        let mut account_expr = Expr::default();
+        account_expr.name("#email", "email");
+        account_expr.value(
+            ":email",
+            serde_dynamo::to_attribute_value(&account.email).map_err(unavailable)?,
+        );
         let writes = vec![
-            put(&self.table, item, &condition, &expr)?,
-            put_new(&self.table, items::account(account)?)?,
-            put_new(&self.table, items::email_guard(account))?,
+            delete_existing(table, &Key::setup_grant(grant))?,
+            put(
+                table,
+                items::membership(membership)?,
+                &member_condition,
+                &member_expr,
+            )?,
+            put(
+                table,
+                items::account(account)?,
+                "attribute_exists(pk) AND #email = :email",
+                &account_expr,
+            )?,
         ];
         transact_or_conflict(&self.client, writes).await
     }

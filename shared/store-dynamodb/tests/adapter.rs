@@ -3,10 +3,11 @@
 //! store page for page, and error mapping.
 
 use admit_domain::{
-    Email, MemberId, Membership, OrgId, Organization, Role, SeatPlan, SsoIdentifier, Status,
-    Timestamp, UserId,
+    Account, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId, Organization,
+    PendingSignIn, Role, SeatPlan, SetupGrant, SsoIdentifier, Status, Timestamp, TokenDigest,
+    UserId,
 };
-use admit_store::{Expected, Store, StoreError};
+use admit_store::{Expected, SignInWrite, Store, StoreError};
 use admit_store_dynamodb::{DynamoStore, create_table};
 use admit_store_embedded::EmbeddedStore;
 use admit_tests::moto::Moto;
@@ -326,4 +327,471 @@ async fn backend_failures_are_unavailable_with_the_service_code() {
         }
         other => panic!("unexpected {other:?}"),
     }
+}
+
+fn account(address: &str) -> Account {
+    Account {
+        id: UserId::generate(&mut rand::rng()),
+        email: Email::parse(address).unwrap(),
+        name: None,
+        master_password: None,
+        keys: None,
+        devices: Vec::new(),
+        created_at: now(),
+    }
+}
+
+fn link(org: &Organization, external: &str, user: &UserId) -> IdentityLink {
+    IdentityLink {
+        org_id: org.id.clone(),
+        external_id: ExternalId::parse(external).unwrap(),
+        user_id: user.clone(),
+        linked_at: now(),
+    }
+}
+
+/// The raw item at `pk`/`sk`, if any.
+async fn raw_item(
+    store: &DynamoStore,
+    pk: String,
+    sk: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    client()
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(pk))
+        .key("sk", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .filter(|i| !i.is_empty())
+}
+
+/// An account with an accepted membership in `org`, as `accept_membership` leaves them.
+async fn member_with_account(store: &DynamoStore, org: &Organization, address: &str) -> Account {
+    let m = invitee(org, address, Role::User);
+    let org = store.organization(&org.id).await.unwrap().unwrap();
+    store
+        .add_memberships(&org, std::slice::from_ref(&m))
+        .await
+        .unwrap();
+    let a = account(address);
+    let mut accepted = m.clone();
+    accepted.accept(a.id.clone(), now()).unwrap();
+    store
+        .accept_membership(&accepted, &Expected::as_read(&m), Some(&a))
+        .await
+        .unwrap();
+    a
+}
+
+#[tokio::test]
+async fn linked_identities_stay_out_of_listings() {
+    let store = fresh().await;
+    let org = seeded(&store, SeatPlan::default()).await;
+    let alice = member_with_account(&store, &org, "alice@acme.test").await;
+    let bob = member_with_account(&store, &org, "bob@acme.test").await;
+    // External ids sorting before, between and after the memberships, one
+    // even spelled like a membership's sort key.
+    for (external, user) in [
+        ("0-first", &alice),
+        ("MEMBER#zzz", &alice),
+        ("n-middle", &bob),
+        ("zzz-last", &bob),
+    ] {
+        store
+            .apply_sign_in(&SignInWrite::Link {
+                link: link(&org, external, &user.id),
+            })
+            .await
+            .unwrap();
+    }
+    let item = raw_item(&store, format!("ORG#{}", org.id), "IDP#MEMBER#zzz")
+        .await
+        .expect("the link is in its organization's partition");
+    assert_eq!(item["user_id"], AttributeValue::S(alice.id.to_string()));
+
+    let expected_ids: Vec<MemberId> = {
+        let mut all = store
+            .list_memberships(&org.id, None, None, 100)
+            .await
+            .unwrap()
+            .items;
+        all.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+        all.into_iter().map(|m| m.member_id).collect()
+    };
+    assert_eq!(expected_ids.len(), 3, "the owner, alice and bob only");
+    for status in [None, Some(Status::Accepted), Some(Status::Invited)] {
+        for limit in [1, 2, 3, 100] {
+            let mut listed = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = store
+                    .list_memberships(&org.id, status, cursor.as_deref(), limit)
+                    .await
+                    .unwrap();
+                listed.extend(page.items);
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            let want = match status {
+                None => 3,
+                Some(Status::Accepted) => 2,
+                _ => 1,
+            };
+            assert_eq!(listed.len(), want, "{status:?} in pages of {limit}");
+            assert!(
+                listed.iter().all(|m| expected_ids.contains(&m.member_id)),
+                "{status:?} in pages of {limit}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn sign_in_records_are_keyed_by_digest_and_carry_their_expiry() {
+    let store = fresh().await;
+    let mut rng = rand::rng();
+    let org = OrgId::generate(&mut rng);
+    let started = PendingSignIn::start(org.clone(), None, "n".into(), "v".into(), now(), &mut rng);
+    store.put_pending_sign_in(&started.pending).await.unwrap();
+    let item = raw_item(
+        &store,
+        format!("SIGNIN#{}", started.pending.state.to_hex()),
+        "SIGNIN",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        item["ttl"],
+        AttributeValue::N(started.pending.expires_at.unix().to_string())
+    );
+
+    let member = MemberId::of(&org, &Email::parse("a@acme.test").unwrap());
+    let (grant, token) =
+        SetupGrant::issue(org, member, UserId::generate(&mut rng), now(), &mut rng);
+    store.put_setup_grant(&grant).await.unwrap();
+    let item = raw_item(
+        &store,
+        format!("SETUP#{}", token.digest().to_hex()),
+        "SETUP",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        item["ttl"],
+        AttributeValue::N(grant.expires_at.unix().to_string())
+    );
+    assert_eq!(store.setup_grant(&grant.digest).await.unwrap(), Some(grant));
+
+    // Taking one never put, or taken already, is `None`.
+    let unknown = TokenDigest::of_bytes(b"never put");
+    assert_eq!(store.take_pending_sign_in(&unknown).await.unwrap(), None);
+    let digest = started.state.digest();
+    assert_eq!(
+        store.take_pending_sign_in(&digest).await.unwrap(),
+        Some(started.pending)
+    );
+    assert_eq!(store.take_pending_sign_in(&digest).await.unwrap(), None);
+    assert!(
+        raw_item(&store, format!("SIGNIN#{}", digest.to_hex()), "SIGNIN")
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_invitation_that_has_a_user_refuses_a_sign_in_whole() {
+    let store = fresh().await;
+    let org = seeded(&store, SeatPlan::default()).await;
+    let m = invitee(&org, "jit@acme.test", Role::User);
+    store
+        .add_memberships(&org, std::slice::from_ref(&m))
+        .await
+        .unwrap();
+    // Still invited with the same invitation, but already recording a user.
+    let mut recorded = m.clone();
+    recorded.user_id = Some(UserId::generate(&mut rand::rng()));
+    store
+        .update_membership(&recorded, &Expected::as_read(&m))
+        .await
+        .unwrap();
+    assert_eq!(Expected::as_read(&recorded), Expected::as_read(&m));
+
+    let a = account("jit@acme.test");
+    let mut linked = m.clone();
+    linked.user_id = Some(a.id.clone());
+    let write = SignInWrite::CreateAccountForInvitation {
+        link: link(&org, "sub-jit", &a.id),
+        account: a.clone(),
+        membership: linked.clone(),
+        expected: Expected::as_read(&m),
+    };
+    assert!(matches!(
+        store.apply_sign_in(&write).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.membership(&org.id, &m.member_id).await.unwrap(),
+        Some(recorded)
+    );
+    assert_eq!(store.account(&a.id).await.unwrap(), None);
+    assert_eq!(store.account_by_email(&a.email).await.unwrap(), None);
+    assert_eq!(
+        store
+            .identity_link(&org.id, &ExternalId::parse("sub-jit").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Revoking through a sign-in would free a seat without counting it.
+    let mut revoked = linked;
+    revoked.revoke().unwrap();
+    let write = SignInWrite::CreateAccountForInvitation {
+        link: link(&org, "sub-jit", &a.id),
+        account: a.clone(),
+        membership: revoked,
+        expected: Expected::as_read(&m),
+    };
+    assert!(matches!(
+        store.apply_sign_in(&write).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.account(&a.id).await.unwrap(), None);
+}
+
+fn new_member_write(org: &Organization, address: &str, external: &str) -> SignInWrite {
+    let a = account(address);
+    let m = Membership::just_in_time(&org.id, a.email.clone(), a.id.clone(), now());
+    SignInWrite::CreateAccountAndMembership {
+        org: org.clone(),
+        link: link(org, external, &a.id),
+        account: a,
+        membership: m,
+    }
+}
+
+async fn wrote_nothing(store: &DynamoStore, write: &SignInWrite) {
+    let SignInWrite::CreateAccountAndMembership {
+        org,
+        link,
+        account,
+        membership,
+    } = write
+    else {
+        unreachable!()
+    };
+    assert_eq!(store.account(&account.id).await.unwrap(), None);
+    assert_eq!(store.account_by_email(&account.email).await.unwrap(), None);
+    assert_eq!(
+        store
+            .identity_link(&org.id, &link.external_id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .membership(&membership.org_id, &membership.member_id)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_taking_a_seat_tells_no_seats_from_a_conflict() {
+    let store = fresh().await;
+    let org = seeded(
+        &store,
+        SeatPlan {
+            limit: Some(5),
+            autoscale_max: None,
+        },
+    )
+    .await;
+    // Another writer lowers the limit to what is occupied: the plan read is stale.
+    client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("ORG#{}", org.id)))
+        .key("sk", AttributeValue::S("ORG".into()))
+        .update_expression("SET seats.#limit = :one")
+        .expression_attribute_names("#limit", "limit")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    let stale = new_member_write(&org, "a@acme.test", "sub-a");
+    assert!(matches!(
+        store.apply_sign_in(&stale).await,
+        Err(StoreError::Conflict)
+    ));
+    wrote_nothing(&store, &stale).await;
+    // Read again, the plan holds and the seat is what is missing.
+    let org = store.organization(&org.id).await.unwrap().unwrap();
+    let full = new_member_write(&org, "a@acme.test", "sub-a");
+    assert!(matches!(
+        store.apply_sign_in(&full).await,
+        Err(StoreError::NoSeats)
+    ));
+    wrote_nothing(&store, &full).await;
+    // No room even in an empty organization: refused before writing.
+    let mut none_at_all = org.clone();
+    none_at_all.seats.limit = Some(0);
+    let write = new_member_write(&none_at_all, "b@acme.test", "sub-b");
+    assert!(matches!(
+        store.apply_sign_in(&write).await,
+        Err(StoreError::NoSeats)
+    ));
+    wrote_nothing(&store, &write).await;
+    // An organization that does not exist.
+    let (ghost, _) = new_org(SeatPlan::default());
+    let write = new_member_write(&ghost, "c@acme.test", "sub-c");
+    assert!(matches!(
+        store.apply_sign_in(&write).await,
+        Err(StoreError::Conflict)
+    ));
+    wrote_nothing(&store, &write).await;
+    assert_eq!(
+        store
+            .organization(&org.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .occupied_seats,
+        1
+    );
+
+    // With room, an identity linked already is a conflict and takes no seat.
+    let open = seeded(&store, SeatPlan::default()).await;
+    let taken = member_with_account(&store, &open, "taken@acme.test").await;
+    store
+        .apply_sign_in(&SignInWrite::Link {
+            link: link(&open, "sub-taken", &taken.id),
+        })
+        .await
+        .unwrap();
+    let open = store.organization(&open.id).await.unwrap().unwrap();
+    let write = new_member_write(&open, "d@acme.test", "sub-taken");
+    assert!(matches!(
+        store.apply_sign_in(&write).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store
+            .organization(&open.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .occupied_seats,
+        open.occupied_seats
+    );
+    let SignInWrite::CreateAccountAndMembership { account, .. } = &write else {
+        unreachable!()
+    };
+    assert_eq!(store.account(&account.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn setup_refuses_another_email_and_keeps_the_grant() {
+    let store = fresh().await;
+    let org = seeded(&store, SeatPlan::default()).await;
+    let write = new_member_write(&org, "setup@acme.test", "sub-setup");
+    store.apply_sign_in(&write).await.unwrap();
+    let SignInWrite::CreateAccountAndMembership {
+        account: a,
+        membership: m,
+        ..
+    } = write
+    else {
+        unreachable!()
+    };
+    let (grant, _) = SetupGrant::issue(
+        org.id.clone(),
+        m.member_id.clone(),
+        a.id.clone(),
+        now(),
+        &mut rand::rng(),
+    );
+    store.put_setup_grant(&grant).await.unwrap();
+    let mut accepted = m.clone();
+    accepted.accept(a.id.clone(), now()).unwrap();
+    let expected = Expected::as_read(&m);
+
+    // The account's email may not change here.
+    let mut renamed = a.clone();
+    renamed.email = Email::parse("other@acme.test").unwrap();
+    assert!(matches!(
+        store
+            .complete_setup(&grant.digest, &accepted, &expected, &renamed)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    // Nor may the account be created by it.
+    let stranger = account("setup@acme.test");
+    assert!(matches!(
+        store
+            .complete_setup(&grant.digest, &accepted, &expected, &stranger)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    // Nor a seat be freed.
+    let mut revoked = m.clone();
+    revoked.revoke().unwrap();
+    assert!(matches!(
+        store
+            .complete_setup(&grant.digest, &revoked, &expected, &a)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    // A membership that changed since it was read.
+    let stale = Expected {
+        status: Status::Accepted,
+        invitation: None,
+    };
+    assert!(matches!(
+        store
+            .complete_setup(&grant.digest, &accepted, &stale, &a)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    // Nothing moved, and the grant is still there to be used.
+    assert_eq!(
+        store.setup_grant(&grant.digest).await.unwrap(),
+        Some(grant.clone())
+    );
+    assert_eq!(
+        store.membership(&org.id, &m.member_id).await.unwrap(),
+        Some(m.clone())
+    );
+    assert_eq!(store.account(&a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.account(&stranger.id).await.unwrap(), None);
+
+    store
+        .complete_setup(&grant.digest, &accepted, &expected, &a)
+        .await
+        .unwrap();
+    assert_eq!(store.setup_grant(&grant.digest).await.unwrap(), None);
+    // Another grant cannot replay it: the membership moved on.
+    let (again, _) = SetupGrant::issue(
+        org.id.clone(),
+        m.member_id.clone(),
+        a.id.clone(),
+        now(),
+        &mut rand::rng(),
+    );
+    store.put_setup_grant(&again).await.unwrap();
+    assert!(matches!(
+        store
+            .complete_setup(&again.digest, &accepted, &expected, &a)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.setup_grant(&again.digest).await.unwrap(), Some(again));
 }

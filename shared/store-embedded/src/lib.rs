@@ -7,10 +7,10 @@
 //! Values are JSON; keys are built so prefix ranges answer the listings.
 
 use admit_domain::{
-    Account, Email, MemberId, Membership, OrgId, Organization, Session, SsoIdentifier, Status,
-    TokenDigest, UserId,
+    Account, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId, Organization,
+    PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
 };
-use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, Page, Store, StoreError};
+use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, Page, SignInWrite, Store, StoreError};
 use async_trait::async_trait;
 use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::Serialize;
@@ -27,7 +27,10 @@ const USER_MEMBERS: Table = TableDefinition::new("user_memberships"); // "{user}
 const ACCOUNTS: Table = TableDefinition::new("accounts");
 const EMAILS: Table = TableDefinition::new("account_emails"); // email -> user id
 const SESSIONS: Table = TableDefinition::new("sessions");
-const ALL_TABLES: [Table; 7] = [
+const SIGN_INS: Table = TableDefinition::new("pending_sign_ins");
+const LINKS: Table = TableDefinition::new("identity_links"); // "{org}/{external id}"
+const SETUP_GRANTS: Table = TableDefinition::new("setup_grants");
+const ALL_TABLES: [Table; 10] = [
     ORGS,
     SSO_IDS,
     MEMBERS,
@@ -35,6 +38,9 @@ const ALL_TABLES: [Table; 7] = [
     ACCOUNTS,
     EMAILS,
     SESSIONS,
+    SIGN_INS,
+    LINKS,
+    SETUP_GRANTS,
 ];
 
 #[derive(Clone)]
@@ -134,6 +140,35 @@ fn expect_membership(
         return Err(StoreError::Conflict);
     }
     Ok(stored)
+}
+
+fn link_key(org: &OrgId, external_id: &ExternalId) -> String {
+    format!("{org}/{}", external_id.as_str())
+}
+
+fn remove(tx: &WriteTransaction, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    let mut t = tx.open_table(table).map_err(unavailable)?;
+    let old = t.remove(key).map_err(unavailable)?;
+    Ok(old.map(|v| v.value().to_vec()))
+}
+
+/// Create `account` and its email guard; `Conflict` if either exists.
+fn create_account(tx: &WriteTransaction, a: &Account) -> Result<(), StoreError> {
+    if tx.get_str(EMAILS, a.email.as_str())?.is_some()
+        || tx.get_str(ACCOUNTS, a.id.as_str())?.is_some()
+    {
+        return Err(StoreError::Conflict);
+    }
+    put(tx, EMAILS, a.email.as_str(), a.id.as_str().as_bytes())?;
+    put_json(tx, ACCOUNTS, a.id.as_str(), a)
+}
+
+fn create_link(tx: &WriteTransaction, link: &IdentityLink) -> Result<(), StoreError> {
+    let key = link_key(&link.org_id, &link.external_id);
+    if tx.get_str(LINKS, &key)?.is_some() {
+        return Err(StoreError::Conflict);
+    }
+    put_json(tx, LINKS, &key, link)
 }
 
 impl EmbeddedStore {
@@ -387,13 +422,7 @@ impl Store for EmbeddedStore {
         self.write(move |tx| {
             let stored = expect_membership(tx, &m, &expected)?;
             if let Some(a) = &account {
-                if tx.get_str(EMAILS, a.email.as_str())?.is_some()
-                    || tx.get_str(ACCOUNTS, a.id.as_str())?.is_some()
-                {
-                    return Err(StoreError::Conflict);
-                }
-                put(tx, EMAILS, a.email.as_str(), a.id.as_str().as_bytes())?;
-                put_json(tx, ACCOUNTS, a.id.as_str(), a)?;
+                create_account(tx, a)?;
             }
             if let Some(old) =
                 user_member_key(&stored).filter(|k| Some(k) != user_member_key(&m).as_ref())
@@ -403,6 +432,126 @@ impl Store for EmbeddedStore {
                     .remove(old.as_str())
                     .map_err(unavailable)?;
             }
+            put_membership(tx, &m)
+        })
+        .await
+    }
+
+    async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {
+        let p = pending.clone();
+        self.write(move |tx| put_json(tx, SIGN_INS, &p.state.to_hex(), &p))
+            .await
+    }
+
+    async fn take_pending_sign_in(
+        &self,
+        state: &TokenDigest,
+    ) -> Result<Option<PendingSignIn>, StoreError> {
+        let key = state.to_hex();
+        self.write(move |tx| remove(tx, SIGN_INS, &key)?.map(|v| decode(&v)).transpose())
+            .await
+    }
+
+    async fn identity_link(
+        &self,
+        org: &OrgId,
+        external_id: &ExternalId,
+    ) -> Result<Option<IdentityLink>, StoreError> {
+        let key = link_key(org, external_id);
+        self.read(move |tx| tx.get_json(LINKS, &key)).await
+    }
+
+    async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
+        let write = write.clone();
+        self.write(move |tx| match &write {
+            SignInWrite::Link { link } => {
+                if tx.get_str(ACCOUNTS, link.user_id.as_str())?.is_none() {
+                    return Err(StoreError::Conflict);
+                }
+                create_link(tx, link)
+            }
+            SignInWrite::CreateAccountForInvitation {
+                link,
+                account,
+                membership,
+                expected,
+            } => {
+                let stored = expect_membership(tx, membership, expected)?;
+                if stored.user_id.is_some() {
+                    return Err(StoreError::Conflict);
+                }
+                create_account(tx, account)?;
+                create_link(tx, link)?;
+                put_membership(tx, membership)
+            }
+            SignInWrite::CreateAccountAndMembership {
+                org: seen,
+                link,
+                account,
+                membership,
+            } => {
+                let mut org: Organization = tx
+                    .get_json(ORGS, seen.id.as_str())?
+                    .ok_or(StoreError::Conflict)?;
+                if org.seats != seen.seats || membership.org_id != org.id {
+                    return Err(StoreError::Conflict);
+                }
+                org.seats
+                    .check(org.occupied_seats, 1)
+                    .map_err(|_| StoreError::NoSeats)?;
+                if tx
+                    .get_str(
+                        MEMBERS,
+                        &member_key(&membership.org_id, &membership.member_id),
+                    )?
+                    .is_some()
+                {
+                    return Err(StoreError::Conflict);
+                }
+                create_account(tx, account)?;
+                create_link(tx, link)?;
+                put_membership(tx, membership)?;
+                org.occupied_seats += 1;
+                put_json(tx, ORGS, org.id.as_str(), &org)
+            }
+        })
+        .await
+    }
+
+    async fn put_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError> {
+        let g = grant.clone();
+        self.write(move |tx| put_json(tx, SETUP_GRANTS, &g.digest.to_hex(), &g))
+            .await
+    }
+
+    async fn setup_grant(&self, digest: &TokenDigest) -> Result<Option<SetupGrant>, StoreError> {
+        let key = digest.to_hex();
+        self.read(move |tx| tx.get_json(SETUP_GRANTS, &key)).await
+    }
+
+    async fn complete_setup(
+        &self,
+        grant: &TokenDigest,
+        membership: &Membership,
+        expected: &Expected,
+        account: &Account,
+    ) -> Result<(), StoreError> {
+        let (key, m, expected, account) = (
+            grant.to_hex(),
+            membership.clone(),
+            expected.clone(),
+            account.clone(),
+        );
+        self.write(move |tx| {
+            remove(tx, SETUP_GRANTS, &key)?.ok_or(StoreError::Conflict)?;
+            expect_membership(tx, &m, &expected)?;
+            let stored: Account = tx
+                .get_json(ACCOUNTS, account.id.as_str())?
+                .ok_or(StoreError::Conflict)?;
+            if stored.email != account.email {
+                return Err(StoreError::Conflict);
+            }
+            put_json(tx, ACCOUNTS, account.id.as_str(), &account)?;
             put_membership(tx, &m)
         })
         .await

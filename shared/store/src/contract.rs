@@ -1,10 +1,10 @@
 //! The contract every [`Store`] implementation passes. Each implementation's
 //! tests invoke [`crate::contract_tests!`] with a constructor of a fresh store.
 
-use crate::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, Store, StoreError};
+use crate::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, SignInWrite, Store, StoreError};
 use admit_domain::{
-    Account, Email, InvitationToken, Kdf, MasterPassword, Membership, OrgId, Organization, Role,
-    SeatPlan, Session, SsoIdentifier, Status, Timestamp, UserId,
+    Account, Email, InvitationToken, Kdf, MasterPassword, MemberId, Membership, OrgId,
+    Organization, Role, SeatPlan, Session, SsoIdentifier, Status, Timestamp, UserId,
 };
 use std::sync::Arc;
 use time::Duration;
@@ -26,6 +26,11 @@ macro_rules! contract_tests {
             listing_pages_through_every_membership,
             memberships_of_a_user,
             sessions_round_trip,
+            pending_sign_ins_are_used_once,
+            identity_links_are_unique,
+            sign_in_creates_the_invited_account_atomically,
+            sign_in_creates_account_and_membership_taking_a_seat,
+            setup_completes_once,
             race_twenty_accepts_of_one_invitation,
             race_thirty_invitations_for_ten_seats,
         );
@@ -102,6 +107,7 @@ fn account(address: &str) -> Account {
             kdf: Kdf::DEFAULT,
         }),
         keys: None,
+        devices: Vec::new(),
         created_at: now(),
     }
 }
@@ -709,4 +715,310 @@ pub async fn race_thirty_invitations_for_ten_seats(store: DynStore) {
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 11, "the owner and exactly ten invitees");
+}
+
+fn link(org: &Organization, external: &str, user: &UserId) -> admit_domain::IdentityLink {
+    admit_domain::IdentityLink {
+        org_id: org.id.clone(),
+        external_id: admit_domain::ExternalId::parse(external).unwrap(),
+        user_id: user.clone(),
+        linked_at: now(),
+    }
+}
+
+pub async fn pending_sign_ins_are_used_once(store: DynStore) {
+    let mut rng = rand::rng();
+    let started = admit_domain::PendingSignIn::start(
+        OrgId::generate(&mut rng),
+        None,
+        "nonce".into(),
+        "verifier".into(),
+        now(),
+        &mut rng,
+    );
+    store.put_pending_sign_in(&started.pending).await.unwrap();
+    let digest = started.state.digest();
+    let takers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_pending_sign_in(&digest).await.unwrap() })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for t in takers {
+        got.extend(t.await.unwrap());
+    }
+    assert_eq!(
+        got,
+        vec![started.pending.clone()],
+        "exactly one taker gets it"
+    );
+    assert_eq!(store.take_pending_sign_in(&digest).await.unwrap(), None);
+}
+
+pub async fn identity_links_are_unique(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let (m, _) = invitee(&org, "linked@acme.test");
+    store
+        .add_memberships(&org, std::slice::from_ref(&m))
+        .await
+        .unwrap();
+    let alice = account("linked@acme.test");
+    let mut accepted = m.clone();
+    accepted.accept(alice.id.clone(), now()).unwrap();
+    store
+        .accept_membership(&accepted, &Expected::as_read(&m), Some(&alice))
+        .await
+        .unwrap();
+
+    let l = link(&org, "sub-alice", &alice.id);
+    assert_eq!(
+        store.identity_link(&org.id, &l.external_id).await.unwrap(),
+        None
+    );
+    store
+        .apply_sign_in(&SignInWrite::Link { link: l.clone() })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.identity_link(&org.id, &l.external_id).await.unwrap(),
+        Some(l.clone())
+    );
+    // The same identity cannot be linked again, to anyone.
+    let other = account("other@acme.test");
+    let again = SignInWrite::Link {
+        link: link(&org, "sub-alice", &other.id),
+    };
+    assert!(matches!(
+        store.apply_sign_in(&again).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.identity_link(&org.id, &l.external_id).await.unwrap(),
+        Some(l.clone())
+    );
+    // A link to an account that does not exist is refused.
+    let ghost = SignInWrite::Link {
+        link: link(&org, "sub-ghost", &other.id),
+    };
+    assert!(matches!(
+        store.apply_sign_in(&ghost).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store
+            .identity_link(
+                &org.id,
+                &admit_domain::ExternalId::parse("sub-ghost").unwrap()
+            )
+            .await
+            .unwrap(),
+        None
+    );
+    // Identities are per organization.
+    let (org2, _, _) = seed_org(&store, SeatPlan::default()).await;
+    assert_eq!(
+        store.identity_link(&org2.id, &l.external_id).await.unwrap(),
+        None
+    );
+}
+
+pub async fn sign_in_creates_the_invited_account_atomically(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let (m, _) = invitee(&org, "jit@acme.test");
+    store
+        .add_memberships(&org, std::slice::from_ref(&m))
+        .await
+        .unwrap();
+    let write = |external: &str| {
+        let mut a = account("jit@acme.test");
+        a.master_password = None;
+        let mut linked = m.clone();
+        linked.user_id = Some(a.id.clone());
+        SignInWrite::CreateAccountForInvitation {
+            link: link(&org, external, &a.id),
+            account: a,
+            membership: linked,
+            expected: Expected::as_read(&m),
+        }
+    };
+    // Two sign-ins of the same new person at once: one account.
+    let (w1, w2) = (write("sub-jit"), write("sub-jit"));
+    let (s1, s2) = (store.clone(), store.clone());
+    let (r1, r2) = tokio::join!(async move { s1.apply_sign_in(&w1).await }, async move {
+        s2.apply_sign_in(&w2).await
+    });
+    assert_eq!(
+        [r1.is_ok(), r2.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "exactly one wins"
+    );
+    assert!(matches!(r1.err().or(r2.err()), Some(StoreError::Conflict)));
+    let stored = store
+        .membership(&org.id, &m.member_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, Status::Invited);
+    let acct = store.account_by_email(&m.email).await.unwrap().unwrap();
+    assert_eq!(stored.user_id.as_ref(), Some(&acct.id));
+    let l = store
+        .identity_link(
+            &org.id,
+            &admit_domain::ExternalId::parse("sub-jit").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(l.user_id, acct.id);
+    // A later attempt with another identity writes nothing (membership taken, email taken).
+    assert!(matches!(
+        store.apply_sign_in(&write("sub-other")).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store
+            .identity_link(
+                &org.id,
+                &admit_domain::ExternalId::parse("sub-other").unwrap()
+            )
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn sign_in_creates_account_and_membership_taking_a_seat(store: DynStore) {
+    let (org, _, _) = seed_org(
+        &store,
+        SeatPlan {
+            limit: Some(2),
+            autoscale_max: None,
+        },
+    )
+    .await;
+    let write = |org: &Organization, email: &str, external: &str| {
+        let mut a = account(email);
+        a.master_password = None;
+        let m = Membership::just_in_time(&org.id, a.email.clone(), a.id.clone(), now());
+        SignInWrite::CreateAccountAndMembership {
+            org: org.clone(),
+            link: link(org, external, &a.id),
+            account: a,
+            membership: m,
+        }
+    };
+    let (w1, w2) = (
+        write(&org, "new@acme.test", "sub-new"),
+        write(&org, "new@acme.test", "sub-new"),
+    );
+    let (s1, s2) = (store.clone(), store.clone());
+    let (r1, r2) = tokio::join!(async move { s1.apply_sign_in(&w1).await }, async move {
+        s2.apply_sign_in(&w2).await
+    });
+    assert_eq!(
+        [r1.is_ok(), r2.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "one account, one membership"
+    );
+    let org = org_now(&store, &org).await;
+    assert_eq!(org.occupied_seats, 2);
+    let m = store
+        .membership(&org.id, &MemberId::of(&org.id, &email("new@acme.test")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (m.status, m.role, m.invitation.is_none()),
+        (Status::Invited, Role::User, true)
+    );
+    // The organization is full: nothing is written.
+    let full = write(&org, "late@acme.test", "sub-late");
+    assert!(matches!(
+        store.apply_sign_in(&full).await,
+        Err(StoreError::NoSeats)
+    ));
+    assert_eq!(
+        store
+            .account_by_email(&email("late@acme.test"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .identity_link(
+                &org.id,
+                &admit_domain::ExternalId::parse("sub-late").unwrap()
+            )
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(org_now(&store, &org).await.occupied_seats, 2);
+}
+
+pub async fn setup_completes_once(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let mut a = account("setup@acme.test");
+    a.master_password = None;
+    let m = Membership::just_in_time(&org.id, a.email.clone(), a.id.clone(), now());
+    let w = SignInWrite::CreateAccountAndMembership {
+        org: org.clone(),
+        link: link(&org, "sub-setup", &a.id),
+        account: a.clone(),
+        membership: m.clone(),
+    };
+    store.apply_sign_in(&w).await.unwrap();
+    let (grant, token) = admit_domain::SetupGrant::issue(
+        org.id.clone(),
+        m.member_id.clone(),
+        a.id.clone(),
+        now(),
+        &mut rand::rng(),
+    );
+    store.put_setup_grant(&grant).await.unwrap();
+    assert_eq!(
+        store.setup_grant(&token.digest()).await.unwrap(),
+        Some(grant.clone())
+    );
+
+    let mut accepted = m.clone();
+    accepted.accept(a.id.clone(), now()).unwrap();
+    let mut with_password = a.clone();
+    with_password.master_password = Some(MasterPassword {
+        verifier: "$argon2id$set".into(),
+        kdf: Kdf::DEFAULT,
+    });
+    store
+        .complete_setup(
+            &grant.digest,
+            &accepted,
+            &Expected::as_read(&m),
+            &with_password,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.membership(&org.id, &m.member_id).await.unwrap(),
+        Some(accepted.clone())
+    );
+    assert_eq!(
+        store.account(&a.id).await.unwrap(),
+        Some(with_password.clone())
+    );
+    assert_eq!(store.setup_grant(&grant.digest).await.unwrap(), None);
+    // Used once: a replay changes nothing.
+    let mut replay = a.clone();
+    replay.master_password = Some(MasterPassword {
+        verifier: "$argon2id$replayed".into(),
+        kdf: Kdf::DEFAULT,
+    });
+    assert!(matches!(
+        store
+            .complete_setup(&grant.digest, &accepted, &Expected::as_read(&m), &replay)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.account(&a.id).await.unwrap(), Some(with_password));
 }

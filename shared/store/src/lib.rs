@@ -8,8 +8,8 @@
 //! computed from has changed since it was read (optimistic concurrency).
 
 use admit_domain::{
-    Account, Email, MemberId, Membership, OrgId, Organization, Session, SsoIdentifier, Status,
-    TokenDigest, UserId,
+    Account, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId, Organization,
+    PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
 };
 use async_trait::async_trait;
 
@@ -55,6 +55,31 @@ impl Expected {
             invitation: m.invitation.as_ref().map(|i| i.digest),
         }
     }
+}
+
+/// The writes an SSO sign-in decision makes, each applied as one atomic write.
+// Built once per sign-in and passed by reference: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum SignInWrite {
+    /// Link the identity to an existing account (`Conflict` if the identity is linked already).
+    Link { link: IdentityLink },
+    /// Create the account of an invited email, linked, and record it on the
+    /// membership (still `invited`, as `expected`).
+    CreateAccountForInvitation {
+        link: IdentityLink,
+        account: Account,
+        membership: Membership,
+        expected: Expected,
+    },
+    /// Create the account, its link and a new membership taking one seat;
+    /// `org` as read, like [`Store::add_memberships`] (`NoSeats` when full).
+    CreateAccountAndMembership {
+        org: Organization,
+        link: IdentityLink,
+        account: Account,
+        membership: Membership,
+    },
 }
 
 /// One page of a listing and the cursor to the next.
@@ -147,6 +172,44 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, id: &UserId) -> Result<Option<Account>, StoreError>;
 
     async fn account_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError>;
+
+    // --- single sign-on ---------------------------------------------------
+
+    async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError>;
+
+    /// Remove and return the pending sign-in with this state digest. Of
+    /// concurrent callers, exactly one gets it; after that, `None`.
+    async fn take_pending_sign_in(
+        &self,
+        state: &TokenDigest,
+    ) -> Result<Option<PendingSignIn>, StoreError>;
+
+    /// The account an IdP identity is linked to.
+    async fn identity_link(
+        &self,
+        org: &OrgId,
+        external_id: &ExternalId,
+    ) -> Result<Option<IdentityLink>, StoreError>;
+
+    /// Apply a sign-in's writes atomically: all or nothing. `Conflict` when
+    /// the link, the account or its email, or the membership exists already
+    /// (or changed since it was read).
+    async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError>;
+
+    async fn put_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError>;
+
+    async fn setup_grant(&self, digest: &TokenDigest) -> Result<Option<SetupGrant>, StoreError>;
+
+    /// Finish a setup step in one write: consume the grant, replace the
+    /// membership (still as `expected`) and the account (which must exist,
+    /// with the same email). `Conflict` when the grant is gone or anything changed.
+    async fn complete_setup(
+        &self,
+        grant: &TokenDigest,
+        membership: &Membership,
+        expected: &Expected,
+        account: &Account,
+    ) -> Result<(), StoreError>;
 
     // --- sessions ----------------------------------------------------------
 

@@ -5,6 +5,7 @@ mod helpers;
 
 mod bad_input;
 mod flow;
+mod sso_oidc;
 mod sso_settings;
 
 /// Runs each listed scenario (an `async fn(Backend)`) once per backend.

@@ -1,0 +1,365 @@
+//! SSO sign-in: start at the organization's IdP, come back, decide (the
+//! domain's table), apply the decision atomically, and sign in or hand over
+//! to the setup step.
+
+use crate::{App, Error, Result, SessionIssued};
+use admit_domain::{
+    Account, AccountInOrg, Email, IdentityLink, IdpIdentity, InvitationError, InvitationToken,
+    MemberId, Membership, Organization, PendingSignIn, Refusal, Secret, SetupGrant, SignInFacts,
+    SsoConfig, SsoDecision, SsoIdentifier, UserId, decide,
+};
+use admit_store::{Expected, SignInWrite, StoreError};
+
+/// Where `/sso/start` sends the browser, and the secret of its sign-in cookie.
+pub struct SignInStarted {
+    pub redirect: String,
+    pub browser_secret: String,
+}
+
+/// How a sign-in ends when it is not refused.
+pub enum SignInOutcome {
+    /// A session for a member who is in.
+    SignedIn(SessionIssued),
+    /// The setup step is next, authorized by this single-use token.
+    Setup { setup_token: String },
+}
+
+/// How often a sign-in whose write met a concurrent one is decided again.
+const DECISION_ATTEMPTS: usize = 3;
+
+impl App {
+    fn redirect_uri(&self) -> String {
+        self.config().link("/sso/oidc/callback")
+    }
+
+    /// `GET /sso/start?identifier=…[&invitation=…]`.
+    #[tracing::instrument(skip_all, fields(identifier = %identifier))]
+    pub async fn start_sign_in(
+        &self,
+        identifier: &str,
+        invitation: Option<&str>,
+    ) -> Result<SignInStarted> {
+        let ident = SsoIdentifier::parse(identifier).map_err(|_| Error::NotFound)?;
+        let org = self
+            .store()
+            .organization_by_sso_identifier(&ident)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let Some(SsoConfig::Oidc(config)) = org.sso.as_ref().filter(|_| org.sso_enabled) else {
+            return Err(Error::NotFound);
+        };
+        let invited = match invitation.filter(|t| !t.is_empty()) {
+            Some(raw) => Some(self.invitation_for(&org, raw).await?),
+            None => None,
+        };
+        let mut started = PendingSignIn::start(
+            org.id.clone(),
+            invited,
+            String::new(),
+            String::new(),
+            self.now(),
+            &mut rand::rng(),
+        );
+        let request = self
+            .oidc()?
+            .authorization_request(config, &self.redirect_uri(), &started.state.expose())
+            .await
+            .map_err(oidc_error)?;
+        started.pending.nonce = request.nonce;
+        started.pending.pkce_verifier = request.pkce_verifier;
+        self.store().put_pending_sign_in(&started.pending).await?;
+        Ok(SignInStarted {
+            redirect: request.url,
+            browser_secret: started.browser.expose(),
+        })
+    }
+
+    /// The invited membership an invitation link opens in `org`.
+    async fn invitation_for(&self, org: &Organization, raw: &str) -> Result<MemberId> {
+        let token = InvitationToken::parse(raw).ok_or(Error::NotFound)?;
+        if token.org_id != org.id {
+            return Err(Error::NotFound);
+        }
+        let m = self
+            .store()
+            .membership(&org.id, &token.member_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        m.check_invitation(&token, self.now())
+            .map_err(|e| match e {
+                InvitationError::Unknown => Error::NotFound,
+                InvitationError::Expired => Error::Expired,
+            })?;
+        Ok(m.member_id)
+    }
+
+    /// `/sso/oidc/callback`: the IdP's answer.
+    #[tracing::instrument(skip_all)]
+    pub async fn finish_oidc_sign_in(
+        &self,
+        state: Option<&str>,
+        code: Option<&str>,
+        idp_error: Option<&str>,
+        browser_secret: Option<&str>,
+    ) -> Result<SignInOutcome> {
+        let rejected = |why: &str| Error::SignInRejected(why.to_owned());
+        let state = state
+            .and_then(Secret::parse)
+            .ok_or_else(|| rejected("unknown sign-in; start again"))?;
+        // Taken (and so used up) before anything else is checked.
+        let pending = self
+            .store()
+            .take_pending_sign_in(&state.digest())
+            .await?
+            .ok_or_else(|| rejected("this sign-in expired or was used already; start again"))?;
+        if !pending.admits(browser_secret.and_then(Secret::parse).as_ref(), self.now()) {
+            return Err(rejected(
+                "this sign-in expired or was started in another browser; start again",
+            ));
+        }
+        if let Some(e) = idp_error {
+            return Err(Error::SignInRejected(format!(
+                "the identity provider answered {e:?}"
+            )));
+        }
+        let code = code.ok_or_else(|| rejected("no authorization code"))?;
+        // The organization comes from the stored state, never from the IdP's response.
+        let org = self
+            .store()
+            .organization(&pending.org_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let Some(SsoConfig::Oidc(config)) = org.sso.as_ref().filter(|_| org.sso_enabled) else {
+            return Err(rejected(
+                "single sign-on is not enabled for this organization",
+            ));
+        };
+        let identity = self
+            .oidc()?
+            .identify(
+                config,
+                &self.redirect_uri(),
+                code,
+                &pending.pkce_verifier,
+                &pending.nonce,
+            )
+            .await
+            .map_err(oidc_error)?;
+        self.sign_in(org, &pending, &identity).await
+    }
+
+    /// Decide and apply, protocol-independent (SAML calls this too).
+    async fn sign_in(
+        &self,
+        mut org: Organization,
+        pending: &PendingSignIn,
+        identity: &IdpIdentity,
+    ) -> Result<SignInOutcome> {
+        let invitation_email = match &pending.invitation {
+            Some(id) => self.store().membership(&org.id, id).await?.map(|m| m.email),
+            None => None,
+        };
+        for _ in 0..DECISION_ATTEMPTS {
+            let facts = Facts::load(self, &org, identity).await?;
+            let decision = decide(&facts.view(&org, identity, invitation_email.as_ref()));
+            tracing::info!(org_id = %org.id, decision = ?decision_name(&decision), "sso decision");
+            match self.apply(&org, identity, &facts, decision).await {
+                Err(Error::Conflict(_)) => {
+                    // A concurrent sign-in of the same person (or an admin) changed the facts.
+                    org = self
+                        .store()
+                        .organization(&org.id)
+                        .await?
+                        .ok_or(Error::NotFound)?;
+                }
+                other => return other,
+            }
+        }
+        Err(Error::Conflict(
+            "too many concurrent changes; sign in again".into(),
+        ))
+    }
+
+    async fn apply(
+        &self,
+        org: &Organization,
+        identity: &IdpIdentity,
+        facts: &Facts,
+        decision: SsoDecision,
+    ) -> Result<SignInOutcome> {
+        let now = self.now();
+        let link = |user: &UserId| IdentityLink {
+            org_id: org.id.clone(),
+            external_id: identity.external_id.clone(),
+            user_id: user.clone(),
+            linked_at: now,
+        };
+        let new_account = |email: &Email| Account {
+            id: UserId::generate(&mut rand::rng()),
+            email: email.clone(),
+            name: None,
+            master_password: None,
+            keys: None,
+            devices: Vec::new(),
+            created_at: now,
+        };
+        match decision {
+            SsoDecision::Refuse(r) => Err(Error::Refused(r)),
+            SsoDecision::SignIn { user } => {
+                Ok(SignInOutcome::SignedIn(self.start_session(user).await?))
+            }
+            SsoDecision::ContinueSetup { user, member } => {
+                self.grant_setup(org, member, user).await
+            }
+            SsoDecision::LinkAndSignIn { user } => {
+                self.store()
+                    .apply_sign_in(&SignInWrite::Link { link: link(&user) })
+                    .await?;
+                tracing::info!(user_id = %user, "identity linked");
+                Ok(SignInOutcome::SignedIn(self.start_session(user).await?))
+            }
+            SsoDecision::CreateAccountForInvitation { member, email } => {
+                let invited = facts
+                    .email_membership
+                    .clone()
+                    .filter(|m| m.member_id == member)
+                    .ok_or(Error::NotFound)?;
+                let account = new_account(&email);
+                let mut membership = invited.clone();
+                membership.user_id = Some(account.id.clone());
+                let user = account.id.clone();
+                let write = SignInWrite::CreateAccountForInvitation {
+                    link: link(&user),
+                    account,
+                    membership,
+                    expected: Expected::as_read(&invited),
+                };
+                self.store().apply_sign_in(&write).await?;
+                tracing::info!(user_id = %user, "account created just in time for an invitation");
+                self.grant_setup(org, member, user).await
+            }
+            SsoDecision::CreateAccountAndMembership { email } => {
+                let account = new_account(&email);
+                let user = account.id.clone();
+                let membership = Membership::just_in_time(&org.id, email, user.clone(), now);
+                let member = membership.member_id.clone();
+                let write = SignInWrite::CreateAccountAndMembership {
+                    org: org.clone(),
+                    link: link(&user),
+                    account,
+                    membership,
+                };
+                match self.store().apply_sign_in(&write).await {
+                    Err(StoreError::NoSeats) => return Err(Error::Refused(Refusal::NoSeats)),
+                    other => other?,
+                }
+                tracing::info!(user_id = %user, "account and membership created just in time");
+                self.grant_setup(org, member, user).await
+            }
+        }
+    }
+
+    async fn grant_setup(
+        &self,
+        org: &Organization,
+        member: MemberId,
+        user: UserId,
+    ) -> Result<SignInOutcome> {
+        let (grant, token) =
+            SetupGrant::issue(org.id.clone(), member, user, self.now(), &mut rand::rng());
+        self.store().put_setup_grant(&grant).await?;
+        Ok(SignInOutcome::Setup {
+            setup_token: token.expose(),
+        })
+    }
+}
+
+fn oidc_error(e: crate::OidcError) -> Error {
+    match e {
+        crate::OidcError::Unavailable(cause) => {
+            tracing::warn!(%cause, "identity provider unavailable");
+            Error::IdpUnavailable(cause)
+        }
+        crate::OidcError::Rejected(why) => {
+            tracing::warn!(%why, "sign-in response rejected");
+            Error::SignInRejected("the identity provider's response did not verify".into())
+        }
+    }
+}
+
+fn decision_name(d: &SsoDecision) -> &'static str {
+    match d {
+        SsoDecision::SignIn { .. } => "sign_in",
+        SsoDecision::ContinueSetup { .. } => "continue_setup",
+        SsoDecision::LinkAndSignIn { .. } => "link_and_sign_in",
+        SsoDecision::CreateAccountForInvitation { .. } => "create_account_for_invitation",
+        SsoDecision::CreateAccountAndMembership { .. } => "create_account_and_membership",
+        SsoDecision::Refuse(r) => r.code(),
+    }
+}
+
+/// The facts of the decision, as loaded from the store.
+struct Facts {
+    linked: Option<(Account, Option<Membership>)>,
+    by_email: Option<(Account, Option<Membership>)>,
+    email_membership: Option<Membership>,
+}
+
+impl Facts {
+    async fn load(app: &App, org: &Organization, identity: &IdpIdentity) -> Result<Facts> {
+        let membership_of = |a: &Account| MemberId::of(&org.id, &a.email);
+        let linked = match app
+            .store()
+            .identity_link(&org.id, &identity.external_id)
+            .await?
+        {
+            Some(link) => match app.store().account(&link.user_id).await? {
+                Some(a) => {
+                    let m = app.store().membership(&org.id, &membership_of(&a)).await?;
+                    Some((a, m))
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let (mut by_email, mut email_membership) = (None, None);
+        if linked.is_none()
+            && let Some(email) = &identity.email
+        {
+            let m = app
+                .store()
+                .membership(&org.id, &MemberId::of(&org.id, email))
+                .await?;
+            match app.store().account_by_email(email).await? {
+                Some(a) => by_email = Some((a, m)),
+                None => email_membership = m,
+            }
+        }
+        Ok(Facts {
+            linked,
+            by_email,
+            email_membership,
+        })
+    }
+
+    fn view<'a>(
+        &'a self,
+        org: &'a Organization,
+        identity: &'a IdpIdentity,
+        invitation_email: Option<&'a Email>,
+    ) -> SignInFacts<'a> {
+        let pair = |p: &'a (Account, Option<Membership>)| AccountInOrg {
+            account: &p.0,
+            membership: p.1.as_ref(),
+        };
+        SignInFacts {
+            org,
+            identity,
+            linked: self.linked.as_ref().map(pair),
+            by_email: self.by_email.as_ref().map(pair),
+            email_membership: self.email_membership.as_ref(),
+            invitation_email,
+            claimed_domain: false,
+        }
+    }
+}

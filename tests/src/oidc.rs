@@ -1,0 +1,577 @@
+//! A real OpenID Connect provider (the npm package `oidc-provider`, run by
+//! `tests/idp/provider.mjs` under Node) and a headless "browser" that signs
+//! in through it, for testing a relying party end to end.
+//!
+//! The provider's accounts: any login name with any password signs in, and
+//! the login name is the account (`sub` = [`sub_for`]`(login)`, `email` =
+//! the login lower-cased, `email_verified` = true; `+unverified` in the login
+//! makes it false and `+noemail` leaves the email claims out; `name` = the
+//! part before `@`). Those claims are in the ID token and at UserInfo.
+
+use reqwest::header::LOCATION;
+use reqwest::{StatusCode, Url};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::moto::free_port;
+
+/// A client (relying party) registered at the provider: confidential,
+/// `client_secret_basic` at the token endpoint, authorization code flow.
+#[derive(Debug, Clone)]
+pub struct OidcClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+}
+
+impl OidcClient {
+    /// A client with one redirect URI.
+    pub fn new(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        redirect_uri: impl Into<String>,
+    ) -> OidcClient {
+        OidcClient {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            redirect_uris: vec![redirect_uri.into()],
+        }
+    }
+}
+
+/// How the provider behaves beyond its clients.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderOptions {
+    /// Refuse authorization requests without a PKCE `code_challenge`. When
+    /// false (oidc-provider's default for confidential clients) PKCE is
+    /// optional, but still checked whenever a `code_challenge` was sent.
+    pub pkce_required: bool,
+}
+
+/// The `sub` the provider gives the account signed in as `login`.
+pub fn sub_for(login: &str) -> String {
+    let digest = Sha256::digest(login.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sub-{}", &hex[..16])
+}
+
+/// A running provider on a free loopback port; stopped when dropped (and it
+/// exits by itself when the test process does).
+pub struct OidcProvider {
+    /// `http://127.0.0.1:PORT`, exactly as in its discovery document and in
+    /// the `iss` of its tokens.
+    pub issuer: String,
+    child: Child,
+    _stderr: tempfile::NamedTempFile,
+}
+
+fn node() -> String {
+    std::env::var("ADMIT_NODE").unwrap_or_else(|_| "node".into())
+}
+
+fn idp_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("idp")
+}
+
+impl OidcProvider {
+    /// Starts a provider with these clients. Panics, saying why, when it
+    /// cannot start: a test that needs it must fail, not skip.
+    pub fn start(clients: &[OidcClient]) -> OidcProvider {
+        OidcProvider::start_with(clients, ProviderOptions::default())
+    }
+
+    pub fn start_with(clients: &[OidcClient], options: ProviderOptions) -> OidcProvider {
+        let dir = idp_dir();
+        let script = dir.join("provider.mjs");
+        match Command::new(node()).arg("--version").output() {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => panic!(
+                "`{} --version` failed ({}): Node.js 20 or later is needed for the test OpenID provider",
+                node(),
+                out.status
+            ),
+            Err(e) => panic!(
+                "cannot run `{}` ({e}): Node.js 20 or later is needed for the test OpenID provider \
+                 (set ADMIT_NODE to its path if it is not on PATH)",
+                node()
+            ),
+        }
+        assert!(
+            dir.join("node_modules/oidc-provider/package.json")
+                .is_file(),
+            "the test OpenID provider's npm packages are missing from {}: \
+             run `cargo xtask test`, which installs them",
+            dir.join("node_modules").display()
+        );
+
+        let config = serde_json::json!({
+            "clients": clients
+                .iter()
+                .map(|c| serde_json::json!({
+                    "client_id": c.client_id,
+                    "client_secret": c.client_secret,
+                    "redirect_uris": c.redirect_uris,
+                    "id_token_signed_response_alg": "RS256",
+                }))
+                .collect::<Vec<_>>(),
+            "pkce_required": options.pkce_required,
+        });
+
+        let stderr = tempfile::NamedTempFile::new().expect("a temporary file for node's stderr");
+        let port = free_port();
+        let mut child = Command::new(node())
+            .arg(&script)
+            .args(["--port", &port.to_string()])
+            .args(["--config", &config.to_string()])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                stderr.reopen().expect("reopen node's stderr file"),
+            ))
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start the test OpenID provider ({} {}): {e}",
+                    node(),
+                    script.display()
+                )
+            });
+        let issuer = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if discovery_answers(port) {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let err = std::fs::read_to_string(stderr.path()).unwrap_or_default();
+                panic!(
+                    "the test OpenID provider exited ({status}) before answering; its stderr:\n{}\n\
+                     (are its npm packages installed? `cargo xtask test` installs them)",
+                    err.trim_end()
+                );
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let err = std::fs::read_to_string(stderr.path()).unwrap_or_default();
+                panic!(
+                    "the test OpenID provider did not answer at {issuer}/.well-known/openid-configuration \
+                     within 60 s; its stderr:\n{}",
+                    err.trim_end()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        OidcProvider {
+            issuer,
+            child,
+            _stderr: stderr,
+        }
+    }
+
+    /// `{issuer}/.well-known/openid-configuration`.
+    pub fn discovery_url(&self) -> String {
+        format!("{}/.well-known/openid-configuration", self.issuer)
+    }
+
+    /// The discovery document.
+    pub async fn discovery(&self) -> serde_json::Value {
+        reqwest::get(self.discovery_url())
+            .await
+            .expect("the test OpenID provider answers")
+            .error_for_status()
+            .expect("the discovery document is served")
+            .json()
+            .await
+            .expect("the discovery document is JSON")
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `GET /.well-known/openid-configuration` answers 200 (plain
+/// blocking HTTP/1.0, so it works in and out of an async runtime).
+fn discovery_answers(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request =
+        format!("GET /.well-known/openid-configuration HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
+}
+
+/// One HTTP response as the [`Browser`] saw it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The URL requested.
+    pub url: String,
+    pub status: StatusCode,
+    /// The `Location` header made absolute, on a redirect.
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// Whether this is a redirect (3xx with a `Location`).
+    pub fn is_redirect(&self) -> bool {
+        self.status.is_redirection() && self.location.is_some()
+    }
+
+    /// A query parameter of the redirect's `Location` (e.g. `code`, `state`,
+    /// `error` at the relying party's callback).
+    pub fn location_param(&self, name: &str) -> Option<String> {
+        let location = Url::parse(self.location.as_deref()?).ok()?;
+        location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// A headless browser: one cookie jar, redirects followed only by hand.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    client: reqwest::Client,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Browser::new()
+    }
+}
+
+/// How many requests [`Browser::sign_in`] makes before giving up.
+const MAX_HOPS: usize = 25;
+
+impl Browser {
+    /// A browser with an empty cookie jar.
+    pub fn new() -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client");
+        Browser { client }
+    }
+
+    /// The underlying client (same cookie jar, redirects not followed).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// `GET url`, redirects not followed.
+    pub async fn get(&self, url: &str) -> Page {
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        Page::read(url, response).await
+    }
+
+    /// `POST url` with an `application/x-www-form-urlencoded` body,
+    /// redirects not followed.
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        Page::read(url, response).await
+    }
+
+    /// Signs in as a person would: `GET start_url` (typically the relying
+    /// party's login route, or an authorization URL), then follows redirects
+    /// and, on the provider's interaction pages (`/interaction/...`), submits
+    /// the login form (as `login`, any password) and the consent form, with
+    /// the action and hidden inputs read from the page.
+    ///
+    /// Stops at the first redirect whose `Location` starts with
+    /// `stop_at_prefix` (the relying party's callback), without requesting
+    /// it: the returned page's `location` is that URL. Otherwise returns the
+    /// first response that is neither a redirect nor an interaction page.
+    pub async fn sign_in(&self, start_url: &str, login: &str, stop_at_prefix: &str) -> Page {
+        let mut trace = Vec::new();
+        let mut page = self.get(start_url).await;
+        for _ in 0..MAX_HOPS {
+            trace.push(format!("{} {}", page.status.as_u16(), page.url));
+            if let Some(location) = page.location.clone().filter(|_| page.is_redirect()) {
+                if location.starts_with(stop_at_prefix) {
+                    return page;
+                }
+                page = self.get(&location).await;
+                continue;
+            }
+            let Some(form) = interaction_form(&page) else {
+                return page;
+            };
+            let action = resolve(&page.url, &form.action);
+            let fields: Vec<(String, String)> = form
+                .inputs
+                .iter()
+                .filter(|i| !i.name.is_empty())
+                .map(|i| {
+                    let value = match (i.kind.as_str(), i.name.as_str()) {
+                        ("password", _) => "any password".to_owned(),
+                        (_, "login") => login.to_owned(),
+                        _ => i.value.clone(),
+                    };
+                    (i.name.clone(), value)
+                })
+                .collect();
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            page = if form.method == "get" {
+                let mut url = Url::parse(&action).expect("form action is a URL");
+                url.query_pairs_mut().extend_pairs(&fields);
+                self.get(url.as_str()).await
+            } else {
+                self.post_form(&action, &fields).await
+            };
+        }
+        panic!(
+            "sign-in as {login} did not reach {stop_at_prefix} within {MAX_HOPS} requests:\n{}",
+            trace.join("\n")
+        );
+    }
+}
+
+impl Page {
+    async fn read(url: &str, response: reqwest::Response) -> Page {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| resolve(url, l));
+        let body = response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("reading the body of {url}: {e}"));
+        Page {
+            url: url.to_owned(),
+            status,
+            location,
+            body,
+        }
+    }
+}
+
+/// `reference` made absolute against `base`.
+fn resolve(base: &str, reference: &str) -> String {
+    Url::parse(base)
+        .and_then(|b| b.join(reference))
+        .map(String::from)
+        .unwrap_or_else(|_| reference.to_owned())
+}
+
+#[derive(Debug)]
+struct Form {
+    action: String,
+    method: String,
+    inputs: Vec<Input>,
+}
+
+#[derive(Debug)]
+struct Input {
+    name: String,
+    kind: String,
+    value: String,
+}
+
+/// The form to submit when `page` is one of the provider's interaction pages
+/// (login or consent): the first form there.
+fn interaction_form(page: &Page) -> Option<Form> {
+    let url = Url::parse(&page.url).ok()?;
+    if !page.status.is_success() || !url.path().starts_with("/interaction/") {
+        return None;
+    }
+    forms(&page.body).into_iter().next()
+}
+
+/// The forms of an HTML page, parsed just enough: each `<form>`'s action and
+/// method, and its `<input>`s' name, type and value.
+fn forms(html: &str) -> Vec<Form> {
+    let lower = html.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(start) = lower[at..].find("<form").map(|i| at + i) {
+        let Some(tag_end) = lower[start..].find('>').map(|i| start + i) else {
+            break;
+        };
+        let end = lower[tag_end..]
+            .find("</form")
+            .map_or(html.len(), |i| tag_end + i);
+        let attrs = attributes(&html[start + "<form".len()..tag_end]);
+        let attr = |name: &str| {
+            attrs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let mut inputs = Vec::new();
+        let mut i = tag_end;
+        while let Some(s) = lower[i..end].find("<input").map(|j| i + j) {
+            let Some(e) = lower[s..end].find('>').map(|j| s + j) else {
+                break;
+            };
+            let a = attributes(&html[s + "<input".len()..e]);
+            let get = |name: &str| {
+                a.iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            inputs.push(Input {
+                name: get("name"),
+                kind: get("type").to_ascii_lowercase(),
+                value: get("value"),
+            });
+            i = e;
+        }
+        out.push(Form {
+            action: attr("action").unwrap_or_default(),
+            method: attr("method")
+                .unwrap_or_else(|| "get".into())
+                .to_ascii_lowercase(),
+            inputs,
+        });
+        at = end;
+    }
+    out
+}
+
+/// The attributes of a tag's inside (`name="v"`, `name='v'`, `name=v`,
+/// `name`), names lower-cased, values with entities decoded.
+fn attributes(tag: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = tag.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+    while !rest.is_empty() {
+        let name_end = rest
+            .find(|c: char| c.is_whitespace() || c == '=' || c == '/' || c == '>')
+            .unwrap_or(rest.len());
+        let name = rest[..name_end].to_ascii_lowercase();
+        rest = rest[name_end..].trim_start();
+        let mut value = String::new();
+        if let Some(after) = rest.strip_prefix('=') {
+            let after = after.trim_start();
+            let (v, remaining) = match after.chars().next() {
+                Some(q @ ('"' | '\'')) => {
+                    let inner = &after[1..];
+                    let close = inner.find(q).unwrap_or(inner.len());
+                    (&inner[..close], inner.get(close + 1..).unwrap_or(""))
+                }
+                _ => {
+                    let close = after
+                        .find(|c: char| c.is_whitespace() || c == '>')
+                        .unwrap_or(after.len());
+                    (&after[..close], &after[close..])
+                }
+            };
+            value = decode_entities(v);
+            rest = remaining;
+        }
+        if !name.is_empty() {
+            out.push((name, value));
+        } else if name_end == 0 {
+            // A stray character: skip it.
+            rest = rest.get(1..).unwrap_or("");
+        }
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+    }
+    out
+}
+
+fn decode_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let Some(semi) = rest.find(';').filter(|&i| i <= 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .or_else(|| entity.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_forms_inputs_and_entities() {
+        let html = r#"<html><FORM autocomplete="off" action="/interaction/a&amp;b/login" method="post">
+  <input type="hidden" name="prompt" value="login"/>
+  <input required type=text name='login' placeholder="x &#62; y">
+  <input required type="password" name="password">
+</FORM><form action="/other"></form></html>"#;
+        let forms = forms(html);
+        assert_eq!(forms.len(), 2);
+        assert_eq!(forms[0].action, "/interaction/a&b/login");
+        assert_eq!(forms[0].method, "post");
+        let names: Vec<_> = forms[0].inputs.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["prompt", "login", "password"]);
+        assert_eq!(forms[0].inputs[0].value, "login");
+        assert_eq!(forms[0].inputs[1].kind, "text");
+        assert_eq!(forms[0].inputs[2].kind, "password");
+        assert_eq!(forms[1].method, "get");
+        assert_eq!(decode_entities("a&#x26;b&lt;&unknown;"), "a&b<&unknown;");
+    }
+
+    #[test]
+    fn sub_is_stable_and_short() {
+        assert_eq!(sub_for("alice@example.test"), sub_for("alice@example.test"));
+        assert_ne!(sub_for("alice@example.test"), sub_for("bob@example.test"));
+        assert_eq!(sub_for("x").len(), "sub-".len() + 16);
+    }
+}
