@@ -1,5 +1,6 @@
 //! Test harness shared by the black-box tests and the adapters' tests:
 //! real servers started on free loopback ports and stopped afterwards.
 
+pub mod evil;
 pub mod moto;
 pub mod oidc;

@@ -95,16 +95,25 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     println!("2. Sign in at {base}/app as {OWNER}.");
     println!(
-        "3. Invite two emails, e.g. {} (an account that already exists;",
-        PAT.0
+        "3. Turn on single sign-on with the local identity provider: under \"Single sign-on\""
     );
     println!(
-        "   its master password is \"{}\") and new.member@acme.test.",
-        PAT.1
+        "   enter issuer {issuer}, client ID {}, secret {},",
+        IDP_CLIENT.0, IDP_CLIENT.1
     );
-    println!("4. Every email lands in {shown}/outbox as an .eml file; new ones are listed");
-    println!("   below with their links. Open Pat's link and accept with Pat's master password.");
-    println!("5. Back in {base}/app, confirm Pat: the member list shows \"confirmed\".\n");
+    println!("   members decrypt with \"Master password\", tick Enabled, Save.");
+    println!(
+        "4. Invite new.member@acme.test and {} (an account that already exists;",
+        PAT.0
+    );
+    println!("   its master password is \"{}\").", PAT.1);
+    println!("5. Every email lands in {shown}/outbox as an .eml file; new ones are listed below");
+    println!("   with their links. Open new.member's link: Finish account setup takes you to the");
+    println!("   identity provider (sign in as new.member@acme.test, any password), then you");
+    println!("   create a master password and the member is \"accepted\".");
+    println!("6. Open Pat's link and accept with Pat's master password (an existing account joins");
+    println!("   by its invitation, not by SSO).");
+    println!("7. Back in {base}/app, confirm both: the member list shows \"confirmed\".\n");
 
     let mut seen = seen;
     loop {

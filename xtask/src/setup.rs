@@ -61,10 +61,13 @@ pub fn ensure_moto() -> anyhow::Result<()> {
 /// The npm packages of the test OpenID provider (`tests/idp`, run by Node).
 pub fn ensure_idp() -> anyhow::Result<()> {
     let dir = root().join("tests/idp");
-    if dir
-        .join("node_modules/oidc-provider/package.json")
-        .is_file()
-    {
+    let installed = ["oidc-provider", "playwright-core"].iter().all(|p| {
+        dir.join("node_modules")
+            .join(p)
+            .join("package.json")
+            .is_file()
+    });
+    if installed {
         return Ok(());
     }
     for tool in ["node", "npm"] {
@@ -86,4 +89,22 @@ pub fn ensure_idp() -> anyhow::Result<()> {
         "--no-fund",
         "--silent",
     ]))
+}
+
+/// Debian's chromium, for the browser test (`tests/idp/journey.mjs`).
+pub fn ensure_chromium() -> anyhow::Result<()> {
+    let chromium = std::env::var("ADMIT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if std::path::Path::new(&chromium).exists() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args([
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "chromium",
+        ])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }

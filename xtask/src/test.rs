@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 pub fn run() -> anyhow::Result<()> {
     setup::ensure_moto()?;
     setup::ensure_idp()?;
+    setup::ensure_chromium()?;
     let cargo = |args: &[&str]| setup::run(Command::new("cargo").args(args));
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[

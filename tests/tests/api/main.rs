@@ -4,8 +4,10 @@
 mod helpers;
 
 mod bad_input;
+mod browser;
 mod flow;
 mod sso_oidc;
+mod sso_rp_checks;
 mod sso_settings;
 
 /// Runs each listed scenario (an `async fn(Backend)`) once per backend.

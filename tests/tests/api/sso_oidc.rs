@@ -16,15 +16,15 @@ on_both_backends!(
     setup_follows_the_organizations_decryption_option,
 );
 
-struct SsoOrg {
-    org: String,
-    session: String,
-    ident: String,
+pub(crate) struct SsoOrg {
+    pub org: String,
+    pub session: String,
+    pub ident: String,
     /// Kept alive for the test; stopped when dropped.
     _idp: OidcProvider,
 }
 
-async fn sso_org(app: &TestApp, seats: Value) -> SsoOrg {
+pub(crate) async fn sso_org(app: &TestApp, seats: Value) -> SsoOrg {
     let (org, session) = app.org_with_owner(seats).await;
     let idp = OidcProvider::start(&[OidcClient::new(
         "admit",
