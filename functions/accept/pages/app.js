@@ -135,10 +135,18 @@
           load();
         } }, "Reinvite");
       }
+      const move = async (what) => {
+        const res = await api("POST", `/orgs/${org}/members/${m.member_id}/${what}`);
+        say(res.ok ? `${m.email} is now ${res.data.status}.` : ((res.data && res.data.message) || `Could not ${what}.`), res.ok ? "ok" : "error");
+        load();
+      };
+      const seat = m.role === "owner" ? "" : m.status === "revoked"
+        ? el("button", { type: "button", onclick: () => move("restore") }, "Restore")
+        : el("button", { type: "button", onclick: () => move("revoke") }, "Revoke");
       const inv = m.invitation_expires_at
         ? (m.invitation_expired ? "expired" : `expires ${m.invitation_expires_at.replace("T", " ").slice(0, 16)} UTC`)
         : "";
-      return el("tr", {}, el("td", {}, m.email), el("td", {}, m.role), el("td", {}, m.status), el("td", {}, inv), el("td", {}, action));
+      return el("tr", {}, el("td", {}, m.email), el("td", {}, m.role), el("td", {}, m.status), el("td", {}, inv), el("td", {}, action, " ", seat));
     }
     return { node, load };
   }

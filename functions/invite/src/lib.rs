@@ -1,6 +1,6 @@
 //! The `invite` function: the operator's and administrators' API — creating
 //! organizations, reading and changing settings (SSO, policies), inviting and
-//! reinviting, listing members.
+//! reinviting, listing, revoking and restoring members.
 
 use admit_app::App;
 use admit_app::views::{CreateOrganization, Invite, PoliciesInput, PutSso};
@@ -21,6 +21,8 @@ pub fn routes() -> Router<App> {
         .route("/orgs/{org}/invitations", post(invite))
         .route("/orgs/{org}/members", get(list_members))
         .route("/orgs/{org}/members/{member}/reinvite", post(reinvite))
+        .route("/orgs/{org}/members/{member}/revoke", post(revoke))
+        .route("/orgs/{org}/members/{member}/restore", post(restore))
 }
 
 type Result<T = Response> = std::result::Result<T, ApiError>;
@@ -107,4 +109,20 @@ async fn set_policies(
     Json(req): Json<PoliciesInput>,
 ) -> Result {
     Ok(axum::Json(app.set_policies(&who, &org, req).await?).into_response())
+}
+
+async fn revoke(
+    State(app): State<App>,
+    Session(who): Session,
+    Path((org, member)): Path<(String, String)>,
+) -> Result {
+    Ok(axum::Json(app.revoke(&who, &org, &member).await?).into_response())
+}
+
+async fn restore(
+    State(app): State<App>,
+    Session(who): Session,
+    Path((org, member)): Path<(String, String)>,
+) -> Result {
+    Ok(axum::Json(app.restore(&who, &org, &member).await?).into_response())
 }

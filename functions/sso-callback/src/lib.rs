@@ -135,7 +135,13 @@ async fn finish(app: App, headers: HeaderMap, p: CallbackParams) -> Response {
         )
         .await;
     let clear = sign_in_cookie(&app, "", 0);
+    let json = wants_json(&headers);
     let mut r = match outcome {
+        // API clients get the session token (or the setup token) in JSON.
+        Ok(SignInOutcome::SignedIn(session)) if json => axum::Json(session).into_response(),
+        Ok(SignInOutcome::Setup { setup_token }) if json => {
+            axum::Json(serde_json::json!({ "setup_token": setup_token })).into_response()
+        }
         Ok(SignInOutcome::SignedIn(session)) => {
             let mut r = redirect(&app.config().link("/done"));
             let max_age =

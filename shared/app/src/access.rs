@@ -15,6 +15,7 @@ pub struct Principal {
 /// An owner or admin acting in one of its organizations.
 pub(crate) struct Administrator {
     pub org: Organization,
+    pub role: admit_domain::Role,
 }
 
 impl App {
@@ -62,6 +63,9 @@ impl App {
             .organization(&org_id)
             .await?
             .ok_or(Error::NotFound)?;
-        Ok(Administrator { org })
+        Ok(Administrator {
+            org,
+            role: membership.role,
+        })
     }
 }

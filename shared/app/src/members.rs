@@ -1,8 +1,8 @@
 //! Administering an organization: its settings, its members, confirming them.
 
 use crate::views::{
-    Confirm, ConfirmMany, ConfirmManyResult, ConfirmOneResult, Confirmed, MemberPage, MemberView,
-    OrganizationView, SeatsView,
+    Confirm, ConfirmMany, ConfirmManyResult, ConfirmOneResult, Confirmed, MemberPage,
+    MemberStatusView, MemberView, OrganizationView, SeatsView,
 };
 use crate::{App, Error, Principal, Result};
 use admit_domain::{MemberId, Organization, Status};
@@ -105,6 +105,67 @@ impl App {
             });
         }
         Ok(ConfirmManyResult { results })
+    }
+
+    /// Revoke a member: its access ends, its invitation stops working, its seat is freed.
+    #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
+    pub async fn revoke(
+        &self,
+        who: &Principal,
+        org: &str,
+        member: &str,
+    ) -> Result<MemberStatusView> {
+        self.move_seat(who, org, member, true).await
+    }
+
+    /// Restore a revoked member to the status it had; it takes a seat again.
+    #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
+    pub async fn restore(
+        &self,
+        who: &Principal,
+        org: &str,
+        member: &str,
+    ) -> Result<MemberStatusView> {
+        self.move_seat(who, org, member, false).await
+    }
+
+    async fn move_seat(
+        &self,
+        who: &Principal,
+        org: &str,
+        member: &str,
+        revoke: bool,
+    ) -> Result<MemberStatusView> {
+        let admin = self.administrator(who, org).await?;
+        let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
+        let m = self
+            .store()
+            .membership(&admin.org.id, &member_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if m.user_id.as_ref() == Some(&who.user_id) {
+            return Err(Error::Conflict(
+                "you cannot revoke or restore yourself".into(),
+            ));
+        }
+        if m.role == admit_domain::Role::Owner && admin.role != admit_domain::Role::Owner {
+            return Err(Error::Forbidden);
+        }
+        let mut changed = m.clone();
+        let moved = if revoke {
+            changed.revoke()
+        } else {
+            changed.restore()
+        };
+        moved.map_err(|e| Error::Conflict(format!("this member is {}: {e}", m.status)))?;
+        self.store()
+            .update_membership_seat(&admin.org, &changed, &Expected::as_read(&m))
+            .await?;
+        tracing::info!(status = %changed.status, "member {}", if revoke { "revoked" } else { "restored" });
+        Ok(MemberStatusView {
+            member_id: member_id.to_string(),
+            status: changed.status,
+        })
     }
 
     async fn confirm_one(&self, org: &Organization, member: &str, key: String) -> Result<Status> {

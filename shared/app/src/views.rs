@@ -371,3 +371,9 @@ pub struct SetupView {
 pub struct SetupTokenOnly {
     pub setup_token: String,
 }
+
+#[derive(Debug, Serialize)]
+pub struct MemberStatusView {
+    pub member_id: String,
+    pub status: Status,
+}

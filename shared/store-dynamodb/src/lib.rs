@@ -196,6 +196,15 @@ impl Store for DynamoStore {
         self.replace_membership(updated, expected, None).await
     }
 
+    async fn update_membership_seat(
+        &self,
+        org: &Organization,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
+        self.move_membership_seat(org, updated, expected).await
+    }
+
     async fn accept_membership(
         &self,
         updated: &Membership,

@@ -316,6 +316,60 @@ impl DynamoStore {
         }
     }
 
+    /// Revoke or restore: the membership Put (as `expected`) and the seat
+    /// counter moved by one, in one transaction.
+    pub(crate) async fn move_membership_seat(
+        &self,
+        org: &Organization,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
+        let delta = admit_store::seat_delta(updated, expected).ok_or(StoreError::Conflict)?;
+        if updated.org_id != org.id {
+            return Err(StoreError::Conflict);
+        }
+        let seat = if delta > 0 {
+            self.take_seats(org, 1)?
+        } else {
+            self.free_seat(org)?
+        };
+        let mut expr = Expr::default();
+        let condition = membership_condition(&mut expr, expected)?;
+        let writes = vec![
+            seat,
+            put(&self.table, items::membership(updated)?, &condition, &expr)?,
+        ];
+        match transact(&self.client, writes).await {
+            Ok(()) => Ok(()),
+            Err(Err(e)) => Err(e),
+            Err(Ok(cancelled)) if delta > 0 && cancelled.condition_failed(0) => {
+                Err(self.seats_refused(org, 1, &cancelled).await)
+            }
+            Err(Ok(_)) => Err(StoreError::Conflict),
+        }
+    }
+
+    /// The organization's seat counter giving one seat back.
+    fn free_seat(&self, org: &Organization) -> Result<TransactWriteItem, StoreError> {
+        let mut expr = Expr::default();
+        expr.name("#occupied", "occupied_seats");
+        expr.value(":one", n(1));
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::organization(&org.id).item()))
+            .update_expression("ADD #occupied :minus_one")
+            .condition_expression("attribute_exists(pk) AND #occupied >= :one")
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values({
+                let mut v = expr.values().unwrap_or_default();
+                v.insert(":minus_one".into(), n(-1));
+                Some(v)
+            })
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     pub(crate) async fn replace_membership(
         &self,
         updated: &Membership,

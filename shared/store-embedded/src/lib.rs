@@ -412,6 +412,41 @@ impl Store for EmbeddedStore {
         self.accept_membership(updated, expected, None).await
     }
 
+    async fn update_membership_seat(
+        &self,
+        org: &Organization,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
+        let delta = admit_store::seat_delta(updated, expected).ok_or(StoreError::Conflict)?;
+        let (seen, m, expected) = (org.clone(), updated.clone(), expected.clone());
+        self.write(move |tx| {
+            let mut org: Organization = tx
+                .get_json(ORGS, seen.id.as_str())?
+                .ok_or(StoreError::Conflict)?;
+            let stored: Membership = tx
+                .get_json(MEMBERS, &member_key(&m.org_id, &m.member_id))?
+                .ok_or(StoreError::Conflict)?;
+            if Expected::as_read(&stored) != expected || m.org_id != org.id {
+                return Err(StoreError::Conflict);
+            }
+            if delta > 0 {
+                if org.seats != seen.seats {
+                    return Err(StoreError::Conflict);
+                }
+                org.seats
+                    .check(org.occupied_seats, 1)
+                    .map_err(|_| StoreError::NoSeats)?;
+                org.occupied_seats += 1;
+            } else {
+                org.occupied_seats = org.occupied_seats.saturating_sub(1);
+            }
+            put_membership(tx, &m)?;
+            put_json(tx, ORGS, org.id.as_str(), &org)
+        })
+        .await
+    }
+
     async fn accept_membership(
         &self,
         updated: &Membership,

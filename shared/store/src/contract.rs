@@ -22,6 +22,7 @@ macro_rules! contract_tests {
             invitations_take_seats_atomically,
             an_existing_membership_is_never_overwritten,
             updates_are_conditional_on_what_was_read,
+            revoking_frees_a_seat_and_restoring_takes_one,
             accepting_creates_the_account_in_the_same_write,
             listing_pages_through_every_membership,
             memberships_of_a_user,
@@ -1021,4 +1022,97 @@ pub async fn setup_completes_once(store: DynStore) {
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.account(&a.id).await.unwrap(), Some(with_password));
+}
+
+pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
+    let (org, _, _) = seed_org(
+        &store,
+        SeatPlan {
+            limit: Some(2),
+            autoscale_max: None,
+        },
+    )
+    .await;
+    let (m, _) = invitee(&org, "r@acme.test");
+    store
+        .add_memberships(&org, std::slice::from_ref(&m))
+        .await
+        .unwrap();
+    let org = org_now(&store, &org).await;
+    assert_eq!(org.occupied_seats, 2);
+
+    let mut revoked = m.clone();
+    revoked.revoke().unwrap();
+    // A plain update may not move a seat.
+    assert!(matches!(
+        store
+            .update_membership(&revoked, &Expected::as_read(&m))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .update_membership_seat(&org, &revoked, &Expected::as_read(&m))
+        .await
+        .unwrap();
+    let org = org_now(&store, &org).await;
+    assert_eq!(org.occupied_seats, 1);
+    assert_eq!(
+        store.membership(&org.id, &m.member_id).await.unwrap(),
+        Some(revoked.clone())
+    );
+    // Stale: revoking again from the old state is refused, and the count stays.
+    assert!(matches!(
+        store
+            .update_membership_seat(&org, &revoked, &Expected::as_read(&m))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(org_now(&store, &org).await.occupied_seats, 1);
+
+    // The freed seat is taken by someone else; restoring finds none.
+    store
+        .add_memberships(&org, &[invitee(&org, "other@acme.test").0])
+        .await
+        .unwrap();
+    let org = org_now(&store, &org).await;
+    let mut restored = revoked.clone();
+    restored.restore().unwrap();
+    assert!(matches!(
+        store
+            .update_membership_seat(&org, &restored, &Expected::as_read(&revoked))
+            .await,
+        Err(StoreError::NoSeats)
+    ));
+    assert_eq!(
+        store.membership(&org.id, &m.member_id).await.unwrap(),
+        Some(revoked.clone())
+    );
+    assert_eq!(org_now(&store, &org).await.occupied_seats, 2);
+
+    // With room again, restoring takes the seat back.
+    let mut roomy = org.clone();
+    roomy.seats.limit = Some(3);
+    store.update_organization_settings(&roomy).await.unwrap();
+    let org = org_now(&store, &org).await;
+    store
+        .update_membership_seat(&org, &restored, &Expected::as_read(&revoked))
+        .await
+        .unwrap();
+    assert_eq!(org_now(&store, &org).await.occupied_seats, 3);
+    assert_eq!(
+        store
+            .membership(&org.id, &m.member_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Invited
+    );
+    // A change that moves no seat is refused here.
+    assert!(matches!(
+        store
+            .update_membership_seat(&org, &restored, &Expected::as_read(&restored))
+            .await,
+        Err(StoreError::Conflict)
+    ));
 }

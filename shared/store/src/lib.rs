@@ -82,6 +82,16 @@ pub enum SignInWrite {
     },
 }
 
+/// How a membership change moves the organization's occupied seats: +1, -1,
+/// or `None` when it moves none.
+pub fn seat_delta(updated: &Membership, expected: &Expected) -> Option<i8> {
+    match (expected.status != Status::Revoked, updated.occupies_seat()) {
+        (false, true) => Some(1),
+        (true, false) => Some(-1),
+        _ => None,
+    }
+}
+
 /// One page of a listing and the cursor to the next.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -154,6 +164,17 @@ pub trait Store: Send + Sync + 'static {
     /// so `updated` must occupy a seat exactly when the stored one does.
     async fn update_membership(
         &self,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError>;
+
+    /// Revoke or restore: replace a membership that is still as `expected`
+    /// and, in the same write, free its seat (revoke) or take one again
+    /// (restore; `NoSeats` when full). `org` is the organization as read, as
+    /// for [`Store::add_memberships`]. `Conflict` when the change moves no seat.
+    async fn update_membership_seat(
+        &self,
+        org: &Organization,
         updated: &Membership,
         expected: &Expected,
     ) -> Result<(), StoreError>;

@@ -6,6 +6,7 @@ mod helpers;
 mod bad_input;
 mod browser;
 mod flow;
+mod revoke;
 mod sso_oidc;
 mod sso_rp_checks;
 mod sso_settings;

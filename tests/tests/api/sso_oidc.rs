@@ -215,6 +215,26 @@ async fn uninvited_member_joins_by_identifier(backend: Backend) {
         .get(&format!("/orgs/{}", sso.org), Some(&sso.session))
         .await;
     assert_eq!(settings["seats"]["occupied"], 2);
+
+    // API clients ask for JSON and get the session token there.
+    let browser = Browser::new();
+    let start = app.url(&format!("/sso/start?identifier={}", sso.ident));
+    let at = browser
+        .sign_in(&start, &bob, &app.url("/sso/oidc/callback"))
+        .await;
+    let res = browser
+        .client()
+        .get(at.location.unwrap())
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let token = body["session_token"]
+        .as_str()
+        .expect("a session token in JSON");
+    assert_eq!(app.get("/me", Some(token)).await.1["email"], bob.as_str());
 }
 
 async fn refusals_write_nothing(backend: Backend) {
