@@ -1,6 +1,6 @@
 //! The `invite` function: the operator's and administrators' API — creating
 //! organizations, reading and changing settings (SSO, policies), inviting and
-//! reinviting, listing, revoking and restoring members.
+//! reinviting, listing, revoking, restoring and removing members.
 
 use admit_app::App;
 use admit_app::views::{CreateOrganization, Invite, PoliciesInput, PutSso};
@@ -21,6 +21,10 @@ pub fn routes() -> Router<App> {
         .route("/orgs/{org}/invitations", post(invite))
         .route("/orgs/{org}/members", get(list_members))
         .route("/orgs/{org}/members/{member}/reinvite", post(reinvite))
+        .route(
+            "/orgs/{org}/members/{member}",
+            axum::routing::delete(remove),
+        )
         .route("/orgs/{org}/members/{member}/revoke", post(revoke))
         .route("/orgs/{org}/members/{member}/restore", post(restore))
 }
@@ -125,4 +129,13 @@ async fn restore(
     Path((org, member)): Path<(String, String)>,
 ) -> Result {
     Ok(axum::Json(app.restore(&who, &org, &member).await?).into_response())
+}
+
+async fn remove(
+    State(app): State<App>,
+    Session(who): Session,
+    Path((org, member)): Path<(String, String)>,
+) -> Result {
+    app.remove_member(&who, &org, &member).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -5,7 +5,7 @@ use crate::views::{
     MemberStatusView, MemberView, OrganizationView, SeatsView,
 };
 use crate::{App, Error, Principal, Result};
-use admit_domain::{MemberId, Organization, Status};
+use admit_domain::{MemberId, Membership, Organization, Status};
 use admit_store::Expected;
 
 /// Members per page of the listing.
@@ -129,13 +129,25 @@ impl App {
         self.move_seat(who, org, member, false).await
     }
 
-    async fn move_seat(
+    /// Remove a member from the organization: the membership is deleted (its
+    /// seat freed); the account and its SSO link stay.
+    #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
+    pub async fn remove_member(&self, who: &Principal, org: &str, member: &str) -> Result<()> {
+        let (_, m) = self.member_to_change(who, org, member).await?;
+        self.store()
+            .remove_membership(&m, &Expected::as_read(&m))
+            .await?;
+        tracing::info!("member removed");
+        Ok(())
+    }
+
+    /// The organization and a member `who` may revoke, restore or remove.
+    async fn member_to_change(
         &self,
         who: &Principal,
         org: &str,
         member: &str,
-        revoke: bool,
-    ) -> Result<MemberStatusView> {
+    ) -> Result<(Organization, Membership)> {
         let admin = self.administrator(who, org).await?;
         let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
         let m = self
@@ -145,12 +157,23 @@ impl App {
             .ok_or(Error::NotFound)?;
         if m.user_id.as_ref() == Some(&who.user_id) {
             return Err(Error::Conflict(
-                "you cannot revoke or restore yourself".into(),
+                "you cannot revoke, restore or remove yourself".into(),
             ));
         }
         if m.role == admit_domain::Role::Owner && admin.role != admit_domain::Role::Owner {
             return Err(Error::Forbidden);
         }
+        Ok((admin.org, m))
+    }
+
+    async fn move_seat(
+        &self,
+        who: &Principal,
+        org: &str,
+        member: &str,
+        revoke: bool,
+    ) -> Result<MemberStatusView> {
+        let (org, m) = self.member_to_change(who, org, member).await?;
         let mut changed = m.clone();
         let moved = if revoke {
             changed.revoke()
@@ -159,11 +182,11 @@ impl App {
         };
         moved.map_err(|e| Error::Conflict(format!("this member is {}: {e}", m.status)))?;
         self.store()
-            .update_membership_seat(&admin.org, &changed, &Expected::as_read(&m))
+            .update_membership_seat(&org, &changed, &Expected::as_read(&m))
             .await?;
         tracing::info!(status = %changed.status, "member {}", if revoke { "revoked" } else { "restored" });
         Ok(MemberStatusView {
-            member_id: member_id.to_string(),
+            member_id: m.member_id.to_string(),
             status: changed.status,
         })
     }

@@ -205,6 +205,14 @@ impl Store for DynamoStore {
         self.move_membership_seat(org, updated, expected).await
     }
 
+    async fn remove_membership(
+        &self,
+        membership: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
+        self.delete_membership(membership, expected).await
+    }
+
     async fn accept_membership(
         &self,
         updated: &Membership,

@@ -9,8 +9,8 @@ use crate::error::{
 use crate::items;
 use crate::keys::{Item, Key, n, s};
 use admit_domain::{
-    Account, IdentityLink, Membership, Organization, PendingSignIn, SeatPlan, SetupGrant, Status,
-    TokenDigest,
+    Account, IdentityLink, Membership, OrgId, Organization, PendingSignIn, SeatPlan, SetupGrant,
+    Status, TokenDigest,
 };
 use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, SignInWrite, StoreError};
 use aws_sdk_dynamodb::types::{
@@ -331,7 +331,7 @@ impl DynamoStore {
         let seat = if delta > 0 {
             self.take_seats(org, 1)?
         } else {
-            self.free_seat(org)?
+            self.free_seat(&org.id)?
         };
         let mut expr = Expr::default();
         let condition = membership_condition(&mut expr, expected)?;
@@ -349,14 +349,37 @@ impl DynamoStore {
         }
     }
 
+    /// Delete a membership as `expected`, with its seat given back when it held one.
+    pub(crate) async fn delete_membership(
+        &self,
+        m: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
+        let mut expr = Expr::default();
+        let condition = membership_condition(&mut expr, expected)?;
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::membership(&m.org_id, &m.member_id).item()))
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .build()
+            .map_err(unavailable)?;
+        let mut writes = vec![TransactWriteItem::builder().delete(delete).build()];
+        if expected.status != Status::Revoked {
+            writes.push(self.free_seat(&m.org_id)?);
+        }
+        transact_or_conflict(&self.client, writes).await
+    }
+
     /// The organization's seat counter giving one seat back.
-    fn free_seat(&self, org: &Organization) -> Result<TransactWriteItem, StoreError> {
+    fn free_seat(&self, org: &OrgId) -> Result<TransactWriteItem, StoreError> {
         let mut expr = Expr::default();
         expr.name("#occupied", "occupied_seats");
         expr.value(":one", n(1));
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(Key::organization(&org.id).item()))
+            .set_key(Some(Key::organization(org).item()))
             .update_expression("ADD #occupied :minus_one")
             .condition_expression("attribute_exists(pk) AND #occupied >= :one")
             .set_expression_attribute_names(expr.names())

@@ -447,6 +447,30 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn remove_membership(
+        &self,
+        membership: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
+        let (m, expected) = (membership.clone(), expected.clone());
+        self.write(move |tx| {
+            let stored = expect_membership(tx, &m, &expected)?;
+            remove(tx, MEMBERS, &member_key(&m.org_id, &m.member_id))?;
+            if let Some(k) = user_member_key(&stored) {
+                remove(tx, USER_MEMBERS, &k)?;
+            }
+            if stored.occupies_seat() {
+                let mut org: Organization = tx
+                    .get_json(ORGS, m.org_id.as_str())?
+                    .ok_or(StoreError::Conflict)?;
+                org.occupied_seats = org.occupied_seats.saturating_sub(1);
+                put_json(tx, ORGS, org.id.as_str(), &org)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn accept_membership(
         &self,
         updated: &Membership,

@@ -23,6 +23,7 @@ macro_rules! contract_tests {
             an_existing_membership_is_never_overwritten,
             updates_are_conditional_on_what_was_read,
             revoking_frees_a_seat_and_restoring_takes_one,
+            removing_a_member_frees_its_seat,
             accepting_creates_the_account_in_the_same_write,
             listing_pages_through_every_membership,
             memberships_of_a_user,
@@ -1112,6 +1113,72 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
     assert!(matches!(
         store
             .update_membership_seat(&org, &restored, &Expected::as_read(&restored))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+}
+
+pub async fn removing_a_member_frees_its_seat(store: DynStore) {
+    let (org, _, _) = seed_org(
+        &store,
+        SeatPlan {
+            limit: Some(3),
+            autoscale_max: None,
+        },
+    )
+    .await;
+    let (a, _) = invitee(&org, "gone@acme.test");
+    let (b, _) = invitee(&org, "revoked@acme.test");
+    store
+        .add_memberships(&org, &[a.clone(), b.clone()])
+        .await
+        .unwrap();
+    let alice = account("gone@acme.test");
+    let mut accepted = a.clone();
+    accepted.accept(alice.id.clone(), now()).unwrap();
+    store
+        .accept_membership(&accepted, &Expected::as_read(&a), Some(&alice))
+        .await
+        .unwrap();
+    // Stale expectations remove nothing.
+    assert!(matches!(
+        store.remove_membership(&a, &Expected::as_read(&a)).await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .remove_membership(&accepted, &Expected::as_read(&accepted))
+        .await
+        .unwrap();
+    assert_eq!(store.membership(&org.id, &a.member_id).await.unwrap(), None);
+    assert!(
+        store
+            .memberships_of_user(&alice.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.account(&alice.id).await.unwrap(),
+        Some(alice),
+        "the account stays"
+    );
+    assert_eq!(org_now(&store, &org).await.occupied_seats, 2);
+    // A revoked membership held no seat: removing it leaves the count alone.
+    let org = org_now(&store, &org).await;
+    let mut revoked = b.clone();
+    revoked.revoke().unwrap();
+    store
+        .update_membership_seat(&org, &revoked, &Expected::as_read(&b))
+        .await
+        .unwrap();
+    store
+        .remove_membership(&revoked, &Expected::as_read(&revoked))
+        .await
+        .unwrap();
+    assert_eq!(org_now(&store, &org).await.occupied_seats, 1);
+    assert!(matches!(
+        store
+            .remove_membership(&revoked, &Expected::as_read(&revoked))
             .await,
         Err(StoreError::Conflict)
     ));

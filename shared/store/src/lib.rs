@@ -179,6 +179,14 @@ pub trait Store: Send + Sync + 'static {
         expected: &Expected,
     ) -> Result<(), StoreError>;
 
+    /// Delete a membership that is still as `expected`, freeing its seat if it
+    /// occupies one, in one write. The account and its identity links stay.
+    async fn remove_membership(
+        &self,
+        membership: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError>;
+
     /// [`Store::update_membership`] and, in the same write, create
     /// `new_account` (`Conflict` when its email already has an account).
     async fn accept_membership(

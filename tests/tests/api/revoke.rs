@@ -10,7 +10,8 @@ use serde_json::json;
 
 on_both_backends!(
     revoke_and_restore_move_seats,
-    a_revoked_member_cannot_sign_in_with_sso
+    a_revoked_member_cannot_sign_in_with_sso,
+    a_removed_member_needs_a_new_invitation,
 );
 
 async fn revoke_and_restore_move_seats(backend: Backend) {
@@ -177,4 +178,73 @@ async fn a_revoked_member_cannot_sign_in_with_sso(backend: Backend) {
         page.body
     );
     assert_eq!(app.members(&sso.org, &sso.session).await, before);
+}
+
+async fn a_removed_member_needs_a_new_invitation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let sso = sso_org(&app, json!({})).await;
+    let rae = app.email("rae");
+    let sign_in = || async {
+        let browser = Browser::new();
+        let start = app.url(&format!("/sso/start?identifier={}", sso.ident));
+        let at = browser
+            .sign_in(&start, &rae, &app.url("/sso/oidc/callback"))
+            .await;
+        browser.get(at.location.as_deref().unwrap()).await
+    };
+    let first = sign_in().await;
+    assert!(
+        first
+            .location
+            .as_deref()
+            .unwrap()
+            .contains("/setup#setup_token=")
+    );
+    let id = app.member(&sso.org, &sso.session, &rae).await["member_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, settings) = app
+        .get(&format!("/orgs/{}", sso.org), Some(&sso.session))
+        .await;
+    assert_eq!(settings["seats"]["occupied"], 2);
+    let (s, _) = app
+        .call(
+            "DELETE",
+            &format!("/orgs/{}/members/{id}", sso.org),
+            Some(&sso.session),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, settings) = app
+        .get(&format!("/orgs/{}", sso.org), Some(&sso.session))
+        .await;
+    assert_eq!(settings["seats"]["occupied"], 1, "the seat is free again");
+    // Row 4: the identity is still linked, but there is no membership any more.
+    let page = sign_in().await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{page:?}");
+    assert!(
+        page.body
+            .contains(r#"<code id="error-code">membership_required</code>"#),
+        "{}",
+        page.body
+    );
+    assert!(
+        app.members(&sso.org, &sso.session)
+            .await
+            .iter()
+            .all(|m| m["email"] != rae.as_str())
+    );
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/orgs/{}/members/{id}", sso.org),
+            Some(&sso.session),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
 }
