@@ -11,13 +11,9 @@
 //! is set with [`EvilProvider::scenario`].
 
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::moto::free_port;
+use crate::node::NodeProvider;
 
 /// Every scenario but `ok` and `rotate`: the relying party must refuse each.
 pub const HOSTILE_SCENARIOS: &[&str] = &[
@@ -49,16 +45,7 @@ pub struct EvilProvider {
     /// `http://127.0.0.1:PORT`, exactly as in its discovery document.
     pub issuer: String,
     http: reqwest::Client,
-    child: Child,
-    stderr_file: tempfile::NamedTempFile,
-}
-
-fn node() -> String {
-    std::env::var("ADMIT_NODE").unwrap_or_else(|_| "node".into())
-}
-
-fn idp_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("idp")
+    provider: NodeProvider,
 }
 
 impl EvilProvider {
@@ -66,85 +53,21 @@ impl EvilProvider {
     /// `client_secret` over HTTP Basic), scenario `ok`. Panics, saying why,
     /// when it cannot start: a test that needs it must fail, not skip.
     pub fn start(client_id: &str, client_secret: &str) -> EvilProvider {
-        let dir = idp_dir();
-        let script = dir.join("evil.mjs");
-        match Command::new(node()).arg("--version").output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => panic!(
-                "`{} --version` failed ({}): Node.js 20 or later is needed for the hostile OpenID provider",
-                node(),
-                out.status
-            ),
-            Err(e) => panic!(
-                "cannot run `{}` ({e}): Node.js 20 or later is needed for the hostile OpenID provider \
-                 (set ADMIT_NODE to its path if it is not on PATH)",
-                node()
-            ),
-        }
-        assert!(
-            dir.join("node_modules/jose/package.json").is_file(),
-            "the npm package `jose` (installed with oidc-provider) is missing from {}: \
-             run `cargo xtask test`, which installs the test provider's packages",
-            dir.join("node_modules").display()
+        let provider = NodeProvider::start(
+            "the hostile OpenID provider",
+            "evil.mjs",
+            "jose",
+            &["--client-id", client_id, "--client-secret", client_secret],
         );
-
-        let stderr = tempfile::NamedTempFile::new().expect("a temporary file for node's stderr");
-        let port = free_port();
-        let mut child = Command::new(node())
-            .arg(&script)
-            .args(["--port", &port.to_string()])
-            .args(["--client-id", client_id])
-            .args(["--client-secret", client_secret])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                stderr.reopen().expect("reopen node's stderr file"),
-            ))
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start the hostile OpenID provider ({} {}): {e}",
-                    node(),
-                    script.display()
-                )
-            });
-        let issuer = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if discovery_answers(port) {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let err = std::fs::read_to_string(stderr.path()).unwrap_or_default();
-                panic!(
-                    "the hostile OpenID provider exited ({status}) before answering; its stderr:\n{}\n\
-                     (is `jose` installed? `cargo xtask test` installs it)",
-                    err.trim_end()
-                );
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                let err = std::fs::read_to_string(stderr.path()).unwrap_or_default();
-                panic!(
-                    "the hostile OpenID provider did not answer at {issuer}/.well-known/openid-configuration \
-                     within 60 s; its stderr:\n{}",
-                    err.trim_end()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
             .expect("an HTTP client");
         EvilProvider {
-            issuer,
+            issuer: provider.issuer.clone(),
             http,
-            child,
-            stderr_file: stderr,
+            provider,
         }
     }
 
@@ -186,32 +109,8 @@ impl EvilProvider {
 
     /// What the provider wrote on stderr so far (real errors only).
     pub fn stderr(&self) -> String {
-        std::fs::read_to_string(self.stderr_file.path()).unwrap_or_default()
+        self.provider.stderr()
     }
-}
-
-impl Drop for EvilProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Whether `GET /.well-known/openid-configuration` answers 200 (plain
-/// blocking HTTP/1.0, so it works in and out of an async runtime).
-fn discovery_answers(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request =
-        format!("GET /.well-known/openid-configuration HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
 }
 
 #[cfg(test)]

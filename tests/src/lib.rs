@@ -3,4 +3,5 @@
 
 pub mod evil;
 pub mod moto;
+mod node;
 pub mod oidc;

@@ -11,13 +11,9 @@
 use reqwest::header::LOCATION;
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::moto::free_port;
+use crate::node::NodeProvider;
 
 /// A client (relying party) registered at the provider: confidential,
 /// `client_secret_basic` at the token endpoint, authorization code flow.
@@ -65,16 +61,7 @@ pub struct OidcProvider {
     /// `http://127.0.0.1:PORT`, exactly as in its discovery document and in
     /// the `iss` of its tokens.
     pub issuer: String,
-    child: Child,
-    _stderr: tempfile::NamedTempFile,
-}
-
-fn node() -> String {
-    std::env::var("ADMIT_NODE").unwrap_or_else(|_| "node".into())
-}
-
-fn idp_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("idp")
+    _provider: NodeProvider,
 }
 
 impl OidcProvider {
@@ -85,29 +72,6 @@ impl OidcProvider {
     }
 
     pub fn start_with(clients: &[OidcClient], options: ProviderOptions) -> OidcProvider {
-        let dir = idp_dir();
-        let script = dir.join("provider.mjs");
-        match Command::new(node()).arg("--version").output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => panic!(
-                "`{} --version` failed ({}): Node.js 20 or later is needed for the test OpenID provider",
-                node(),
-                out.status
-            ),
-            Err(e) => panic!(
-                "cannot run `{}` ({e}): Node.js 20 or later is needed for the test OpenID provider \
-                 (set ADMIT_NODE to its path if it is not on PATH)",
-                node()
-            ),
-        }
-        assert!(
-            dir.join("node_modules/oidc-provider/package.json")
-                .is_file(),
-            "the test OpenID provider's npm packages are missing from {}: \
-             run `cargo xtask test`, which installs them",
-            dir.join("node_modules").display()
-        );
-
         let config = serde_json::json!({
             "clients": clients
                 .iter()
@@ -121,56 +85,15 @@ impl OidcProvider {
             "pkce_required": options.pkce_required,
         });
 
-        let stderr = tempfile::NamedTempFile::new().expect("a temporary file for node's stderr");
-        let port = free_port();
-        let mut child = Command::new(node())
-            .arg(&script)
-            .args(["--port", &port.to_string()])
-            .args(["--config", &config.to_string()])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                stderr.reopen().expect("reopen node's stderr file"),
-            ))
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start the test OpenID provider ({} {}): {e}",
-                    node(),
-                    script.display()
-                )
-            });
-        let issuer = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if discovery_answers(port) {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let err = std::fs::read_to_string(stderr.path()).unwrap_or_default();
-                panic!(
-                    "the test OpenID provider exited ({status}) before answering; its stderr:\n{}\n\
-                     (are its npm packages installed? `cargo xtask test` installs them)",
-                    err.trim_end()
-                );
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                let err = std::fs::read_to_string(stderr.path()).unwrap_or_default();
-                panic!(
-                    "the test OpenID provider did not answer at {issuer}/.well-known/openid-configuration \
-                     within 60 s; its stderr:\n{}",
-                    err.trim_end()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let provider = NodeProvider::start(
+            "the test OpenID provider",
+            "provider.mjs",
+            "oidc-provider",
+            &["--config", &config.to_string()],
+        );
         OidcProvider {
-            issuer,
-            child,
-            _stderr: stderr,
+            issuer: provider.issuer.clone(),
+            _provider: provider,
         }
     }
 
@@ -190,30 +113,6 @@ impl OidcProvider {
             .await
             .expect("the discovery document is JSON")
     }
-}
-
-impl Drop for OidcProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Whether `GET /.well-known/openid-configuration` answers 200 (plain
-/// blocking HTTP/1.0, so it works in and out of an async runtime).
-fn discovery_answers(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request =
-        format!("GET /.well-known/openid-configuration HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
 }
 
 /// One HTTP response as the [`Browser`] saw it.
