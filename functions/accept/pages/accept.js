@@ -43,7 +43,8 @@
     : [el("label", { for: "name" }, "Your name (optional)"), name,
        el("label", { for: "pw" }, "Create a master password (at least 12 characters)"), pw,
        el("label", { for: "pw2" }, "Type it again"), pw2];
-  const form = el("form", {}, el("p", {}, `Invited: ${inv.email}`), ...fields, button,
+  const user = el("input", { type: "email", autocomplete: "username", value: inv.email, readonly: true, hidden: true });
+  const form = el("form", {}, el("p", {}, `Invited: ${inv.email}`), user, ...fields, button,
                   el("p", { class: "muted" }, `This invitation expires on ${expires}.`));
   show(form);
 

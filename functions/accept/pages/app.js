@@ -81,7 +81,7 @@
     const form = el("form", {}, el("h3", {}, "Single sign-on"), redirect,
       issuerL, issuer, clientL, client, secretL, secret,
       el("label", { for: `option-${org}` }, "Members decrypt with"), option, kcL, kc,
-      el("p", {}, enabled, " ", el("label", { for: `enabled-${org}`, style: "display:inline" }, "Enabled")),
+      el("p", {}, enabled, " ", el("label", { for: `enabled-${org}`, class: "inline" }, "Enabled")),
       el("button", { type: "submit" }, "Save single sign-on"));
     api("GET", `/orgs/${org}/sso`).then((res) => {
       if (!res.ok) return;

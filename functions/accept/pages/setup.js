@@ -23,7 +23,9 @@
   if (info.member_decryption === "master_password") {
     const pw = el("input", { id: "pw", type: "password", autocomplete: "new-password", required: true, minlength: 12 });
     const pw2 = el("input", { id: "pw2", type: "password", autocomplete: "new-password", required: true });
-    form = el("form", {}, el("p", {}, `Signed in as ${info.email}.`),
+    // The email as the username, so password managers file the new master password under it.
+    const user = el("input", { type: "email", autocomplete: "username", value: info.email, readonly: true, hidden: true });
+    form = el("form", {}, el("p", {}, `Signed in as ${info.email}.`), user,
       el("label", { for: "pw" }, "Create a master password (at least 12 characters)"), pw,
       el("label", { for: "pw2" }, "Type it again"), pw2, button);
     body = async () => {
@@ -33,7 +35,7 @@
   } else if (info.member_decryption === "trusted_devices") {
     const remember = el("input", { id: "remember", type: "checkbox", checked: true });
     form = el("form", {}, el("p", {}, `Signed in as ${info.email}.`),
-      el("p", {}, remember, " ", el("label", { for: "remember", style: "display:inline" }, "Remember this device")), button);
+      el("p", {}, remember, " ", el("label", { for: "remember", class: "inline" }, "Remember this device")), button);
     body = async () => ["/setup/trusted-device", { setup_token: token, remember: remember.checked,
       device: { identifier: randomKey(), name: navigator.userAgent.slice(0, 100) || "browser", type: "browser" }, keys: keys() }];
   } else {

@@ -25,7 +25,7 @@ pub fn routes() -> Router<App> {
         .route("/app", get(|| page(include_str!("../pages/app.html"))))
         .route("/setup", get(|| page(include_str!("../pages/setup.html"))))
         .route("/done", get(|| page(include_str!("../pages/done.html"))))
-        .route("/assets/{name}", get(script))
+        .route("/assets/{name}", get(asset))
         .route("/setup/lookup", post(setup_lookup))
         .route("/setup/master-password", post(setup_master_password))
         .route("/setup/trusted-device", post(setup_trusted_device))
@@ -39,21 +39,40 @@ pub fn routes() -> Router<App> {
 
 type Result<T = Response> = std::result::Result<T, ApiError>;
 
-async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Result {
-    let js = match name.as_str() {
-        "admit.js" => include_str!("../pages/admit.js"),
-        "accept.js" => include_str!("../pages/accept.js"),
-        "app.js" => include_str!("../pages/app.js"),
-        "setup.js" => include_str!("../pages/setup.js"),
-        "sso.js" => include_str!("../pages/sso.js"),
+async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Result {
+    let (content_type, body) = match name.as_str() {
+        "admit.css" => (
+            "text/css; charset=utf-8",
+            include_str!("../pages/admit.css"),
+        ),
+        "admit.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../pages/admit.js"),
+        ),
+        "accept.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../pages/accept.js"),
+        ),
+        "app.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../pages/app.js"),
+        ),
+        "setup.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../pages/setup.js"),
+        ),
+        "sso.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../pages/sso.js"),
+        ),
         _ => return Err(ApiError(admit_app::Error::NotFound)),
     };
     Ok((
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        js,
+        body,
     )
         .into_response())
 }
