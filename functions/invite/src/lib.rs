@@ -3,7 +3,7 @@
 //! reinviting, listing, revoking, restoring and removing members.
 
 use admit_app::App;
-use admit_app::views::{CreateOrganization, Invite, PoliciesInput, PutSso};
+use admit_app::views::{ClaimDomain, CreateOrganization, Invite, PoliciesInput, PutSso};
 use admit_http::{ApiError, Json, Operator, Session};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -15,6 +15,7 @@ use std::collections::HashMap;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/operator/orgs", post(create_organization))
+        .route("/operator/orgs/{org}/domains/{domain}", put(claim_domain))
         .route("/orgs/{org}", get(organization))
         .route("/orgs/{org}/sso", get(sso_settings).put(configure_sso))
         .route("/orgs/{org}/policies", put(set_policies))
@@ -138,4 +139,17 @@ async fn remove(
 ) -> Result {
     app.remove_member(&who, &org, &member).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The operator claims a domain for an organization (until organizations can
+/// verify their domains themselves).
+async fn claim_domain(
+    State(app): State<App>,
+    _: Operator,
+    Path((org, domain)): Path<(String, String)>,
+    Json(req): Json<ClaimDomain>,
+) -> Result {
+    let claim = app.claim_domain(&org, &domain, req.verified).await?;
+    let body = serde_json::json!({"domain": claim.domain, "org_id": claim.org_id, "verified": claim.verified});
+    Ok(axum::Json(body).into_response())
 }

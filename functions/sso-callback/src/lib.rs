@@ -27,15 +27,17 @@ pub fn routes() -> Router<App> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DiscoverRequest {
     email: String,
 }
 
-/// Claimed domains are not built yet, so no email's domain leads anywhere.
-async fn discover(Json(req): Json<DiscoverRequest>) -> Result<Response, ApiError> {
-    admit_domain::Email::parse(&req.email)
-        .map_err(|e| ApiError(Error::InvalidRequest(e.to_string())))?;
-    Err(ApiError(Error::NotFound))
+/// The SSO identifier for an email in a verified claimed domain.
+async fn discover(
+    State(app): State<App>,
+    Json(req): Json<DiscoverRequest>,
+) -> Result<Response, ApiError> {
+    Ok(axum::Json(app.discover(&req.email).await?).into_response())
 }
 
 #[derive(Deserialize)]

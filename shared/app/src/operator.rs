@@ -1,4 +1,5 @@
-//! The operator's API: creating organizations.
+//! The operator's API: creating organizations, claiming domains; and the
+//! discovery of an organization by a claimed domain.
 
 use crate::views::{CreateOrganization, OrganizationCreated};
 use crate::{App, Error, Result};
@@ -76,5 +77,62 @@ impl App {
             org_id: org.id.to_string(),
             owner_member_id: owner.member_id.to_string(),
         })
+    }
+}
+
+impl App {
+    /// Claim a domain for an organization (operator; until DNS verification
+    /// exists, the operator vouches for `verified`).
+    #[tracing::instrument(skip_all, fields(org_id = %org))]
+    pub async fn claim_domain(
+        &self,
+        org: &str,
+        domain: &str,
+        verified: bool,
+    ) -> Result<admit_domain::ClaimedDomain> {
+        let org_id = OrgId::parse(org).map_err(|_| Error::NotFound)?;
+        self.store()
+            .organization(&org_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let claim =
+            admit_domain::ClaimedDomain::new(domain, org_id, verified).map_err(Error::invalid)?;
+        self.store()
+            .put_claimed_domain(&claim)
+            .await
+            .map_err(|e| match e {
+                admit_store::StoreError::Conflict => {
+                    Error::Conflict("another organization claims this domain".into())
+                }
+                e => e.into(),
+            })?;
+        Ok(claim)
+    }
+
+    /// `POST /sso/discover`: the SSO identifier of the organization whose
+    /// verified claimed domain the email is in, when it uses SSO.
+    pub async fn discover(&self, email: &str) -> Result<crate::views::Discovered> {
+        let email = Email::parse(email).map_err(Error::invalid)?;
+        let org = self
+            .organization_claiming(&email)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if !org.sso_enabled {
+            return Err(Error::NotFound);
+        }
+        Ok(crate::views::Discovered {
+            sso_identifier: org.sso_identifier.to_string(),
+        })
+    }
+
+    /// The organization that claims `email`'s domain and has verified it.
+    pub(crate) async fn organization_claiming(
+        &self,
+        email: &Email,
+    ) -> Result<Option<Organization>> {
+        match self.store().claimed_domain(email.domain()).await? {
+            Some(c) if c.verified => Ok(self.store().organization(&c.org_id).await?),
+            _ => Ok(None),
+        }
     }
 }

@@ -303,6 +303,8 @@ struct Facts {
     linked: Option<(Account, Option<Membership>)>,
     by_email: Option<(Account, Option<Membership>)>,
     email_membership: Option<Membership>,
+    /// The email's domain is a verified claimed domain of the organization.
+    claimed_domain: bool,
 }
 
 impl Facts {
@@ -335,10 +337,18 @@ impl Facts {
                 None => email_membership = m,
             }
         }
+        let claimed_domain = match &identity.email {
+            Some(email) => app
+                .organization_claiming(email)
+                .await?
+                .is_some_and(|o| o.id == org.id),
+            None => false,
+        };
         Ok(Facts {
             linked,
             by_email,
             email_membership,
+            claimed_domain,
         })
     }
 
@@ -359,7 +369,7 @@ impl Facts {
             by_email: self.by_email.as_ref().map(pair),
             email_membership: self.email_membership.as_ref(),
             invitation_email,
-            claimed_domain: false,
+            claimed_domain: self.claimed_domain,
         }
     }
 }

@@ -377,3 +377,14 @@ pub struct MemberStatusView {
     pub member_id: String,
     pub status: Status,
 }
+
+#[derive(Debug, Serialize)]
+pub struct Discovered {
+    pub sso_identifier: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimDomain {
+    pub verified: bool,
+}

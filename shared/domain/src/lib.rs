@@ -26,7 +26,7 @@ pub use organization::{MemberDecryption, Organization, Policies};
 pub use seats::{NoSeats, SeatPlan};
 pub use secret::{Secret, TokenDigest};
 pub use session::Session;
-pub use sign_in::{IdentityLink, PendingSignIn, SetupGrant, StartedSignIn};
+pub use sign_in::{ClaimedDomain, IdentityLink, PendingSignIn, SetupGrant, StartedSignIn};
 pub use sso::{AccountInOrg, ExternalId, IdpIdentity, Refusal, SignInFacts, SsoDecision, decide};
 pub use sso_config::{OidcConfig, SigningAlgorithm, SsoConfig};
 pub use sso_identifier::SsoIdentifier;

@@ -161,3 +161,26 @@ mod tests {
         assert!(!g.is_live(now + SETUP_LIFETIME));
     }
 }
+
+/// A domain an organization claims: verified ones route `/sso/discover` to
+/// the organization, and vouch for the emails of its IdP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedDomain {
+    /// Lower-case, as in [`crate::Email::domain`].
+    pub domain: String,
+    pub org_id: OrgId,
+    pub verified: bool,
+}
+
+impl ClaimedDomain {
+    /// `raw` must be a domain an email address can have.
+    pub fn new(raw: &str, org_id: OrgId, verified: bool) -> Result<Self, crate::ParseError> {
+        let email = crate::Email::parse(&format!("x@{}", raw.trim()))
+            .map_err(|_| crate::ParseError::new("domain", "not a valid domain"))?;
+        Ok(ClaimedDomain {
+            domain: email.domain().to_owned(),
+            org_id,
+            verified,
+        })
+    }
+}

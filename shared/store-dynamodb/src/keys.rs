@@ -74,6 +74,11 @@ impl Key {
         }
     }
 
+    /// A claimed domain (lower-case).
+    pub fn claimed_domain(domain: &str) -> Self {
+        Key::new(format!("DOMAIN#{domain}"), "DOMAIN")
+    }
+
     pub fn setup_grant(digest: &TokenDigest) -> Self {
         Key::new(format!("SETUP#{}", digest.to_hex()), "SETUP")
     }

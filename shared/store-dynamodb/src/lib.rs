@@ -83,8 +83,8 @@ mod write;
 pub use schema::{attribute_definitions, create_table, global_secondary_indexes, key_schema};
 
 use admit_domain::{
-    Account, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId, Organization,
-    PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
+    Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
+    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
 };
 use admit_store::{Expected, Page, SignInWrite, Store, StoreError};
 use async_trait::async_trait;
@@ -237,6 +237,17 @@ impl Store for DynamoStore {
         let user =
             UserId::parse(&guard_target(&guard, GUARD_USER_ID)?).map_err(error::unavailable)?;
         self.account(&user).await
+    }
+
+    async fn put_claimed_domain(&self, domain: &ClaimedDomain) -> Result<(), StoreError> {
+        self.write_claimed_domain(domain).await
+    }
+
+    async fn claimed_domain(&self, domain: &str) -> Result<Option<ClaimedDomain>, StoreError> {
+        self.get(&Key::claimed_domain(domain))
+            .await?
+            .map(items::decode)
+            .transpose()
     }
 
     async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {

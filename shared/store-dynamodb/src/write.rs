@@ -372,6 +372,23 @@ impl DynamoStore {
         transact_or_conflict(&self.client, writes).await
     }
 
+    /// Claim a domain: a Put that succeeds when nobody or the same organization holds it.
+    pub(crate) async fn write_claimed_domain(
+        &self,
+        d: &admit_domain::ClaimedDomain,
+    ) -> Result<(), StoreError> {
+        let item: Item = {
+            let mut item: Item = serde_dynamo::to_item(d).map_err(unavailable)?;
+            item.extend(Key::claimed_domain(&d.domain).item());
+            item
+        };
+        let mut expr = Expr::default();
+        expr.name("#org_id", "org_id");
+        expr.value(":org_id", s(d.org_id.as_str()));
+        self.put_conditionally(item, "attribute_not_exists(pk) OR #org_id = :org_id", &expr)
+            .await
+    }
+
     /// The organization's seat counter giving one seat back.
     fn free_seat(&self, org: &OrgId) -> Result<TransactWriteItem, StoreError> {
         let mut expr = Expr::default();

@@ -7,8 +7,8 @@
 //! Values are JSON; keys are built so prefix ranges answer the listings.
 
 use admit_domain::{
-    Account, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId, Organization,
-    PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
+    Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
+    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
 };
 use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, Page, SignInWrite, Store, StoreError};
 use async_trait::async_trait;
@@ -30,7 +30,9 @@ const SESSIONS: Table = TableDefinition::new("sessions");
 const SIGN_INS: Table = TableDefinition::new("pending_sign_ins");
 const LINKS: Table = TableDefinition::new("identity_links"); // "{org}/{external id}"
 const SETUP_GRANTS: Table = TableDefinition::new("setup_grants");
-const ALL_TABLES: [Table; 10] = [
+const DOMAINS: Table = TableDefinition::new("claimed_domains");
+const ALL_TABLES: [Table; 11] = [
+    DOMAINS,
     ORGS,
     SSO_IDS,
     MEMBERS,
@@ -494,6 +496,24 @@ impl Store for EmbeddedStore {
             put_membership(tx, &m)
         })
         .await
+    }
+
+    async fn put_claimed_domain(&self, domain: &ClaimedDomain) -> Result<(), StoreError> {
+        let d = domain.clone();
+        self.write(move |tx| {
+            if let Some(existing) = tx.get_json::<ClaimedDomain>(DOMAINS, &d.domain)?
+                && existing.org_id != d.org_id
+            {
+                return Err(StoreError::Conflict);
+            }
+            put_json(tx, DOMAINS, &d.domain, &d)
+        })
+        .await
+    }
+
+    async fn claimed_domain(&self, domain: &str) -> Result<Option<ClaimedDomain>, StoreError> {
+        let key = domain.to_owned();
+        self.read(move |tx| tx.get_json(DOMAINS, &key)).await
     }
 
     async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {

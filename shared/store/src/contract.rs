@@ -29,6 +29,7 @@ macro_rules! contract_tests {
             memberships_of_a_user,
             sessions_round_trip,
             pending_sign_ins_are_used_once,
+            domains_are_claimed_by_one_organization,
             identity_links_are_unique,
             sign_in_creates_the_invited_account_atomically,
             sign_in_creates_account_and_membership_taking_a_seat,
@@ -1182,4 +1183,34 @@ pub async fn removing_a_member_frees_its_seat(store: DynStore) {
             .await,
         Err(StoreError::Conflict)
     ));
+}
+
+pub async fn domains_are_claimed_by_one_organization(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let (other, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let domain = format!("{}.test", &org.id.as_str()[4..16]);
+    assert_eq!(store.claimed_domain(&domain).await.unwrap(), None);
+    let claim =
+        admit_domain::ClaimedDomain::new(&domain.to_uppercase(), org.id.clone(), false).unwrap();
+    assert_eq!(claim.domain, domain);
+    store.put_claimed_domain(&claim).await.unwrap();
+    let verified = admit_domain::ClaimedDomain {
+        verified: true,
+        ..claim.clone()
+    };
+    store.put_claimed_domain(&verified).await.unwrap();
+    assert_eq!(
+        store.claimed_domain(&domain).await.unwrap(),
+        Some(verified.clone())
+    );
+    // Another organization cannot take it.
+    let stolen = admit_domain::ClaimedDomain {
+        org_id: other.id.clone(),
+        ..verified.clone()
+    };
+    assert!(matches!(
+        store.put_claimed_domain(&stolen).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.claimed_domain(&domain).await.unwrap(), Some(verified));
 }

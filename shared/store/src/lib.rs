@@ -8,8 +8,8 @@
 //! computed from has changed since it was read (optimistic concurrency).
 
 use admit_domain::{
-    Account, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId, Organization,
-    PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
+    Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
+    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
 };
 use async_trait::async_trait;
 
@@ -203,6 +203,13 @@ pub trait Store: Send + Sync + 'static {
     async fn account_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError>;
 
     // --- single sign-on ---------------------------------------------------
+
+    /// Claim `domain` for its organization (or change whether it is
+    /// verified). `Conflict` when another organization claims it.
+    async fn put_claimed_domain(&self, domain: &ClaimedDomain) -> Result<(), StoreError>;
+
+    /// The claim on a (lower-case) domain, if any.
+    async fn claimed_domain(&self, domain: &str) -> Result<Option<ClaimedDomain>, StoreError>;
 
     async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError>;
 

@@ -14,6 +14,7 @@ on_both_backends!(
     pre_existing_accounts_follow_their_rows,
     sign_in_state_is_single_use_and_bound_to_the_browser,
     setup_follows_the_organizations_decryption_option,
+    claimed_domains_route_and_vouch,
 );
 
 pub(crate) struct SsoOrg {
@@ -564,5 +565,126 @@ async fn setup_follows_the_organizations_decryption_option(backend: Backend) {
     assert_eq!(
         app.member(&sso.org, &sso.session, &late).await["status"],
         "invited"
+    );
+}
+
+async fn claimed_domains_route_and_vouch(backend: Backend) {
+    let app = &spawn_app(backend).await;
+    let sso = sso_org(app, json!({})).await;
+    let claim = |org: &str, verified: bool| {
+        let path = format!("/operator/orgs/{org}/domains/{}", app.domain);
+        async move {
+            app.call(
+                "PUT",
+                &path,
+                Some(OPERATOR_TOKEN),
+                Some(json!({"verified": verified})),
+            )
+            .await
+        }
+    };
+    let discover = |email: String| async move {
+        app.post("/sso/discover", None, json!({"email": email}))
+            .await
+    };
+
+    // Claimed but not verified: nothing is discovered, nothing vouched for.
+    let (s, body) = claim(&sso.org, false).await;
+    assert_eq!(
+        (s, body["verified"].as_bool()),
+        (StatusCode::OK, Some(false)),
+        "{body}"
+    );
+    assert_eq!(
+        discover(app.email("someone")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let page = sso_sign_in(
+        app,
+        &Browser::new(),
+        &sso.ident,
+        None,
+        &app.email("una+unverified"),
+    )
+    .await;
+    refused_with(&page, StatusCode::FORBIDDEN, "email_unverified");
+
+    // Verified: the email's domain finds the organization, and vouches for the IdP's unverified email.
+    assert_eq!(claim(&sso.org, true).await.0, StatusCode::OK);
+    let (s, body) = discover(app.email("someone").to_uppercase()).await;
+    assert_eq!(
+        (s, body),
+        (StatusCode::OK, json!({"sso_identifier": sso.ident}))
+    );
+    let page = sso_sign_in(
+        app,
+        &Browser::new(),
+        &sso.ident,
+        None,
+        &app.email("una+unverified"),
+    )
+    .await;
+    setup_token(&page);
+
+    // Other domains, bad input, other organizations, other callers.
+    assert_eq!(
+        discover("x@elsewhere.test".into()).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        discover("not an email".into()).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (other, _) = app.org_with_owner(json!({})).await;
+    let (s, body) = claim(&other, true).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    let path = format!("/operator/orgs/{}/domains/{}", sso.org, app.domain);
+    assert_eq!(
+        app.call(
+            "PUT",
+            &path,
+            Some(&sso.session),
+            Some(json!({"verified": true}))
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let bad = format!("/operator/orgs/{}/domains/not_a_domain", sso.org);
+    assert_eq!(
+        app.call(
+            "PUT",
+            &bad,
+            Some(OPERATOR_TOKEN),
+            Some(json!({"verified": true}))
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    let ghost = format!(
+        "/operator/orgs/org_00000000000000000000000000000000/domains/{}",
+        app.domain
+    );
+    assert_eq!(
+        app.call(
+            "PUT",
+            &ghost,
+            Some(OPERATOR_TOKEN),
+            Some(json!({"verified": true}))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    // An organization without SSO is not discovered.
+    app.call("PUT", &format!("/orgs/{}/sso", sso.org), Some(&sso.session),
+        Some(json!({"protocol": "oidc", "issuer": sso._idp.issuer, "client_id": "admit", "member_decryption": "master_password", "enabled": false}))).await;
+    assert_eq!(
+        discover(app.email("someone")).await.0,
+        StatusCode::NOT_FOUND
     );
 }
