@@ -10,6 +10,8 @@ use admit_domain::{
 pub struct Principal {
     pub user_id: UserId,
     pub(crate) session: TokenDigest,
+    /// The only organization a session from SSO may act in.
+    pub(crate) scope: Option<OrgId>,
 }
 
 /// An owner or admin acting in one of its organizations.
@@ -33,6 +35,7 @@ impl App {
         Ok(Principal {
             user_id: session.user_id,
             session: session.digest,
+            scope: session.org_scope,
         })
     }
 
@@ -48,6 +51,10 @@ impl App {
     /// a member who is not an administrator gets `Forbidden`.
     pub(crate) async fn administrator(&self, who: &Principal, org: &str) -> Result<Administrator> {
         let org_id = OrgId::parse(org).map_err(|_| Error::NotFound)?;
+        // A session from an organization's SSO acts in that organization only.
+        if who.scope.as_ref().is_some_and(|scope| *scope != org_id) {
+            return Err(Error::NotFound);
+        }
         let account = self.account_of(who).await?;
         let membership: Membership = self
             .store()

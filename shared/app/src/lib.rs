@@ -52,6 +52,17 @@ impl Config {
         }
     }
 
+    /// Admit serves on the loopback interface over plain http (development, tests).
+    pub fn is_local(&self) -> bool {
+        ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| {
+                self.public_url
+                    .strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+            })
+    }
+
     pub fn link(&self, path_and_query: &str) -> String {
         format!("{}{}", self.public_url, path_and_query)
     }

@@ -2,7 +2,7 @@
 
 use crate::views::{Login, Me, MyMembership, SessionIssued};
 use crate::{App, Error, Principal, Result, passwords};
-use admit_domain::{Email, MasterPasswordHash, Role, Session, Status, UserId};
+use admit_domain::{Email, MasterPasswordHash, OrgId, Role, Session, Status, UserId};
 
 impl App {
     #[tracing::instrument(skip_all)]
@@ -22,7 +22,7 @@ impl App {
         }
         let account = account.ok_or(Error::WrongCredentials)?;
         self.refuse_if_sso_required(&account.id).await?;
-        self.start_session(account.id).await
+        self.start_session(account.id, None).await
     }
 
     /// A confirmed `user` of an organization that requires SSO must sign in
@@ -40,8 +40,13 @@ impl App {
         Ok(())
     }
 
-    pub(crate) async fn start_session(&self, user: UserId) -> Result<SessionIssued> {
-        let (session, token) = Session::start(user, self.now(), &mut rand::rng());
+    /// A session for `user`; with `org_scope`, it acts only in that organization.
+    pub(crate) async fn start_session(
+        &self,
+        user: UserId,
+        org_scope: Option<OrgId>,
+    ) -> Result<SessionIssued> {
+        let (session, token) = Session::start(user, org_scope, self.now(), &mut rand::rng());
         self.store().put_session(&session).await?;
         Ok(SessionIssued {
             session_token: token.expose(),
@@ -57,7 +62,15 @@ impl App {
     pub async fn me(&self, who: &Principal) -> Result<Me> {
         let account = self.account_of(who).await?;
         let mut memberships = Vec::new();
-        for m in self.store().memberships_of_user(&account.id).await? {
+        let in_scope =
+            |m: &admit_domain::Membership| who.scope.as_ref().is_none_or(|o| *o == m.org_id);
+        for m in self
+            .store()
+            .memberships_of_user(&account.id)
+            .await?
+            .into_iter()
+            .filter(in_scope)
+        {
             let Some(org) = self.store().organization(&m.org_id).await? else {
                 continue;
             };

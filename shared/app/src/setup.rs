@@ -162,7 +162,7 @@ impl App {
         }
         tracing::info!(member_id = %accepted.member_id, "setup complete; accepted");
         self.notify_awaiting_confirmation(org, &accepted).await;
-        let session = self.start_session(account.id).await?;
+        let session = self.start_session(account.id, Some(org.id.clone())).await?;
         Ok(SetupDone {
             member_id: accepted.member_id.to_string(),
             status: accepted.status,

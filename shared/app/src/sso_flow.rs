@@ -205,9 +205,9 @@ impl App {
         };
         match decision {
             SsoDecision::Refuse(r) => Err(Error::Refused(r)),
-            SsoDecision::SignIn { user } => {
-                Ok(SignInOutcome::SignedIn(self.start_session(user).await?))
-            }
+            SsoDecision::SignIn { user } => Ok(SignInOutcome::SignedIn(
+                self.start_session(user, Some(org.id.clone())).await?,
+            )),
             SsoDecision::ContinueSetup { user, member } => {
                 self.grant_setup(org, member, user).await
             }
@@ -216,7 +216,9 @@ impl App {
                     .apply_sign_in(&SignInWrite::Link { link: link(&user) })
                     .await?;
                 tracing::info!(user_id = %user, "identity linked");
-                Ok(SignInOutcome::SignedIn(self.start_session(user).await?))
+                Ok(SignInOutcome::SignedIn(
+                    self.start_session(user, Some(org.id.clone())).await?,
+                ))
             }
             SsoDecision::CreateAccountForInvitation { member, email } => {
                 let invited = facts

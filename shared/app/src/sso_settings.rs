@@ -31,6 +31,17 @@ impl App {
     #[tracing::instrument(skip_all, fields(org_id = %org))]
     pub async fn configure_sso(&self, who: &Principal, org: &str, req: PutSso) -> Result<SsoView> {
         let mut org = self.administrator(who, org).await?.org;
+        // A plain-http (loopback) IdP is for local development: only when Admit itself runs there.
+        if req
+            .issuer
+            .as_deref()
+            .is_some_and(|i| i.trim().starts_with("http://"))
+            && !self.config().is_local()
+        {
+            return Err(Error::InvalidRequest(
+                "issuer: must be https (http only when Admit itself runs on loopback)".into(),
+            ));
+        }
         let config = match req.protocol.as_str() {
             "oidc" => {
                 let issuer = req

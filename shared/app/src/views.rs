@@ -1,5 +1,6 @@
 //! The use cases' inputs and outputs, in the shapes of the HTTP contract
-//! (API.md). Inputs arrive as loosely typed JSON and are parsed into domain
+//! (API.md). Those that carry a secret (a token, a master-password hash, a
+//! client secret) deliberately have no `Debug`, so they cannot be logged. Inputs arrive as loosely typed JSON and are parsed into domain
 //! types inside the use case, so every refusal has one wording.
 
 use admit_domain::{Kdf, KeyMaterial, Membership, Role, Status, Timestamp};
@@ -30,14 +31,14 @@ pub struct OrganizationCreated {
     pub owner_member_id: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub email: String,
     pub master_password_hash: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct SessionIssued {
     pub session_token: String,
     pub expires_at: Timestamp,
@@ -210,7 +211,7 @@ pub struct ConfirmOneResult {
     pub error: Option<&'static str>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenOnly {
     pub token: String,
@@ -233,7 +234,7 @@ pub struct SsoHint {
     pub sso_identifier: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Accept {
     pub token: String,
@@ -252,7 +253,7 @@ pub struct Accepted {
     pub status: Status,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PutSso {
     pub protocol: String,
@@ -318,7 +319,7 @@ pub struct PoliciesInput {
     pub jit_without_invitation: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetupMasterPassword {
     pub setup_token: String,
@@ -327,7 +328,7 @@ pub struct SetupMasterPassword {
     pub keys: KeyMaterial,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetupTrustedDevice {
     pub setup_token: String,
@@ -345,14 +346,14 @@ pub struct DeviceInput {
     pub device_type: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetupKeyConnector {
     pub setup_token: String,
     pub keys: KeyMaterial,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct SetupDone {
     pub member_id: String,
     pub status: Status,
@@ -366,7 +367,7 @@ pub struct SetupView {
     pub member_decryption: admit_domain::MemberDecryption,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetupTokenOnly {
     pub setup_token: String,

@@ -13,17 +13,28 @@ pub struct Session {
     pub user_id: UserId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// A session from an organization's SSO acts only in that organization:
+    /// its IdP vouches for the person there, not in the account's other
+    /// organizations. `None` for a master-password sign-in.
+    #[serde(default)]
+    pub org_scope: Option<crate::OrgId>,
 }
 
 impl Session {
     /// A new session for `user` and the only copy of its token.
-    pub fn start(user: UserId, now: Timestamp, rng: &mut impl CryptoRng) -> (Session, Secret) {
+    pub fn start(
+        user: UserId,
+        org_scope: Option<crate::OrgId>,
+        now: Timestamp,
+        rng: &mut impl CryptoRng,
+    ) -> (Session, Secret) {
         let secret = Secret::generate(rng);
         let s = Session {
             digest: secret.digest(),
             user_id: user,
             created_at: now,
             expires_at: now + SESSION_LIFETIME,
+            org_scope,
         };
         (s, secret)
     }
@@ -40,7 +51,12 @@ mod tests {
     #[test]
     fn sessions_expire() {
         let now = Timestamp::from_unix(1_800_000_000);
-        let (s, token) = Session::start(UserId::generate(&mut rand::rng()), now, &mut rand::rng());
+        let (s, token) = Session::start(
+            UserId::generate(&mut rand::rng()),
+            None,
+            now,
+            &mut rand::rng(),
+        );
         assert!(s.digest.matches(&token.digest()));
         assert!(s.is_live(now + Duration::hours(11)));
         assert!(!s.is_live(now + SESSION_LIFETIME));

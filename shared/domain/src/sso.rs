@@ -148,10 +148,13 @@ pub fn decide(f: &SignInFacts<'_>) -> SsoDecision {
         let user = linked.account.id.clone();
         return match linked.membership.map(|m| (m.status, m)) {
             Some((Status::Accepted | Status::Confirmed, _)) => SignIn { user },
-            Some((Status::Invited, m)) => ContinueSetup {
+            // Setup unfinished: a membership created for this account by SSO.
+            Some((Status::Invited, m)) if m.user_id.as_ref() == Some(&user) => ContinueSetup {
                 user,
                 member: m.member_id.clone(),
             },
+            // Invited by email again (after a removal): accepted with a master password.
+            Some((Status::Invited, _)) => Refuse(InviteAcceptanceRequired),
             Some((Status::Revoked, _)) => Refuse(Revoked),
             None => Refuse(MembershipRequired),
         };
@@ -313,7 +316,8 @@ mod tests {
     #[test]
     fn row_02_linked_with_setup_unfinished_continues_setup() {
         let w = world();
-        let m = membership(&w, Status::Invited);
+        let mut m = membership(&w, Status::Invited);
+        m.user_id = Some(w.account.id.clone());
         let d = decide(&SignInFacts {
             linked: linked(&w, Some(&m)),
             ..facts(&w)
@@ -325,6 +329,18 @@ mod tests {
                 member: m.member_id.clone()
             }
         );
+    }
+
+    #[test]
+    fn row_02_only_for_the_membership_sso_created() {
+        // Removed, then invited again by email: not the setup step of a JIT account.
+        let w = world();
+        let m = membership(&w, Status::Invited);
+        let d = decide(&SignInFacts {
+            linked: linked(&w, Some(&m)),
+            ..facts(&w)
+        });
+        assert_eq!(d, SsoDecision::Refuse(Refusal::InviteAcceptanceRequired));
     }
 
     #[test]

@@ -78,6 +78,7 @@ async fn sessions_carry_their_expiry_for_ttl() {
     let now = admit_domain::Timestamp::from_unix(1_800_000_000);
     let (s, _) = admit_domain::Session::start(
         admit_domain::UserId::generate(&mut rand::rng()),
+        None,
         now,
         &mut rand::rng(),
     );

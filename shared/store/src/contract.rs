@@ -623,7 +623,12 @@ pub async fn memberships_of_a_user(store: DynStore) {
 }
 
 pub async fn sessions_round_trip(store: DynStore) {
-    let (s, token) = Session::start(UserId::generate(&mut rand::rng()), now(), &mut rand::rng());
+    let (s, token) = Session::start(
+        UserId::generate(&mut rand::rng()),
+        None,
+        now(),
+        &mut rand::rng(),
+    );
     store.put_session(&s).await.unwrap();
     assert_eq!(
         store.session(&token.digest()).await.unwrap(),

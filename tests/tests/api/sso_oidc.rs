@@ -15,6 +15,7 @@ on_both_backends!(
     sign_in_state_is_single_use_and_bound_to_the_browser,
     setup_follows_the_organizations_decryption_option,
     claimed_domains_route_and_vouch,
+    sso_sessions_act_only_in_their_organization,
 );
 
 pub(crate) struct SsoOrg {
@@ -686,5 +687,90 @@ async fn claimed_domains_route_and_vouch(backend: Backend) {
     assert_eq!(
         discover(app.email("someone")).await.0,
         StatusCode::NOT_FOUND
+    );
+}
+
+async fn sso_sessions_act_only_in_their_organization(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let sso = sso_org(&app, json!({})).await;
+    // Gus owns another organization, and is a confirmed member of the SSO one.
+    let gus = app.email("gus");
+    let elsewhere = app.create_org("Elsewhere", &gus, json!({})).await;
+    assert_eq!(
+        app.accept_latest(&gus, "gus pw", true).await.0,
+        StatusCode::OK
+    );
+    app.invite(&sso.org, &sso.session, &[&gus], "admin").await;
+    assert_eq!(
+        app.accept_latest(&gus, "gus pw", false).await.0,
+        StatusCode::OK
+    );
+    let id = app.member(&sso.org, &sso.session, &gus).await["member_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/orgs/{}/members/{id}/confirm", sso.org),
+        Some(&sso.session),
+        json!({"key": "k"}),
+    )
+    .await;
+
+    // Signed in by the SSO organization's IdP: a session for that organization only.
+    let browser = Browser::new();
+    let start = app.url(&format!("/sso/start?identifier={}", sso.ident));
+    let at = browser
+        .sign_in(&start, &gus, &app.url("/sso/oidc/callback"))
+        .await;
+    let res = browser
+        .client()
+        .get(at.location.unwrap())
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    let scoped = body["session_token"]
+        .as_str()
+        .expect("a session")
+        .to_owned();
+    assert_eq!(
+        app.get(&format!("/orgs/{}", sso.org), Some(&scoped))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("/orgs/{elsewhere}"), Some(&scoped))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let invite = json!({"emails": [app.email("x")], "role": "admin"});
+    assert_eq!(
+        app.post(
+            &format!("/orgs/{elsewhere}/invitations"),
+            Some(&scoped),
+            invite
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, me) = app.get("/me", Some(&scoped)).await;
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 1, "{me}");
+    assert_eq!(me["memberships"][0]["org_id"], sso.org.as_str());
+    // The master password still opens everything the account may do.
+    let full = app.login(&gus, "gus pw").await;
+    assert_eq!(
+        app.get(&format!("/orgs/{elsewhere}"), Some(&full)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/me", Some(&full)).await.1["memberships"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
     );
 }

@@ -160,6 +160,28 @@ async fn bad_sso_configuration_changes_nothing(backend: Backend) {
         StatusCode::NOT_FOUND
     );
     assert_eq!(app.get(&path, Some(&s)).await.1, before);
+
+    // A deployment on a real domain refuses plain-http (loopback) IdPs: no requests into the host.
+    let public = spawn_app_with(backend, |o| {
+        o.public_url = Some("https://admit.example.com".into())
+    })
+    .await;
+    let (porg, ps) = public.org_with_owner(json!({})).await;
+    let mut loopback = oidc(true);
+    loopback["issuer"] = json!("http://127.0.0.1:9");
+    let (status, err) = public
+        .call(
+            "PUT",
+            &format!("/orgs/{porg}/sso"),
+            Some(&ps),
+            Some(loopback),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request")),
+        "{err}"
+    );
     assert_eq!(
         app.get(&format!("/orgs/{org}"), Some(&s)).await.1["policies"],
         json!({"require_sso": false, "jit_without_invitation": true})
