@@ -1,7 +1,8 @@
 //! The use cases' inputs and outputs, in the shapes of the HTTP contract
-//! (API.md). Those that carry a secret (a token, a master-password hash, a
-//! client secret) deliberately have no `Debug`, so they cannot be logged. Inputs arrive as loosely typed JSON and are parsed into domain
-//! types inside the use case, so every refusal has one wording.
+//! (API.md). Inputs arrive as loosely typed JSON and are parsed into domain
+//! types inside the use case, so every refusal has one wording. Those that
+//! carry a secret (a token, a master-password hash, a client secret)
+//! deliberately have no `Debug`, so they cannot be logged.
 
 use admit_domain::{Kdf, KeyMaterial, Membership, Role, Status, Timestamp};
 use serde::{Deserialize, Serialize};
