@@ -145,6 +145,11 @@ impl App {
             )
             .await
             .map_err(oidc_error)?;
+        // Links are per IdP: the same `sub` from another issuer is another person.
+        let identity = IdpIdentity {
+            external_id: identity.external_id.at_idp(&config.issuer),
+            ..identity
+        };
         self.sign_in(org, &pending, &identity).await
     }
 

@@ -15,8 +15,8 @@ pub struct ExternalId(String);
 
 impl ExternalId {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        if raw.is_empty() || raw.len() > 255 {
-            return Err(ParseError::new("external_id", "must be 1 to 255 bytes"));
+        if raw.is_empty() || raw.len() > 300 {
+            return Err(ParseError::new("external_id", "must be 1 to 300 bytes"));
         }
         if raw.chars().any(char::is_control) {
             return Err(ParseError::new(
@@ -29,6 +29,18 @@ impl ExternalId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The id qualified by the IdP that issued it (`<16 hex of SHA-256(idp)>|<id>`):
+    /// ids are unique only within their issuer, so an organization that
+    /// changes its IdP never signs anyone in through a link made by the old one.
+    pub fn at_idp(&self, idp: &str) -> ExternalId {
+        use sha2::{Digest, Sha256};
+        let h: String = Sha256::digest(idp.as_bytes())[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        ExternalId(format!("{h}|{}", self.0))
     }
 }
 
@@ -612,7 +624,12 @@ mod tests {
     #[test]
     fn external_ids_are_bounded() {
         assert!(ExternalId::parse("").is_err());
-        assert!(ExternalId::parse(&"x".repeat(256)).is_err());
+        assert!(ExternalId::parse(&"x".repeat(301)).is_err());
+        let sub = ExternalId::parse(&"s".repeat(255)).unwrap();
+        let (a, b) = (sub.at_idp("https://a.test"), sub.at_idp("https://b.test"));
+        assert_ne!(a, b, "the same id at two IdPs is two identities");
+        assert_eq!(a, sub.at_idp("https://a.test"));
+        assert!(ExternalId::parse(a.as_str()).is_ok());
         assert!(ExternalId::parse("a\nb").is_err());
         assert_eq!(
             ExternalId::parse("248289761001").unwrap().as_str(),

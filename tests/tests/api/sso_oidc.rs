@@ -16,6 +16,7 @@ on_both_backends!(
     setup_follows_the_organizations_decryption_option,
     claimed_domains_route_and_vouch,
     sso_sessions_act_only_in_their_organization,
+    a_new_idp_does_not_inherit_the_old_ones_links,
 );
 
 pub(crate) struct SsoOrg {
@@ -773,4 +774,57 @@ async fn sso_sessions_act_only_in_their_organization(backend: Backend) {
             .len(),
         2
     );
+}
+
+async fn a_new_idp_does_not_inherit_the_old_ones_links(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let sso = sso_org(&app, json!({})).await;
+    // The victim is provisioned through the organization's first IdP.
+    let victim = app.email("victim");
+    let page = sso_sign_in(&app, &Browser::new(), &sso.ident, None, &victim).await;
+    assert_eq!(
+        set_master_password(&app, &setup_token(&page), &victim)
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // The organization moves to another IdP, which asserts the victim's old `sub` for someone else.
+    let other = admit_tests::evil::EvilProvider::start("admit", "evil-secret");
+    let config = json!({"protocol": "oidc", "issuer": other.issuer, "client_id": "admit", "client_secret": "evil-secret",
+                        "member_decryption": "master_password", "enabled": true});
+    assert_eq!(
+        app.call(
+            "PUT",
+            &format!("/orgs/{}/sso", sso.org),
+            Some(&sso.session),
+            Some(config)
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let intruder = app.email("intruder");
+    let scenario =
+        json!({"name": "ok", "email": intruder, "sub": admit_tests::oidc::sub_for(&victim)});
+    let res = reqwest::Client::new()
+        .post(format!("{}/scenario", other.issuer))
+        .json(&scenario)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+
+    // Not signed in as the victim: a new person, provisioned just in time.
+    let browser = Browser::new();
+    let start = app.url(&format!("/sso/start?identifier={}", sso.ident));
+    let at = browser
+        .sign_in(&start, &intruder, &app.url("/sso/oidc/callback"))
+        .await;
+    let back = browser.get(at.location.as_deref().unwrap()).await;
+    let token = setup_token(&back);
+    let (_, view) = app
+        .post("/setup/lookup", None, json!({"setup_token": token}))
+        .await;
+    assert_eq!(view["email"], intruder.as_str());
 }
