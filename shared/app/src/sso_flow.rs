@@ -217,8 +217,13 @@ impl App {
                 self.grant_setup(org, member, user).await
             }
             SsoDecision::LinkAndSignIn { user } => {
+                // The confirmed membership the decision saw must still be so (a revoke wins the race).
+                let membership = facts.by_email.as_ref().and_then(|(_, m)| m.clone());
                 self.store()
-                    .apply_sign_in(&SignInWrite::Link { link: link(&user) })
+                    .apply_sign_in(&SignInWrite::Link {
+                        link: link(&user),
+                        membership,
+                    })
                     .await?;
                 tracing::info!(user_id = %user, "identity linked");
                 Ok(SignInOutcome::SignedIn(

@@ -487,11 +487,24 @@ impl DynamoStore {
     pub(crate) async fn write_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
         let table = self.table.as_str();
         match write {
-            SignInWrite::Link { link } => {
-                let writes = vec![
+            SignInWrite::Link { link, membership } => {
+                let mut writes = vec![
                     check_exists(table, &Key::account(&link.user_id))?,
                     put_new_link(table, link)?,
                 ];
+                if let Some(m) = membership {
+                    let mut expr = Expr::default();
+                    let condition = membership_condition(&mut expr, &Expected::as_read(m))?;
+                    let check = ConditionCheck::builder()
+                        .table_name(table)
+                        .set_key(Some(Key::membership(&m.org_id, &m.member_id).item()))
+                        .condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(unavailable)?;
+                    writes.push(TransactWriteItem::builder().condition_check(check).build());
+                }
                 transact_or_conflict(&self.client, writes).await
             }
             SignInWrite::CreateAccountForInvitation {

@@ -404,6 +404,7 @@ async fn linked_identities_stay_out_of_listings() {
         store
             .apply_sign_in(&SignInWrite::Link {
                 link: link(&org, external, &user.id),
+                membership: None,
             })
             .await
             .unwrap();
@@ -674,6 +675,7 @@ async fn a_sign_in_taking_a_seat_tells_no_seats_from_a_conflict() {
     store
         .apply_sign_in(&SignInWrite::Link {
             link: link(&open, "sub-taken", &taken.id),
+            membership: None,
         })
         .await
         .unwrap();

@@ -543,9 +543,12 @@ impl Store for EmbeddedStore {
     async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
         let write = write.clone();
         self.write(move |tx| match &write {
-            SignInWrite::Link { link } => {
+            SignInWrite::Link { link, membership } => {
                 if tx.get_str(ACCOUNTS, link.user_id.as_str())?.is_none() {
                     return Err(StoreError::Conflict);
+                }
+                if let Some(m) = membership {
+                    expect_membership(tx, m, &Expected::as_read(m))?;
                 }
                 create_link(tx, link)
             }

@@ -785,7 +785,10 @@ pub async fn identity_links_are_unique(store: DynStore) {
         None
     );
     store
-        .apply_sign_in(&SignInWrite::Link { link: l.clone() })
+        .apply_sign_in(&SignInWrite::Link {
+            link: l.clone(),
+            membership: None,
+        })
         .await
         .unwrap();
     assert_eq!(
@@ -796,6 +799,7 @@ pub async fn identity_links_are_unique(store: DynStore) {
     let other = account("other@acme.test");
     let again = SignInWrite::Link {
         link: link(&org, "sub-alice", &other.id),
+        membership: None,
     };
     assert!(matches!(
         store.apply_sign_in(&again).await,
@@ -808,6 +812,7 @@ pub async fn identity_links_are_unique(store: DynStore) {
     // A link to an account that does not exist is refused.
     let ghost = SignInWrite::Link {
         link: link(&org, "sub-ghost", &other.id),
+        membership: None,
     };
     assert!(matches!(
         store.apply_sign_in(&ghost).await,
@@ -823,6 +828,38 @@ pub async fn identity_links_are_unique(store: DynStore) {
             .unwrap(),
         None
     );
+    // A link made on the strength of a membership refuses when it changed meanwhile.
+    let (m2, _) = invitee(&org, "second@acme.test");
+    store
+        .add_memberships(&org, std::slice::from_ref(&m2))
+        .await
+        .unwrap();
+    let bob = account("second@acme.test");
+    let mut bob_in = m2.clone();
+    bob_in.accept(bob.id.clone(), now()).unwrap();
+    store
+        .accept_membership(&bob_in, &Expected::as_read(&m2), Some(&bob))
+        .await
+        .unwrap();
+    let mut confirmed = bob_in.clone();
+    confirmed.confirm("k".into(), now()).unwrap();
+    let stale = SignInWrite::Link {
+        link: link(&org, "sub-bob", &bob.id),
+        membership: Some(confirmed.clone()),
+    };
+    assert!(
+        matches!(store.apply_sign_in(&stale).await, Err(StoreError::Conflict)),
+        "bob was never confirmed"
+    );
+    store
+        .update_membership(&confirmed, &Expected::as_read(&bob_in))
+        .await
+        .unwrap();
+    let fresh = SignInWrite::Link {
+        link: link(&org, "sub-bob", &bob.id),
+        membership: Some(confirmed),
+    };
+    store.apply_sign_in(&fresh).await.unwrap();
     // Identities are per organization.
     let (org2, _, _) = seed_org(&store, SeatPlan::default()).await;
     assert_eq!(

@@ -62,8 +62,14 @@ impl Expected {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SignInWrite {
-    /// Link the identity to an existing account (`Conflict` if the identity is linked already).
-    Link { link: IdentityLink },
+    /// Link the identity to an existing account (`Conflict` if the identity
+    /// is linked already). With `membership`, that membership (the account's
+    /// in the organization) must still be as read, so a revoke racing the
+    /// sign-in wins.
+    Link {
+        link: IdentityLink,
+        membership: Option<Membership>,
+    },
     /// Create the account of an invited email, linked, and record it on the
     /// membership (still `invited`, as `expected`).
     CreateAccountForInvitation {
