@@ -46,7 +46,16 @@ fn json_rejection(r: JsonRejection) -> Response {
     plain(StatusCode::BAD_REQUEST, "invalid_request", &message)
 }
 
-const SESSION_COOKIE: &str = "admit_session";
+/// The session cookie's name: on https, `__Host-` makes browsers refuse one
+/// set by a sibling subdomain or for another path (it needs `Secure`, so plain
+/// http — local use — keeps the bare name).
+fn session_cookie_name(app: &App) -> &'static str {
+    if app.config().public_url.starts_with("https://") {
+        "__Host-admit_session"
+    } else {
+        "admit_session"
+    }
+}
 
 /// `Set-Cookie` for a browser session: HttpOnly, SameSite=Strict, Secure on https.
 pub fn session_cookie(app: &App, token: &str, max_age_secs: i64) -> String {
@@ -55,9 +64,8 @@ pub fn session_cookie(app: &App, token: &str, max_age_secs: i64) -> String {
     } else {
         ""
     };
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
-    )
+    let name = session_cookie_name(app);
+    format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
 }
 
 pub fn clear_session_cookie(app: &App) -> String {
@@ -91,7 +99,7 @@ impl FromRequestParts<App> for Session {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)
-            .or_else(|| cookie(&parts.headers, SESSION_COOKIE))
+            .or_else(|| cookie(&parts.headers, session_cookie_name(app)))
             .ok_or(ApiError(Error::Unauthenticated))?;
         Ok(Session(app.authenticate(token).await?))
     }

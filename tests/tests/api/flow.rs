@@ -12,6 +12,7 @@ on_both_backends!(
     a_failed_send_leaves_the_invitation_owed,
     reinvite_replaces_the_token,
     logout_ends_the_session,
+    browser_sessions_use_a_host_only_cookie,
     concurrent_accepts_of_one_invitation,
     concurrent_invitations_never_oversubscribe,
     listing_pages_through_members,
@@ -363,5 +364,50 @@ async fn listing_pages_through_members(backend: Backend) {
             .filter(|m| m.text.contains("/accept?token="))
             .count(),
         121
+    );
+}
+
+async fn browser_sessions_use_a_host_only_cookie(backend: Backend) {
+    // Behind https, the session cookie is `__Host-` prefixed, Secure, HttpOnly, SameSite=Strict.
+    let app = spawn_app_with(backend, |o| {
+        o.public_url = Some("https://admit.example.com".into())
+    })
+    .await;
+    let owner = app.email("owner");
+    app.create_org("Acme", &owner, json!({})).await;
+    app.accept_latest(&owner, "pw", true).await;
+    let res = app
+        .http
+        .post(app.url("/auth/login"))
+        .json(&json!({"email": owner, "master_password_hash": mp_hash("pw")}))
+        .send()
+        .await
+        .unwrap();
+    let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set.starts_with("__Host-admit_session="), "{set}");
+    for attr in ["Path=/", "HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(set.contains(attr), "{attr} in {set}");
+    }
+    let pair = set.split(';').next().unwrap().to_owned();
+    let me = app
+        .http
+        .get(app.url("/me"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    let bare = pair.replacen("__Host-", "", 1);
+    let me = app
+        .http
+        .get(app.url("/me"))
+        .header("cookie", bare)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "the unprefixed name is not accepted on https"
     );
 }
