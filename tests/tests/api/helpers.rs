@@ -361,6 +361,27 @@ impl TestApp {
         }
     }
 
+    /// The member id of `email` in `org`.
+    pub async fn member_id(&self, org: &str, session: &str, email: &str) -> String {
+        self.member(org, session, email).await["member_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Confirm the accepted member `email` of `org`.
+    pub async fn confirm_member(&self, org: &str, session: &str, email: &str) {
+        let id = self.member_id(org, session, email).await;
+        let (s, body) = self
+            .post(
+                &format!("/orgs/{org}/members/{id}/confirm"),
+                Some(session),
+                json!({"key": "k"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+
     /// Everything observable about an organization: settings (seats), members, mail sent.
     pub async fn snapshot(&self, org: &str, session: &str) -> (Value, Vec<Value>, usize) {
         let (s, settings) = self.get(&format!("/orgs/{org}"), Some(session)).await;

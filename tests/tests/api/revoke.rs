@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use crate::sso_oidc::sso_org;
+use crate::sso_oidc::{sso_org, sso_sign_in};
 use admit_tests::oidc::Browser;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -129,14 +129,7 @@ async fn a_revoked_member_cannot_sign_in_with_sso(backend: Backend) {
     let app = spawn_app(backend).await;
     let sso = sso_org(&app, json!({})).await;
     let rex = app.email("rex");
-    let sign_in = || async {
-        let browser = Browser::new();
-        let start = app.url(&format!("/sso/start?identifier={}", sso.ident));
-        let at = browser
-            .sign_in(&start, &rex, &app.url("/sso/oidc/callback"))
-            .await;
-        browser.get(at.location.as_deref().unwrap()).await
-    };
+    let sign_in = || async { sso_sign_in(&app, &Browser::new(), &sso.ident, None, &rex).await };
     // Provisioned just in time and set up: linked and accepted.
     let first = sign_in().await;
     let token = first
@@ -184,14 +177,7 @@ async fn a_removed_member_needs_a_new_invitation(backend: Backend) {
     let app = spawn_app(backend).await;
     let sso = sso_org(&app, json!({})).await;
     let rae = app.email("rae");
-    let sign_in = || async {
-        let browser = Browser::new();
-        let start = app.url(&format!("/sso/start?identifier={}", sso.ident));
-        let at = browser
-            .sign_in(&start, &rae, &app.url("/sso/oidc/callback"))
-            .await;
-        browser.get(at.location.as_deref().unwrap()).await
-    };
+    let sign_in = || async { sso_sign_in(&app, &Browser::new(), &sso.ident, None, &rae).await };
     let first = sign_in().await;
     assert!(
         first

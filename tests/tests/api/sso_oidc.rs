@@ -55,7 +55,7 @@ pub(crate) async fn sso_org(app: &TestApp, seats: Value) -> SsoOrg {
 }
 
 /// Start at Admit, sign in at the IdP as `login`, and come back to Admit's callback.
-async fn sso_sign_in(
+pub(crate) async fn sso_sign_in(
     app: &TestApp,
     browser: &Browser,
     ident: &str,
@@ -359,16 +359,7 @@ async fn pre_existing_accounts_follow_their_rows(backend: Backend) {
         app.accept_latest(&gus, "own pw", false).await.0,
         StatusCode::OK
     );
-    let id = app.member(&sso.org, &sso.session, &gus).await["member_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post(
-        &format!("/orgs/{}/members/{id}/confirm", sso.org),
-        Some(&sso.session),
-        json!({"key": "k"}),
-    )
-    .await;
+    app.confirm_member(&sso.org, &sso.session, &gus).await;
     let page = sso_sign_in(&app, &Browser::new(), &sso.ident, None, &gus).await;
     assert_eq!(
         (page.status, page.location.as_deref()),
@@ -706,16 +697,7 @@ async fn sso_sessions_act_only_in_their_organization(backend: Backend) {
         app.accept_latest(&gus, "gus pw", false).await.0,
         StatusCode::OK
     );
-    let id = app.member(&sso.org, &sso.session, &gus).await["member_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post(
-        &format!("/orgs/{}/members/{id}/confirm", sso.org),
-        Some(&sso.session),
-        json!({"key": "k"}),
-    )
-    .await;
+    app.confirm_member(&sso.org, &sso.session, &gus).await;
 
     // Signed in by the SSO organization's IdP: a session for that organization only.
     let browser = Browser::new();
