@@ -49,24 +49,21 @@ async fn no_secret_is_logged() {
         "the-oidc-client-secret",
         app.url("/sso/oidc/callback"),
     )]);
-    let config = json!({"protocol": "oidc", "issuer": idp.issuer, "client_id": "admit", "client_secret": "the-oidc-client-secret",
-                        "member_decryption": "master_password", "enabled": true});
-    let (s, view) = app
-        .call(
-            "PUT",
-            &format!("/orgs/{org}/sso"),
-            Some(&session),
-            Some(config),
+    let ident = app
+        .use_oidc(
+            &org,
+            &session,
+            &idp.issuer,
+            "admit",
+            "the-oidc-client-secret",
         )
         .await;
-    assert_eq!(s, StatusCode::OK);
     let member = app.email("member");
     app.invite(&org, &session, &[&member], "user").await;
     let invitation = app.last_mail_to(&member).await.accept_token();
     let browser = Browser::new();
     let start = app.url(&format!(
-        "/sso/start?identifier={}&invitation={invitation}",
-        view["sso_identifier"].as_str().unwrap()
+        "/sso/start?identifier={ident}&invitation={invitation}"
     ));
     let at_callback = browser
         .sign_in(&start, &member, &app.url("/sso/oidc/callback"))

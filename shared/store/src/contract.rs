@@ -53,6 +53,14 @@ fn now() -> Timestamp {
     Timestamp::from_unix(1_800_000_000)
 }
 
+/// A seat plan of `n` seats, no autoscaling.
+fn limit(n: u32) -> SeatPlan {
+    SeatPlan {
+        limit: Some(n),
+        autoscale_max: None,
+    }
+}
+
 fn email(s: &str) -> Email {
     Email::parse(s).unwrap()
 }
@@ -196,14 +204,7 @@ pub async fn organizations_are_unique_by_sso_identifier(store: DynStore) {
 }
 
 pub async fn settings_change_without_touching_seats(store: DynStore) {
-    let (org, _, _) = seed_org(
-        &store,
-        SeatPlan {
-            limit: Some(5),
-            autoscale_max: None,
-        },
-    )
-    .await;
+    let (org, _, _) = seed_org(&store, limit(5)).await;
     store
         .add_memberships(&org, &[invitee(&org, "a@acme.test").0])
         .await
@@ -263,14 +264,7 @@ pub async fn settings_change_without_touching_seats(store: DynStore) {
 }
 
 pub async fn invitations_take_seats_atomically(store: DynStore) {
-    let (org, _, _) = seed_org(
-        &store,
-        SeatPlan {
-            limit: Some(4),
-            autoscale_max: None,
-        },
-    )
-    .await;
+    let (org, _, _) = seed_org(&store, limit(4)).await;
     let a = invitee(&org, "a@acme.test").0;
     let b = invitee(&org, "b@acme.test").0;
     store
@@ -680,14 +674,7 @@ pub async fn race_twenty_accepts_of_one_invitation(store: DynStore) {
 }
 
 pub async fn race_thirty_invitations_for_ten_seats(store: DynStore) {
-    let (org, _, _) = seed_org(
-        &store,
-        SeatPlan {
-            limit: Some(11),
-            autoscale_max: None,
-        },
-    )
-    .await;
+    let (org, _, _) = seed_org(&store, limit(11)).await;
     let tasks: Vec<_> = (0..30)
         .map(|i| {
             let (store, org) = (store.clone(), org.clone());
@@ -934,14 +921,7 @@ pub async fn sign_in_creates_the_invited_account_atomically(store: DynStore) {
 }
 
 pub async fn sign_in_creates_account_and_membership_taking_a_seat(store: DynStore) {
-    let (org, _, _) = seed_org(
-        &store,
-        SeatPlan {
-            limit: Some(2),
-            autoscale_max: None,
-        },
-    )
-    .await;
+    let (org, _, _) = seed_org(&store, limit(2)).await;
     let write = |org: &Organization, email: &str, external: &str| {
         let mut a = account(email);
         a.master_password = None;
@@ -1069,14 +1049,7 @@ pub async fn setup_completes_once(store: DynStore) {
 }
 
 pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
-    let (org, _, _) = seed_org(
-        &store,
-        SeatPlan {
-            limit: Some(2),
-            autoscale_max: None,
-        },
-    )
-    .await;
+    let (org, _, _) = seed_org(&store, limit(2)).await;
     let (m, _) = invitee(&org, "r@acme.test");
     store
         .add_memberships(&org, std::slice::from_ref(&m))
@@ -1162,14 +1135,7 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
 }
 
 pub async fn removing_a_member_frees_its_seat(store: DynStore) {
-    let (org, _, _) = seed_org(
-        &store,
-        SeatPlan {
-            limit: Some(3),
-            autoscale_max: None,
-        },
-    )
-    .await;
+    let (org, _, _) = seed_org(&store, limit(3)).await;
     let (a, _) = invitee(&org, "gone@acme.test");
     let (b, _) = invitee(&org, "revoked@acme.test");
     store

@@ -206,15 +206,7 @@ async fn invitation_lists_are_checked_per_email(backend: Backend) {
     let (org, s) = app.org_with_owner(json!({})).await;
     let (a, b) = (app.email("a"), app.email("b"));
     app.invite(&org, &s, &[&a], "user").await;
-    let owner = app
-        .members(&org, &s)
-        .await
-        .into_iter()
-        .find(|m| m["role"] == "owner")
-        .unwrap()["email"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let owner = app.owner_field(&org, &s, "email").await;
     let (status, body) = app
         .invite(
             &org,
@@ -354,15 +346,7 @@ async fn expired_invitations_say_so(backend: Backend) {
     let who = app.email("late");
     app.invite(&org, &s, &[&who], "user").await;
     let token = app.last_mail_to(&who).await.accept_token();
-    let owner = app
-        .members(&org, &s)
-        .await
-        .into_iter()
-        .find(|m| m["role"] == "owner")
-        .unwrap()["email"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let owner = app.owner_field(&org, &s, "email").await;
     app.clock
         .advance(time::Duration::days(5) + time::Duration::seconds(1));
     let s = app.login(&owner, "owner password").await;
@@ -428,15 +412,7 @@ async fn confirming_a_member_who_has_not_accepted(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let owner_id = app
-        .members(&org, &s)
-        .await
-        .into_iter()
-        .find(|m| m["role"] == "owner")
-        .unwrap()["member_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let owner_id = app.owner_field(&org, &s, "member_id").await;
     unchanged(&app, &org, &s, async {
         assert_error(
             app.post(

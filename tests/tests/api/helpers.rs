@@ -361,6 +361,40 @@ impl TestApp {
         }
     }
 
+    /// A field (`email`, `member_id`, …) of `org`'s owner in the member listing.
+    pub async fn owner_field(&self, org: &str, session: &str, field: &str) -> String {
+        let members = self.members(org, session).await;
+        let owner = members
+            .iter()
+            .find(|m| m["role"] == "owner")
+            .expect("an owner");
+        owner[field].as_str().unwrap().to_owned()
+    }
+
+    /// Configure `org` to sign in with the OIDC provider at `issuer` (master
+    /// password decryption, enabled); returns the organization's SSO identifier.
+    pub async fn use_oidc(
+        &self,
+        org: &str,
+        session: &str,
+        issuer: &str,
+        client_id: &str,
+        secret: &str,
+    ) -> String {
+        let config = json!({"protocol": "oidc", "issuer": issuer, "client_id": client_id, "client_secret": secret,
+                            "member_decryption": "master_password", "enabled": true});
+        let (s, body) = self
+            .call(
+                "PUT",
+                &format!("/orgs/{org}/sso"),
+                Some(session),
+                Some(config),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body["sso_identifier"].as_str().unwrap().to_owned()
+    }
+
     /// The member id of `email` in `org`.
     pub async fn member_id(&self, org: &str, session: &str, email: &str) -> String {
         self.member(org, session, email).await["member_id"]

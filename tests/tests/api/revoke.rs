@@ -88,15 +88,7 @@ async fn revoke_and_restore_move_seats(backend: Backend) {
     assert_eq!(app.accept_latest(&a, "pw", true).await.0, StatusCode::OK);
 
     // Nobody revokes themselves; a user may not revoke; another organization's owner sees nothing.
-    let owner_id = app
-        .members(&org, &s)
-        .await
-        .into_iter()
-        .find(|m| m["role"] == "owner")
-        .unwrap()["member_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let owner_id = app.owner_field(&org, &s, "member_id").await;
     assert_eq!(
         app.post(
             &format!("/orgs/{org}/members/{owner_id}/revoke"),

@@ -34,18 +34,9 @@ pub(crate) async fn sso_org(app: &TestApp, seats: Value) -> SsoOrg {
         "idp-client-secret",
         app.url("/sso/oidc/callback"),
     )]);
-    let config = json!({"protocol": "oidc", "issuer": idp.issuer, "client_id": "admit", "client_secret": "idp-client-secret",
-                        "member_decryption": "master_password", "enabled": true});
-    let (s, body) = app
-        .call(
-            "PUT",
-            &format!("/orgs/{org}/sso"),
-            Some(&session),
-            Some(config),
-        )
+    let ident = app
+        .use_oidc(&org, &session, &idp.issuer, "admit", "idp-client-secret")
         .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let ident = body["sso_identifier"].as_str().unwrap().to_owned();
     SsoOrg {
         org,
         session,
@@ -74,6 +65,24 @@ pub(crate) async fn sso_sign_in(
         .clone()
         .unwrap_or_else(|| panic!("the IdP sends the browser back: {at_callback:?}"));
     browser.get(&callback).await
+}
+
+/// An SSO sign-in by an API client (`Accept: application/json`): the callback's JSON.
+async fn sso_sign_in_json(app: &TestApp, ident: &str, login: &str) -> Value {
+    let browser = Browser::new();
+    let start = app.url(&format!("/sso/start?identifier={ident}"));
+    let at = browser
+        .sign_in(&start, login, &app.url("/sso/oidc/callback"))
+        .await;
+    let res = browser
+        .client()
+        .get(at.location.unwrap())
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
 }
 
 fn setup_token(page: &Page) -> String {
@@ -166,15 +175,7 @@ async fn invited_member_is_provisioned_and_finishes_setup(backend: Backend) {
     // The master password set in setup works for signing in.
     app.login(&alice, &alice).await;
     // Owners and admins are told; the grant is used up.
-    let owner = app
-        .members(&sso.org, &sso.session)
-        .await
-        .into_iter()
-        .find(|m| m["role"] == "owner")
-        .unwrap()["email"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let owner = app.owner_field(&sso.org, &sso.session, "email").await;
     assert!(app.last_mail_to(&owner).await.text.contains(&alice));
     assert_eq!(
         set_master_password(&app, &token2, &alice).await.0,
@@ -220,20 +221,7 @@ async fn uninvited_member_joins_by_identifier(backend: Backend) {
     assert_eq!(settings["seats"]["occupied"], 2);
 
     // API clients ask for JSON and get the session token there.
-    let browser = Browser::new();
-    let start = app.url(&format!("/sso/start?identifier={}", sso.ident));
-    let at = browser
-        .sign_in(&start, &bob, &app.url("/sso/oidc/callback"))
-        .await;
-    let res = browser
-        .client()
-        .get(at.location.unwrap())
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = res.json().await.unwrap();
+    let body = sso_sign_in_json(&app, &sso.ident, &bob).await;
     let token = body["session_token"]
         .as_str()
         .expect("a session token in JSON");
@@ -700,19 +688,7 @@ async fn sso_sessions_act_only_in_their_organization(backend: Backend) {
     app.confirm_member(&sso.org, &sso.session, &gus).await;
 
     // Signed in by the SSO organization's IdP: a session for that organization only.
-    let browser = Browser::new();
-    let start = app.url(&format!("/sso/start?identifier={}", sso.ident));
-    let at = browser
-        .sign_in(&start, &gus, &app.url("/sso/oidc/callback"))
-        .await;
-    let res = browser
-        .client()
-        .get(at.location.unwrap())
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    let body: Value = res.json().await.unwrap();
+    let body = sso_sign_in_json(&app, &sso.ident, &gus).await;
     let scoped = body["session_token"]
         .as_str()
         .expect("a session")
@@ -773,19 +749,14 @@ async fn a_new_idp_does_not_inherit_the_old_ones_links(backend: Backend) {
 
     // The organization moves to another IdP, which asserts the victim's old `sub` for someone else.
     let other = admit_tests::evil::EvilProvider::start("admit", "evil-secret");
-    let config = json!({"protocol": "oidc", "issuer": other.issuer, "client_id": "admit", "client_secret": "evil-secret",
-                        "member_decryption": "master_password", "enabled": true});
-    assert_eq!(
-        app.call(
-            "PUT",
-            &format!("/orgs/{}/sso", sso.org),
-            Some(&sso.session),
-            Some(config)
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
+    app.use_oidc(
+        &sso.org,
+        &sso.session,
+        &other.issuer,
+        "admit",
+        "evil-secret",
+    )
+    .await;
     let intruder = app.email("intruder");
     let scenario =
         json!({"name": "ok", "email": intruder, "sub": admit_tests::oidc::sub_for(&victim)});

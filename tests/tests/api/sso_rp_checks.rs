@@ -78,18 +78,9 @@ struct EvilOrg {
 async fn evil_org(app: &TestApp) -> EvilOrg {
     let (org, session) = app.org_with_owner(json!({})).await;
     let idp = EvilProvider::start(CLIENT_ID, CLIENT_SECRET);
-    let config = json!({"protocol": "oidc", "issuer": idp.issuer, "client_id": CLIENT_ID,
-                        "client_secret": CLIENT_SECRET, "member_decryption": "master_password", "enabled": true});
-    let (s, body) = app
-        .call(
-            "PUT",
-            &format!("/orgs/{org}/sso"),
-            Some(&session),
-            Some(config),
-        )
+    let ident = app
+        .use_oidc(&org, &session, &idp.issuer, CLIENT_ID, CLIENT_SECRET)
         .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let ident = body["sso_identifier"].as_str().unwrap().to_owned();
     EvilOrg {
         org,
         session,
