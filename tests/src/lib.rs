@@ -5,3 +5,4 @@ pub mod evil;
 pub mod moto;
 mod node;
 pub mod oidc;
+pub mod saml;

@@ -30,6 +30,9 @@ pub struct DemoArgs {
     /// Port of the local OpenID provider.
     #[arg(long, default_value_t = 8081)]
     idp_port: u16,
+    /// Port of the local SAML identity provider.
+    #[arg(long, default_value_t = 8082)]
+    saml_idp_port: u16,
 }
 
 struct KillOnDrop(Child);
@@ -42,7 +45,9 @@ impl Drop for KillOnDrop {
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    setup::ensure_build_deps()?;
     setup::ensure_idp()?;
+    setup::ensure_saml_idp()?;
     setup::run(Command::new("cargo").args(["build", "--quiet", "-p", "admit"]))?;
     let dir = setup::root().join(&args.dir);
     let shown = args.dir.display();
@@ -70,6 +75,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         &format!("{base}/sso/oidc/callback"),
     )?);
     wait_until_up(&issuer, &mut server.0)?;
+    // The SAML IdP on the same host as Admit: its form POST to the ACS is
+    // then same-site, and the sign-in cookie (SameSite=Lax on http) comes along.
+    let host = args.listen.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+    let saml_idp = format!("http://{host}:{}", args.saml_idp_port);
+    let _saml = KillOnDrop(start_saml_idp(args.saml_idp_port, &saml_idp)?);
+    wait_until_up(&saml_idp, &mut server.0)?;
 
     let seen: HashSet<PathBuf> = mail_files(&outbox).into_iter().collect();
     create_org(&base, &operator_token, ORG, OWNER)?;
@@ -113,7 +124,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("   create a master password and the member is \"accepted\".");
     println!("6. Open Pat's link and accept with Pat's master password (an existing account joins");
     println!("   by its invitation, not by SSO).");
-    println!("7. Back in {base}/app, confirm both: the member list shows \"confirmed\".\n");
+    println!("7. Back in {base}/app, confirm both: the member list shows \"confirmed\".");
+    println!(
+        "8. To use SAML instead: under \"Single sign-on\" choose Protocol \"SAML 2.0\", paste the"
+    );
+    println!(
+        "   XML of {saml_idp}/metadata into \"IdP metadata XML\", Save, and invite someone new."
+    );
+    println!("   The local SAML IdP (pysaml2) asks only for an email.\n");
 
     let mut seen = seen;
     loop {
@@ -142,6 +160,16 @@ fn start_idp(port: u16, redirect_uri: &str) -> anyhow::Result<Child> {
         .current_dir(&dir)
         .spawn()
         .context("cannot start the local OpenID provider (node)")
+}
+
+/// The local SAML IdP of the tests (`tests/idp/saml_idp.py`, pysaml2).
+fn start_saml_idp(port: u16, base_url: &str) -> anyhow::Result<Child> {
+    Command::new(setup::python())
+        .arg(setup::root().join("tests/idp/saml_idp.py"))
+        .args(["--port", &port.to_string(), "--base-url", base_url])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("cannot start the local SAML identity provider (python3)")
 }
 
 fn wait_until_up(base: &str, child: &mut Child) -> anyhow::Result<()> {

@@ -91,6 +91,57 @@ pub fn ensure_idp() -> anyhow::Result<()> {
     ]))
 }
 
+/// Debian packages, installed (after one `apt-get update`) when any is missing.
+fn ensure_apt(packages: &[&str]) -> anyhow::Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", p])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// What building samael (libxml2 and libxmlsec1 bindings, made by bindgen) needs.
+pub fn ensure_build_deps() -> anyhow::Result<()> {
+    ensure_apt(&[
+        "pkg-config",
+        "libclang-dev",
+        "libxml2-dev",
+        "libxmlsec1-dev",
+        "libssl-dev",
+    ])
+}
+
+/// The test SAML IdP (`tests/idp/saml_idp.py`): pysaml2 and lxml from PyPI,
+/// and the `xmlsec1` binary pysaml2 signs with.
+pub fn ensure_saml_idp() -> anyhow::Result<()> {
+    ensure_apt(&["xmlsec1"])?;
+    if succeeds(Command::new(python()).args(["-c", "import saml2, lxml"])) {
+        return Ok(());
+    }
+    run(Command::new(python()).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "pysaml2>=7.5,<8",
+        "lxml>=5",
+    ]))
+}
+
 /// Debian's chromium, for the browser test (`tests/idp/journey.mjs`).
 pub fn ensure_chromium() -> anyhow::Result<()> {
     let chromium = std::env::var("ADMIT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());

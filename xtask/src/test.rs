@@ -6,8 +6,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 pub fn run() -> anyhow::Result<()> {
+    setup::ensure_build_deps()?;
     setup::ensure_moto()?;
     setup::ensure_idp()?;
+    setup::ensure_saml_idp()?;
     setup::ensure_chromium()?;
     let cargo = |args: &[&str]| setup::run(Command::new("cargo").args(args));
     cargo(&["fmt", "--all", "--", "--check"])?;

@@ -65,39 +65,65 @@
     members.load();
   }
 
-  // Single sign-on: the IdP (OpenID Connect) and the members' decryption option.
+  // Single sign-on: the IdP (OpenID Connect or SAML 2.0) and the members' decryption option.
   function ssoSettings(org) {
-    const f = (id, label, attrs = {}) => [el("label", { for: `${id}-${org}` }, label), el("input", { id: `${id}-${org}`, ...attrs })];
-    const [issuerL, issuer] = f("issuer", "Issuer URL", { type: "url", required: true });
-    const [clientL, client] = f("client", "Client ID", { required: true });
+    const f = (id, label, attrs = {}, tag = "input") => [el("label", { for: `${id}-${org}` }, label), el(tag, { id: `${id}-${org}`, ...attrs })];
+    const protocol = el("select", { id: `protocol-${org}` },
+      el("option", { value: "oidc" }, "OpenID Connect"),
+      el("option", { value: "saml" }, "SAML 2.0"));
+    const [issuerL, issuer] = f("issuer", "Issuer URL", { type: "url" });
+    const [clientL, client] = f("client", "Client ID");
     const [secretL, secret] = f("secret", "Client secret (leave empty to keep the stored one)", { type: "password", autocomplete: "off" });
+    const [metaL, meta] = f("idp-metadata", "IdP metadata XML (paste it, or fill in the three fields below)", { rows: 3 }, "textarea");
+    const [entityL, entity] = f("idp-entity", "IdP entity ID");
+    const [ssoUrlL, ssoUrl] = f("idp-sso", "IdP SSO URL (HTTP-Redirect)", { type: "url" });
+    const [certL, cert] = f("idp-cert", "IdP signing certificate (PEM)", { rows: 3 }, "textarea");
+    const unsolicited = el("input", { id: `unsolicited-${org}`, type: "checkbox" });
+    const oidcPart = el("div", {}, issuerL, issuer, clientL, client, secretL, secret);
+    const samlPart = el("div", {}, metaL, meta, entityL, entity, ssoUrlL, ssoUrl, certL, cert,
+      el("p", {}, unsolicited, " ", el("label", { for: `unsolicited-${org}`, class: "inline" }, "Accept IdP-initiated sign-ins")));
+    const show = () => { oidcPart.hidden = protocol.value !== "oidc"; samlPart.hidden = protocol.value !== "saml"; };
+    protocol.addEventListener("change", show);
     const option = el("select", { id: `option-${org}` },
       el("option", { value: "master_password" }, "Master password"),
       el("option", { value: "trusted_devices" }, "Trusted devices"),
       el("option", { value: "key_connector" }, "Key connector"));
     const [kcL, kc] = f("kc", "Key connector URL (key connector only)", { type: "url" });
     const enabled = el("input", { id: `enabled-${org}`, type: "checkbox" });
-    const redirect = el("p", { class: "muted" });
-    const form = el("form", {}, el("h3", {}, "Single sign-on"), redirect,
-      issuerL, issuer, clientL, client, secretL, secret,
+    const about = el("p", { class: "muted" });
+    const form = el("form", {}, el("h3", {}, "Single sign-on"), about,
+      el("label", { for: `protocol-${org}` }, "Protocol"), protocol, oidcPart, samlPart,
       el("label", { for: `option-${org}` }, "Members decrypt with"), option, kcL, kc,
       el("p", {}, enabled, " ", el("label", { for: `enabled-${org}`, class: "inline" }, "Enabled")),
       el("button", { type: "submit" }, "Save single sign-on"));
-    api("GET", `/orgs/${org}/sso`).then((res) => {
-      if (!res.ok) return;
-      const v = res.data;
-      redirect.textContent = `SSO identifier: ${v.sso_identifier}. Redirect URI to register at your IdP: ${v.redirect_uri}`;
+    const fill = (v) => {
+      about.textContent = `SSO identifier: ${v.sso_identifier}. OpenID Connect redirect URI: ${v.redirect_uri}. ` +
+        `SAML entity ID (and metadata URL): ${v.sp_entity_id}; assertion consumer service: ${v.acs_url}.`;
+      protocol.value = v.protocol || "oidc";
       issuer.value = v.issuer || ""; client.value = v.client_id || ""; kc.value = v.key_connector_url || "";
+      entity.value = v.idp_entity_id || ""; ssoUrl.value = v.idp_sso_url || ""; cert.value = v.idp_certificate_pem || "";
+      unsolicited.checked = !!v.allow_idp_initiated;
       option.value = v.member_decryption; enabled.checked = v.enabled;
-    });
+      show();
+    };
+    api("GET", `/orgs/${org}/sso`).then((res) => { if (res.ok) fill(res.data); });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const body = { protocol: "oidc", issuer: issuer.value, client_id: client.value, member_decryption: option.value, enabled: enabled.checked };
-      if (secret.value) body.client_secret = secret.value;
+      const body = { protocol: protocol.value, member_decryption: option.value, enabled: enabled.checked };
+      if (protocol.value === "oidc") {
+        Object.assign(body, { issuer: issuer.value, client_id: client.value });
+        if (secret.value) body.client_secret = secret.value;
+      } else {
+        body.allow_idp_initiated = unsolicited.checked;
+        if (meta.value.trim()) body.idp_metadata_xml = meta.value;
+        if (entity.value) body.idp_entity_id = entity.value;
+        if (ssoUrl.value) body.idp_sso_url = ssoUrl.value;
+        if (cert.value) body.idp_certificate_pem = cert.value;
+      }
       if (kc.value) body.key_connector_url = kc.value;
       const res = await api("PUT", `/orgs/${org}/sso`, body);
       say(res.ok ? "Single sign-on saved." : ((res.data && res.data.message) || "Could not save."), res.ok ? "ok" : "error");
-      if (res.ok) secret.value = "";
+      if (res.ok) { secret.value = ""; meta.value = ""; fill(res.data); }
     });
     return form;
   }

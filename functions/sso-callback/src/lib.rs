@@ -1,10 +1,11 @@
-//! The `sso-callback` function: the SSO page, discovery, sign-in start and
-//! the OpenID Connect callback. SAML's routes answer 501 until SAML exists.
+//! The `sso-callback` function: the SSO page, discovery, sign-in start, the
+//! OpenID Connect callback, and SAML's metadata and assertion consumer. It
+//! is the one function that links libxml2/libxmlsec1 (through samael).
 
 use admit_app::{App, Error, SignInOutcome};
-use admit_http::{ApiError, Json, cookie, not_implemented, session_cookie};
+use admit_http::{ApiError, Json, cookie, session_cookie};
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,6 +13,9 @@ use serde::Deserialize;
 
 /// The cookie binding a sign-in to the browser that started it.
 const SIGN_IN_COOKIE: &str = "admit_sso";
+
+/// The ACS form: the largest `SAMLResponse` read, and room for `RelayState`.
+const MAX_ACS_BODY: usize = admit_sso_saml::MAX_SAML_RESPONSE_BASE64 + 4 * 1024;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -22,8 +26,11 @@ pub fn routes() -> Router<App> {
         .route("/sso/discover", post(discover))
         .route("/sso/start", get(start))
         .route("/sso/oidc/callback", get(callback).post(callback_form))
-        .route("/sso/saml/acs", post(not_implemented))
-        .route("/sso/saml/metadata/{sso_identifier}", get(not_implemented))
+        .route(
+            "/sso/saml/acs",
+            post(acs).layer(DefaultBodyLimit::max(MAX_ACS_BODY)),
+        )
+        .route("/sso/saml/metadata/{sso_identifier}", get(saml_metadata))
 }
 
 #[derive(Deserialize)]
@@ -59,9 +66,13 @@ fn sign_in_cookie(app: &App, value: &str, max_age: i64) -> String {
     } else {
         ""
     };
-    // Lax: the cookie must come back on the IdP's top-level redirect.
+    // It must come back on the IdP's top-level redirect (OIDC) and on its
+    // cross-site form POST (SAML): SameSite=None, which browsers allow only
+    // with Secure. Plain http is loopback only, where Admit and a local IdP
+    // are the same site, so Lax is enough there.
+    let same_site = if secure.is_empty() { "Lax" } else { "None" };
     format!(
-        "{SIGN_IN_COOKIE}={value}; Path=/sso; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{SIGN_IN_COOKIE}={value}; Path=/sso; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
     )
 }
 
@@ -136,8 +147,59 @@ async fn finish(app: App, headers: HeaderMap, p: CallbackParams) -> Response {
             browser,
         )
         .await;
-    let clear = sign_in_cookie(&app, "", 0);
-    let json = wants_json(&headers);
+    signed_in(&app, &headers, outcome)
+}
+
+/// `GET /sso/saml/metadata/{sso_identifier}`: the SP metadata XML.
+async fn saml_metadata(
+    State(app): State<App>,
+    Path(identifier): Path<String>,
+) -> Result<Response, ApiError> {
+    let xml = app.saml_metadata(&identifier).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/samlmetadata+xml"),
+        )],
+        xml,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct AcsForm {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// `POST /sso/saml/acs`: the IdP's response by HTTP-POST. Read with a cap
+/// (over it: 413, unread) and answered like the OIDC callback.
+async fn acs(State(app): State<App>, headers: HeaderMap, body: axum::body::Body) -> Response {
+    let outcome = match axum::body::to_bytes(body, MAX_ACS_BODY).await {
+        Err(_) => Err(Error::PayloadTooLarge),
+        Ok(bytes) => match serde_urlencoded::from_bytes::<AcsForm>(&bytes) {
+            Err(_) => Err(Error::InvalidRequest(
+                "expected a form with SAMLResponse and RelayState".into(),
+            )),
+            Ok(form) => {
+                app.finish_saml_sign_in(
+                    form.saml_response.as_deref(),
+                    form.relay_state.as_deref(),
+                    cookie(&headers, SIGN_IN_COOKIE),
+                )
+                .await
+            }
+        },
+    };
+    signed_in(&app, &headers, outcome)
+}
+
+/// The end of a sign-in, whatever the protocol: session or setup, or the refusal.
+fn signed_in(app: &App, headers: &HeaderMap, outcome: Result<SignInOutcome, Error>) -> Response {
+    let clear = sign_in_cookie(app, "", 0);
+    let json = wants_json(headers);
     let mut r = match outcome {
         // API clients get the session token (or the setup token) in JSON.
         Ok(SignInOutcome::SignedIn(session)) if json => axum::Json(session).into_response(),
@@ -148,11 +210,9 @@ async fn finish(app: App, headers: HeaderMap, p: CallbackParams) -> Response {
             let mut r = redirect(&app.config().link("/done"));
             let max_age =
                 session.expires_at.unix() - time::OffsetDateTime::now_utc().unix_timestamp();
-            if let Ok(c) = HeaderValue::from_str(&session_cookie(
-                &app,
-                &session.session_token,
-                max_age.max(0),
-            )) {
+            if let Ok(c) =
+                HeaderValue::from_str(&session_cookie(app, &session.session_token, max_age.max(0)))
+            {
                 r.headers_mut().append(header::SET_COOKIE, c);
             }
             r
@@ -162,7 +222,7 @@ async fn finish(app: App, headers: HeaderMap, p: CallbackParams) -> Response {
             &app.config()
                 .link(&format!("/setup#setup_token={setup_token}")),
         ),
-        Err(e) => refusal(&headers, e),
+        Err(e) => refusal(headers, e),
     };
     if let Ok(c) = HeaderValue::from_str(&clear) {
         r.headers_mut().append(header::SET_COOKIE, c);

@@ -3,5 +3,9 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), admit_http::lambda::BoxError> {
     let oidc = Arc::new(admit_sso_oidc::OpenIdConnect::new()?);
-    admit_http::lambda::run_with(admit_sso_callback::routes, |app| Ok(app.with_oidc(oidc))).await
+    let saml = Arc::new(admit_sso_saml::SamaelProvider::new());
+    admit_http::lambda::run_with(admit_sso_callback::routes, |app| {
+        Ok(app.with_oidc(oidc).with_saml(saml))
+    })
+    .await
 }

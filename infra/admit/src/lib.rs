@@ -181,7 +181,9 @@ pub async fn start_with(
     let oidc =
         admit_sso_oidc::OpenIdConnect::new().context("cannot build the OpenID Connect client")?;
     let config = Config::new(&public_url, opts.operator_token.as_deref());
-    let app = App::new(store, mailer, clock, config).with_oidc(Arc::new(oidc));
+    let app = App::new(store, mailer, clock, config)
+        .with_oidc(Arc::new(oidc))
+        .with_saml(Arc::new(admit_sso_saml::SamaelProvider::new()));
     let router = admit_http::finish(routes(), app.clone());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     tokio::spawn(remind_timer(app.clone(), opts.remind_every));

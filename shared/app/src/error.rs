@@ -22,6 +22,8 @@ pub enum Error {
     Expired,
     #[error("not enough free seats")]
     NoSeats,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     /// The SSO sign-in decision refused (PRODUCT.md's table).
     #[error("{}", refusal_message(*.0))]
     Refused(admit_domain::Refusal),
@@ -67,6 +69,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Expired => "expired",
             Error::NoSeats => "no_seats",
+            Error::PayloadTooLarge => "payload_too_large",
             Error::Refused(r) => r.code(),
             Error::SignInRejected(_) => "invalid_request",
             Error::IdpUnavailable(_) => "idp_unavailable",
@@ -83,6 +86,7 @@ impl Error {
             Error::NotFound => 404,
             Error::Conflict(_) | Error::NoSeats => 409,
             Error::Expired => 410,
+            Error::PayloadTooLarge => 413,
             Error::Refused(admit_domain::Refusal::EmailMissing) => 400,
             Error::Refused(_) => 403,
             Error::SignInRejected(_) => 400,

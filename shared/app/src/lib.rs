@@ -7,6 +7,7 @@
 mod access;
 mod clock;
 mod error;
+mod idp_metadata;
 mod invitations;
 mod members;
 mod notify;
@@ -22,8 +23,12 @@ pub mod views;
 pub use access::Principal;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
+pub use idp_metadata::IdpMetadata;
 pub use sso_flow::{SignInOutcome, SignInStarted};
-pub use sso_port::{AuthorizationRequest, Oidc, OidcError};
+pub use sso_port::{
+    AuthorizationRequest, Oidc, OidcError, Saml, SamlError, SamlRequest, ServiceProvider,
+    UnverifiedResponse, VerifiedAssertion,
+};
 pub use views::*;
 
 use admit_domain::TokenDigest;
@@ -81,6 +86,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: Config,
     oidc: Option<Arc<dyn Oidc>>,
+    saml: Option<Arc<dyn Saml>>,
 }
 
 impl App {
@@ -98,6 +104,7 @@ impl App {
                 clock,
                 config,
                 oidc: None,
+                saml: None,
             }),
         }
     }
@@ -109,6 +116,22 @@ impl App {
             .expect("with_oidc is called before the App is shared")
             .oidc = Some(oidc);
         self
+    }
+
+    /// Give the use cases a SAML service provider (only functions that run
+    /// SSO sign-ins or configure SSO need one). Call before the `App` is cloned.
+    pub fn with_saml(mut self, saml: Arc<dyn Saml>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_saml is called before the App is shared")
+            .saml = Some(saml);
+        self
+    }
+
+    pub(crate) fn saml(&self) -> Result<&dyn Saml> {
+        self.inner
+            .saml
+            .as_deref()
+            .ok_or_else(|| Error::Internal("no SAML service provider configured".into()))
     }
 
     pub(crate) fn oidc(&self) -> Result<&dyn Oidc> {

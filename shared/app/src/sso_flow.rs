@@ -6,9 +6,11 @@ use crate::{App, Error, Result, SessionIssued};
 use admit_domain::{
     Account, AccountInOrg, Email, IdentityLink, IdpIdentity, InvitationError, InvitationToken,
     MemberId, Membership, Organization, PendingSignIn, Refusal, Secret, SetupGrant, SignInFacts,
-    SsoConfig, SsoDecision, SsoIdentifier, UserId, decide,
+    SsoConfig, SsoDecision, SsoIdentifier, TokenDigest, UserId, decide,
 };
 use admit_store::{Expected, SignInWrite, StoreError};
+
+use crate::ServiceProvider;
 
 /// Where `/sso/start` sends the browser, and the secret of its sign-in cookie.
 pub struct SignInStarted {
@@ -45,31 +47,47 @@ impl App {
             .organization_by_sso_identifier(&ident)
             .await?
             .ok_or(Error::NotFound)?;
-        let Some(SsoConfig::Oidc(config)) = org.sso.as_ref().filter(|_| org.sso_enabled) else {
+        let Some(sso) = org.sso.as_ref().filter(|_| org.sso_enabled) else {
             return Err(Error::NotFound);
         };
         let invited = match invitation.filter(|t| !t.is_empty()) {
             Some(raw) => Some(self.invitation_for(&org, raw).await?),
             None => None,
         };
+        let now = self.now();
         let mut started = PendingSignIn::start(
             org.id.clone(),
             invited,
             String::new(),
             String::new(),
-            self.now(),
+            now,
             &mut rand::rng(),
         );
-        let request = self
-            .oidc()?
-            .authorization_request(config, &self.redirect_uri(), &started.state.expose())
-            .await
-            .map_err(oidc_error)?;
-        started.pending.nonce = request.nonce;
-        started.pending.pkce_verifier = request.pkce_verifier;
+        let state = started.state.expose();
+        let redirect = match sso {
+            SsoConfig::Oidc(config) => {
+                let request = self
+                    .oidc()?
+                    .authorization_request(config, &self.redirect_uri(), &state)
+                    .await
+                    .map_err(oidc_error)?;
+                started.pending.nonce = request.nonce;
+                started.pending.pkce_verifier = request.pkce_verifier;
+                request.url
+            }
+            SsoConfig::Saml(config) => {
+                // The state travels as the RelayState; the request ID is kept here.
+                let request = self
+                    .saml()?
+                    .authn_request(config, &self.service_provider(&org), &state, now)
+                    .map_err(saml_error)?;
+                started.pending.nonce = request.request_id;
+                request.url
+            }
+        };
         self.store().put_pending_sign_in(&started.pending).await?;
         Ok(SignInStarted {
-            redirect: request.url,
+            redirect,
             browser_secret: started.browser.expose(),
         })
     }
@@ -150,17 +168,152 @@ impl App {
             external_id: identity.external_id.at_idp(&config.issuer),
             ..identity
         };
-        self.sign_in(org, &pending, &identity).await
+        self.sign_in(org, pending.invitation.as_ref(), &identity)
+            .await
     }
 
-    /// Decide and apply, protocol-independent (SAML calls this too).
+    /// Admit as the SAML service provider of `org`.
+    pub(crate) fn service_provider(&self, org: &Organization) -> ServiceProvider {
+        ServiceProvider {
+            entity_id: self
+                .config()
+                .link(&format!("/sso/saml/metadata/{}", org.sso_identifier)),
+            acs_url: self.config().link("/sso/saml/acs"),
+        }
+    }
+
+    /// `GET /sso/saml/metadata/{sso_identifier}`: the SP metadata of an
+    /// organization, for its IdP administrator to import.
+    pub async fn saml_metadata(&self, identifier: &str) -> Result<String> {
+        let ident = SsoIdentifier::parse(identifier).map_err(|_| Error::NotFound)?;
+        let org = self
+            .store()
+            .organization_by_sso_identifier(&ident)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.saml()?
+            .metadata(&self.service_provider(&org), self.now())
+            .map_err(saml_error)
+    }
+
+    /// `POST /sso/saml/acs`: the IdP's response, by HTTP-POST.
+    #[tracing::instrument(skip_all)]
+    pub async fn finish_saml_sign_in(
+        &self,
+        saml_response: Option<&str>,
+        relay_state: Option<&str>,
+        browser_secret: Option<&str>,
+    ) -> Result<SignInOutcome> {
+        let rejected = |why: &str| Error::SignInRejected(why.to_owned());
+        let saml = self.saml()?;
+        let response = saml
+            .read_response(saml_response.ok_or_else(|| rejected("no SAMLResponse"))?)
+            .map_err(saml_error)?;
+        let (org, invitation, request_id) = match &response.in_response_to {
+            Some(in_response_to) => {
+                let state = relay_state
+                    .and_then(Secret::parse)
+                    .ok_or_else(|| rejected("unknown sign-in; start again"))?;
+                // Taken (and so used up) before anything else is checked.
+                let pending = self
+                    .store()
+                    .take_pending_sign_in(&state.digest())
+                    .await?
+                    .ok_or_else(|| {
+                        rejected("this sign-in expired or was used already; start again")
+                    })?;
+                if !pending.admits(browser_secret.and_then(Secret::parse).as_ref(), self.now()) {
+                    return Err(rejected(
+                        "this sign-in expired or was started in another browser; start again",
+                    ));
+                }
+                if pending.nonce.is_empty() || pending.nonce != *in_response_to {
+                    return Err(rejected("the response does not answer this sign-in"));
+                }
+                // The organization comes from the stored sign-in, never from the response.
+                let org = self
+                    .store()
+                    .organization(&pending.org_id)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                (org, pending.invitation, Some(pending.nonce))
+            }
+            None => {
+                let org = self.unsolicited_audience(&response.audiences).await?;
+                let allowed = matches!(
+                    org.sso.as_ref().filter(|_| org.sso_enabled),
+                    Some(SsoConfig::Saml(c)) if c.allow_idp_initiated
+                );
+                if !allowed {
+                    return Err(rejected(
+                        "the response answers no sign-in (no InResponseTo), and this organization \
+                         does not accept IdP-initiated sign-ins",
+                    ));
+                }
+                (org, None, None)
+            }
+        };
+        let Some(SsoConfig::Saml(config)) = org.sso.as_ref().filter(|_| org.sso_enabled) else {
+            return Err(rejected(
+                "single sign-on is not enabled for this organization",
+            ));
+        };
+        let now = self.now();
+        let verified = saml
+            .verify(
+                config,
+                &self.service_provider(&org),
+                &response,
+                request_id.as_deref(),
+                now,
+            )
+            .map_err(saml_error)?;
+        // Each assertion is good once, until it expires (IdP-initiated ones included).
+        let replay_key = TokenDigest::of_bytes(
+            format!("{}\n{}", config.idp_entity_id, verified.assertion_id).as_bytes(),
+        );
+        if !self
+            .store()
+            .record_assertion(&replay_key, verified.valid_until, now)
+            .await?
+        {
+            tracing::warn!(org_id = %org.id, "replayed SAML assertion refused");
+            return Err(rejected("this response was used already; start again"));
+        }
+        // Links are per IdP: the same NameID from another IdP is another person.
+        let identity = IdpIdentity {
+            external_id: verified.identity.external_id.at_idp(&config.idp_entity_id),
+            ..verified.identity
+        };
+        self.sign_in(org, invitation.as_ref(), &identity).await
+    }
+
+    /// The organization an unsolicited response is addressed to: its
+    /// audience is that organization's SP entity id.
+    async fn unsolicited_audience(&self, audiences: &[String]) -> Result<Organization> {
+        let prefix = self.config().link("/sso/saml/metadata/");
+        let not_ours = || {
+            Error::SignInRejected("the response is not addressed to this service provider".into())
+        };
+        let mut ours = audiences.iter().filter_map(|a| a.strip_prefix(&prefix));
+        let (Some(identifier), None) = (ours.next(), ours.next()) else {
+            return Err(not_ours());
+        };
+        let ident = SsoIdentifier::parse(identifier).map_err(|_| not_ours())?;
+        self.store()
+            .organization_by_sso_identifier(&ident)
+            .await?
+            .ok_or_else(not_ours)
+    }
+
+    /// Decide and apply, whatever the protocol.
     async fn sign_in(
         &self,
         mut org: Organization,
-        pending: &PendingSignIn,
+        invitation: Option<&MemberId>,
         identity: &IdpIdentity,
     ) -> Result<SignInOutcome> {
-        let invitation_email = match &pending.invitation {
+        let invitation_email = match invitation {
             Some(id) => self.store().membership(&org.id, id).await?.map(|m| m.email),
             None => None,
         };
@@ -202,7 +355,7 @@ impl App {
         let new_account = |email: &Email| Account {
             id: UserId::generate(&mut rand::rng()),
             email: email.clone(),
-            name: None,
+            name: identity.name.clone(),
             master_password: None,
             keys: None,
             devices: Vec::new(),
@@ -296,6 +449,20 @@ fn oidc_error(e: crate::OidcError) -> Error {
             tracing::warn!(%why, "sign-in response rejected");
             Error::SignInRejected("the identity provider's response did not verify".into())
         }
+    }
+}
+
+fn saml_error(e: crate::SamlError) -> Error {
+    match e {
+        crate::SamlError::Malformed(why) => {
+            tracing::warn!(%why, "SAML message refused before parsing");
+            Error::InvalidRequest(format!("SAMLResponse: {why}"))
+        }
+        crate::SamlError::Rejected(why) => {
+            tracing::warn!(%why, "SAML response rejected");
+            Error::SignInRejected("the identity provider's response did not verify".into())
+        }
+        crate::SamlError::Internal(why) => Error::Internal(why),
     }
 }
 

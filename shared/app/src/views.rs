@@ -273,7 +273,7 @@ pub struct PutSso {
     pub scopes: Option<Vec<String>>,
     #[serde(default)]
     pub signing_algorithm: Option<admit_domain::SigningAlgorithm>,
-    // SAML (refused until supported, but part of the contract's shape)
+    // SAML
     #[serde(default)]
     pub idp_entity_id: Option<String>,
     #[serde(default)]
@@ -286,6 +286,46 @@ pub struct PutSso {
     pub name_attribute: Option<String>,
     #[serde(default)]
     pub allow_idp_initiated: Option<bool>,
+    /// Extension: accept RSA-SHA1 signatures (legacy IdPs).
+    #[serde(default)]
+    pub allow_sha1: Option<bool>,
+    /// Extension: the IdP's metadata XML, read for whichever of entity id,
+    /// SSO URL and certificate the request leaves out.
+    #[serde(default)]
+    pub idp_metadata_xml: Option<String>,
+}
+
+impl PutSso {
+    /// The names of the SAML fields this request sets.
+    pub fn saml_fields(&self) -> Vec<&'static str> {
+        [
+            ("idp_entity_id", self.idp_entity_id.is_some()),
+            ("idp_sso_url", self.idp_sso_url.is_some()),
+            ("idp_certificate_pem", self.idp_certificate_pem.is_some()),
+            ("email_attribute", self.email_attribute.is_some()),
+            ("name_attribute", self.name_attribute.is_some()),
+            ("allow_idp_initiated", self.allow_idp_initiated.is_some()),
+            ("allow_sha1", self.allow_sha1.is_some()),
+            ("idp_metadata_xml", self.idp_metadata_xml.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
+    /// The names of the OIDC fields this request sets.
+    pub fn oidc_fields(&self) -> Vec<&'static str> {
+        [
+            ("issuer", self.issuer.is_some()),
+            ("client_id", self.client_id.is_some()),
+            ("client_secret", self.client_secret.is_some()),
+            ("scopes", self.scopes.is_some()),
+            ("signing_algorithm", self.signing_algorithm.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
 }
 
 /// An organization's SSO settings, without secrets.
@@ -307,8 +347,26 @@ pub struct SsoView {
     pub member_decryption: admit_domain::MemberDecryption,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_connector_url: Option<String>,
-    /// The redirect URI to register at the IdP.
+    /// The redirect URI to register at an OpenID provider.
     pub redirect_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_entity_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_sso_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_certificate_pem: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_attribute: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_attribute: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_idp_initiated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_sha1: Option<bool>,
+    /// Admit's SAML entity id for this organization (its SP metadata URL).
+    pub sp_entity_id: String,
+    /// Admit's SAML assertion consumer service (HTTP-POST).
+    pub acs_url: String,
 }
 
 #[derive(Debug, Deserialize)]

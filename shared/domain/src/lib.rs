@@ -28,7 +28,7 @@ pub use secret::{Secret, TokenDigest};
 pub use session::Session;
 pub use sign_in::{ClaimedDomain, IdentityLink, PendingSignIn, SetupGrant, StartedSignIn};
 pub use sso::{AccountInOrg, ExternalId, IdpIdentity, Refusal, SignInFacts, SsoDecision, decide};
-pub use sso_config::{OidcConfig, SigningAlgorithm, SsoConfig};
+pub use sso_config::{OidcConfig, SamlConfig, SigningAlgorithm, SsoConfig};
 pub use sso_identifier::SsoIdentifier;
 pub use time::Timestamp;
 

@@ -71,6 +71,8 @@ pub struct IdpIdentity {
     pub email: Option<Email>,
     /// The IdP says the email is verified (OIDC `email_verified: true`).
     pub email_verified: bool,
+    /// The display name, for an account created just in time.
+    pub name: Option<String>,
 }
 
 /// An account and its membership (if any) in the signing-in organization.
@@ -259,6 +261,7 @@ mod tests {
             external_id: ExternalId::parse("sub-1").unwrap(),
             email: Some(email),
             email_verified: true,
+            name: None,
         };
         World {
             org,

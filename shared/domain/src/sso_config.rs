@@ -9,6 +9,7 @@ use std::fmt;
 #[serde(tag = "protocol", rename_all = "snake_case")]
 pub enum SsoConfig {
     Oidc(OidcConfig),
+    Saml(SamlConfig),
 }
 
 /// The JWS algorithms an ID token may be signed with: asymmetric only, so
@@ -53,8 +54,149 @@ impl fmt::Debug for SsoConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SsoConfig::Oidc(c) => c.fmt(f),
+            SsoConfig::Saml(c) => c.fmt(f),
         }
     }
+}
+
+/// A SAML 2.0 identity provider. Responses verify against
+/// `idp_certificate_pem` only: a certificate a response carries is never trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlConfig {
+    /// The IdP's entity id: the `Issuer` of its responses and assertions.
+    pub idp_entity_id: String,
+    /// Where AuthnRequests go (HTTP-Redirect binding).
+    pub idp_sso_url: String,
+    /// The IdP's signing certificate, PEM, normalized to one certificate.
+    pub idp_certificate_pem: String,
+    /// The attribute carrying the email; `None` tries [`SamlConfig::DEFAULT_EMAIL_ATTRIBUTES`],
+    /// then an email-format NameID.
+    pub email_attribute: Option<String>,
+    /// The attribute carrying the display name; `None` tries [`SamlConfig::DEFAULT_NAME_ATTRIBUTES`].
+    pub name_attribute: Option<String>,
+    /// Accept unsolicited (IdP-initiated) responses.
+    #[serde(default)]
+    pub allow_idp_initiated: bool,
+    /// Accept RSA-SHA1 signatures and SHA-1 digests (legacy IdPs only).
+    #[serde(default)]
+    pub allow_sha1: bool,
+}
+
+impl SamlConfig {
+    /// What the common IdPs call the email (Entra ID, ADFS, Okta, Google, Shibboleth).
+    pub const DEFAULT_EMAIL_ATTRIBUTES: &[&str] = &[
+        "email",
+        "mail",
+        "emailaddress",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+        "urn:oid:0.9.2342.19200300.100.1.3",
+    ];
+    pub const DEFAULT_NAME_ATTRIBUTES: &[&str] = &[
+        "name",
+        "displayName",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+        "urn:oid:2.16.840.1.113730.3.1.241",
+        "cn",
+    ];
+
+    pub fn new(
+        idp_entity_id: &str,
+        idp_sso_url: &str,
+        idp_certificate_pem: &str,
+        email_attribute: Option<&str>,
+        name_attribute: Option<&str>,
+    ) -> Result<Self, ParseError> {
+        let idp_entity_id = idp_entity_id.trim();
+        if idp_entity_id.is_empty()
+            || idp_entity_id.len() > 1024
+            || idp_entity_id
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(ParseError::new(
+                "idp_entity_id",
+                "must be 1 to 1024 characters without spaces",
+            ));
+        }
+        let attribute = |what: &'static str, raw: Option<&str>| match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(a) if a.len() <= 256 && !a.chars().any(|c| c.is_control()) => {
+                Ok(Some(a.to_owned()))
+            }
+            Some(_) => Err(ParseError::new(what, "must be at most 256 characters")),
+        };
+        Ok(SamlConfig {
+            idp_entity_id: idp_entity_id.to_owned(),
+            idp_sso_url: parse_sso_url(idp_sso_url)?,
+            idp_certificate_pem: normalize_certificate_pem(idp_certificate_pem)?,
+            email_attribute: attribute("email_attribute", email_attribute)?,
+            name_attribute: attribute("name_attribute", name_attribute)?,
+            allow_idp_initiated: false,
+            allow_sha1: false,
+        })
+    }
+
+    /// The DER bytes of the certificate.
+    pub fn certificate_der(&self) -> Vec<u8> {
+        pem_body(&self.idp_certificate_pem).unwrap_or_default()
+    }
+}
+
+/// An IdP's SSO URL may carry a query (some IdPs route by it), never a fragment.
+fn parse_sso_url(raw: &str) -> Result<String, ParseError> {
+    let (base, query) = match raw.trim().split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (raw.trim(), None),
+    };
+    let base = parse_endpoint_url("idp_sso_url", base)?;
+    match query {
+        Some(q) if q.contains('#') || q.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Err(ParseError::new("idp_sso_url", "must not have a fragment"))
+        }
+        Some(q) if !q.is_empty() => Ok(format!("{base}?{q}")),
+        _ => Ok(base),
+    }
+}
+
+const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+const PEM_END: &str = "-----END CERTIFICATE-----";
+
+fn pem_body(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let inner = pem.trim().strip_prefix(PEM_BEGIN)?.strip_suffix(PEM_END)?;
+    let b64: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// One PEM certificate (or its bare base64, as metadata carries it), as
+/// canonical PEM. Whether it is a usable X.509 certificate is the SAML
+/// adapter's to check; here it must at least be one DER SEQUENCE.
+pub fn normalize_certificate_pem(raw: &str) -> Result<String, ParseError> {
+    use base64::Engine as _;
+    let raw = raw.trim();
+    let bad = || ParseError::new("idp_certificate_pem", "must be one PEM X.509 certificate");
+    if raw.len() > 16 * 1024 || raw.matches(PEM_BEGIN).count() > 1 {
+        return Err(bad());
+    }
+    let der = if raw.starts_with(PEM_BEGIN) {
+        pem_body(raw).ok_or_else(bad)?
+    } else {
+        let b64: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| bad())?
+    };
+    // A DER certificate is a SEQUENCE with a long-form length.
+    if der.len() < 64 || der[0] != 0x30 {
+        return Err(bad());
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    Ok(format!("{PEM_BEGIN}\n{}\n{PEM_END}\n", lines.join("\n")))
 }
 
 /// An `https` URL, or `http` on the loopback interface (local IdPs, tests).

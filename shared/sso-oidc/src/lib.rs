@@ -207,6 +207,10 @@ impl Oidc for OpenIdConnect {
             external_id,
             email: email.and_then(|e| Email::parse(&e).ok()),
             email_verified: email_verified == Some(true),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned()),
         })
     }
 }

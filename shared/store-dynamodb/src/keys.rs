@@ -65,6 +65,11 @@ impl Key {
         Key::new(format!("SIGNIN#{}", state.to_hex()), "SIGNIN")
     }
 
+    /// A consumed SAML assertion, by the digest of its IdP and ID.
+    pub fn consumed_assertion(digest: &TokenDigest) -> Self {
+        Key::new(format!("SAML#{}", digest.to_hex()), "SAML")
+    }
+
     /// An identity link, in its organization's partition: the sort key's
     /// prefix keeps it out of the membership listing (`MEMBER#`).
     pub fn identity_link(org: &OrgId, external_id: &ExternalId) -> Self {

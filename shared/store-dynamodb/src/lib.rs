@@ -39,6 +39,7 @@
 //! | `account`                          | `USER#{user}` / `ACCOUNT`                          | GetItem (consistent)           | |
 //! | `account_by_email`                 | `EMAIL#{email}` / `EMAIL`, then the account        | 2 × GetItem (consistent)       | |
 //! | `put_pending_sign_in`              | `SIGNIN#{digest}` / `SIGNIN`                       | PutItem                        | unconditional |
+//! | `record_assertion`                 | `SAML#{digest}` / `SAML`                           | PutItem                        | `attribute_not_exists(pk) OR ttl <= :now`: a live record refuses the replay; one TTL has not deleted yet is overwritten |
 //! | `take_pending_sign_in`             | `SIGNIN#{digest}` / `SIGNIN`                       | DeleteItem (`ReturnValues = ALL_OLD`) | `attribute_exists(pk)`, a failed condition is `None`: of concurrent callers exactly one gets the item; expired ones are returned until TTL deletes them |
 //! | `identity_link`                    | `ORG#{org}` / `IDP#{external_id}`                  | GetItem (consistent)           | |
 //! | `apply_sign_in` `Link`             | `USER#{user}`/`ACCOUNT` + link                     | TransactWriteItems (1 ConditionCheck + 1 Put) | account `attribute_exists(pk)`; link `attribute_not_exists(pk)`; any failure → `Conflict` |
@@ -84,7 +85,8 @@ pub use schema::{attribute_definitions, create_table, global_secondary_indexes, 
 
 use admit_domain::{
     Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
-    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
+    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
+    TokenDigest, UserId,
 };
 use admit_store::{Expected, Page, SignInWrite, Store, StoreError};
 use async_trait::async_trait;
@@ -259,6 +261,15 @@ impl Store for DynamoStore {
         state: &TokenDigest,
     ) -> Result<Option<PendingSignIn>, StoreError> {
         self.delete_pending_sign_in(state).await
+    }
+
+    async fn record_assertion(
+        &self,
+        digest: &TokenDigest,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.write_consumed_assertion(digest, until, now).await
     }
 
     async fn identity_link(

@@ -7,10 +7,10 @@ use crate::error::{
     unavailable,
 };
 use crate::items;
-use crate::keys::{Item, Key, n, s};
+use crate::keys::{Item, Key, TTL, n, s};
 use admit_domain::{
     Account, IdentityLink, Membership, OrgId, Organization, PendingSignIn, SeatPlan, SetupGrant,
-    Status, TokenDigest,
+    Status, Timestamp, TokenDigest,
 };
 use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, SignInWrite, StoreError};
 use aws_sdk_dynamodb::types::{
@@ -447,6 +447,38 @@ impl DynamoStore {
         pending: &PendingSignIn,
     ) -> Result<(), StoreError> {
         self.put_item(items::pending_sign_in(pending)?).await
+    }
+
+    /// One conditional PutItem: refused while a record of the same assertion
+    /// lives (its `ttl` is after `now`); DynamoDB deletes it after `until`.
+    pub(crate) async fn write_consumed_assertion(
+        &self,
+        digest: &TokenDigest,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut item = Key::consumed_assertion(digest).item();
+        item.insert(TTL.into(), n(until.unix()));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(format!("{NOT_EXISTS} OR #ttl <= :now"))
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":now", n(now.unix()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_unavailable(e)),
+        }
     }
 
     /// One conditional DeleteItem returning the old item: of concurrent

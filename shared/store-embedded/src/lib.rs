@@ -8,7 +8,8 @@
 
 use admit_domain::{
     Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
-    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
+    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
+    TokenDigest, UserId,
 };
 use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, Page, SignInWrite, Store, StoreError};
 use async_trait::async_trait;
@@ -31,7 +32,9 @@ const SIGN_INS: Table = TableDefinition::new("pending_sign_ins");
 const LINKS: Table = TableDefinition::new("identity_links"); // "{org}/{external id}"
 const SETUP_GRANTS: Table = TableDefinition::new("setup_grants");
 const DOMAINS: Table = TableDefinition::new("claimed_domains");
-const ALL_TABLES: [Table; 11] = [
+const ASSERTIONS: Table = TableDefinition::new("consumed_assertions"); // digest -> until (unix seconds)
+const ALL_TABLES: [Table; 12] = [
+    ASSERTIONS,
     DOMAINS,
     ORGS,
     SSO_IDS,
@@ -529,6 +532,31 @@ impl Store for EmbeddedStore {
         let key = state.to_hex();
         self.write(move |tx| remove(tx, SIGN_INS, &key)?.map(|v| decode(&v)).transpose())
             .await
+    }
+
+    async fn record_assertion(
+        &self,
+        digest: &TokenDigest,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let key = digest.to_hex();
+        self.write(move |tx| {
+            let mut table = tx.open_table(ASSERTIONS).map_err(unavailable)?;
+            let live = table
+                .get(key.as_str())
+                .map_err(unavailable)?
+                .and_then(|v| <[u8; 8]>::try_from(v.value()).ok())
+                .is_some_and(|b| now.unix() < i64::from_be_bytes(b));
+            if live {
+                return Ok(false);
+            }
+            table
+                .insert(key.as_str(), until.unix().to_be_bytes().as_slice())
+                .map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn identity_link(

@@ -4,7 +4,7 @@
 use crate::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, SignInWrite, Store, StoreError};
 use admit_domain::{
     Account, Email, InvitationToken, Kdf, MasterPassword, MemberId, Membership, OrgId,
-    Organization, Role, SeatPlan, Session, SsoIdentifier, Status, Timestamp, UserId,
+    Organization, Role, SeatPlan, Secret, Session, SsoIdentifier, Status, Timestamp, UserId,
 };
 use std::sync::Arc;
 use time::Duration;
@@ -29,6 +29,7 @@ macro_rules! contract_tests {
             memberships_of_a_user,
             sessions_round_trip,
             pending_sign_ins_are_used_once,
+            assertions_are_consumed_once_until_they_expire,
             domains_are_claimed_by_one_organization,
             identity_links_are_unique,
             sign_in_creates_the_invited_account_atomically,
@@ -749,6 +750,35 @@ pub async fn pending_sign_ins_are_used_once(store: DynStore) {
         "exactly one taker gets it"
     );
     assert_eq!(store.take_pending_sign_in(&digest).await.unwrap(), None);
+}
+
+pub async fn assertions_are_consumed_once_until_they_expire(store: DynStore) {
+    let digest = Secret::generate(&mut rand::rng()).digest();
+    let until = now() + Duration::minutes(5);
+    let racers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(
+                async move { store.record_assertion(&digest, until, now()).await.unwrap() },
+            )
+        })
+        .collect();
+    let mut firsts = 0;
+    for r in racers {
+        firsts += usize::from(r.await.unwrap());
+    }
+    assert_eq!(firsts, 1, "exactly one of ten concurrent consumers wins");
+    let later = until - Duration::seconds(1);
+    assert!(!store.record_assertion(&digest, until, later).await.unwrap());
+    // Once it has expired (even if not yet deleted), the record may be written again.
+    assert!(
+        store
+            .record_assertion(&digest, until + Duration::minutes(5), until)
+            .await
+            .unwrap()
+    );
+    let other = Secret::generate(&mut rand::rng()).digest();
+    assert!(store.record_assertion(&other, until, now()).await.unwrap());
 }
 
 pub async fn identity_links_are_unique(store: DynStore) {

@@ -9,7 +9,8 @@
 
 use admit_domain::{
     Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
-    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, TokenDigest, UserId,
+    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
+    TokenDigest, UserId,
 };
 use async_trait::async_trait;
 
@@ -225,6 +226,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         state: &TokenDigest,
     ) -> Result<Option<PendingSignIn>, StoreError>;
+
+    /// Remember that the SAML assertion with this digest was consumed, until
+    /// `until`. `Ok(false)` when it is remembered already and `now` is before
+    /// its `until`: a replay. Of concurrent callers exactly one gets `true`.
+    async fn record_assertion(
+        &self,
+        digest: &TokenDigest,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// The account an IdP identity is linked to.
     async fn identity_link(

@@ -9,6 +9,7 @@ mod flow;
 mod revoke;
 mod sso_oidc;
 mod sso_rp_checks;
+mod sso_saml;
 mod sso_settings;
 
 /// Runs each listed scenario (an `async fn(Backend)`) once per backend.

@@ -1,0 +1,214 @@
+//! Reading the assertion out of what the signatures cover, with Admit's own
+//! checks and clock.
+
+use crate::read::{parse, text_of};
+use crate::{ASSERTION_NS, BEARER, CLOCK_SKEW, MAX_RESPONSE_AGE, PROTOCOL_NS, rejected};
+use admit_app::{SamlError, ServiceProvider, VerifiedAssertion};
+use admit_domain::{Email, ExternalId, IdpIdentity, SamlConfig, Timestamp};
+use roxmltree::Node;
+
+const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+const UNSPECIFIED_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+const TRANSIENT_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+const MAX_NAME: usize = 128;
+
+fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    node.children()
+        .find(|n| n.has_tag_name((ASSERTION_NS, name)))
+}
+
+fn children<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children()
+        .filter(move |n| n.has_tag_name((ASSERTION_NS, name)))
+}
+
+fn instant(node: Node<'_, '_>, attribute: &str) -> Result<Option<Timestamp>, SamlError> {
+    node.attribute(attribute)
+        .map(|v| {
+            Timestamp::parse(v.trim()).map_err(|_| rejected(format!("{attribute} is not a time")))
+        })
+        .transpose()
+}
+
+/// `signed` is samael's reduction: the signed Response, or the signed Assertion alone.
+pub(crate) fn read_verified(
+    signed: &str,
+    config: &SamlConfig,
+    sp: &ServiceProvider,
+    request_id: Option<&str>,
+    now: Timestamp,
+) -> Result<VerifiedAssertion, SamlError> {
+    let doc = parse(signed)?;
+    let root = doc.root_element();
+    let assertion = if root.has_tag_name((ASSERTION_NS, "Assertion")) {
+        root
+    } else if root.has_tag_name((PROTOCOL_NS, "Response")) {
+        let mut all = children(root, "Assertion");
+        match (all.next(), all.next()) {
+            (Some(a), None) => a,
+            _ => return Err(rejected("the signed response has no single Assertion")),
+        }
+    } else {
+        return Err(rejected("nothing signed is an Assertion"));
+    };
+    let assertion_id = assertion
+        .attribute("ID")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| rejected("the Assertion has no ID"))?;
+
+    let issuer = child(assertion, "Issuer").map(|i| text_of(i).trim().to_owned());
+    if issuer.as_deref() != Some(config.idp_entity_id.as_str()) {
+        return Err(rejected("the Assertion's Issuer is not the configured IdP"));
+    }
+    let issued = instant(assertion, "IssueInstant")?
+        .ok_or_else(|| rejected("the Assertion has no IssueInstant"))?;
+    if issued > now + CLOCK_SKEW || issued + MAX_RESPONSE_AGE + CLOCK_SKEW < now {
+        return Err(rejected("the Assertion was not issued just now"));
+    }
+    let mut valid_until = issued + MAX_RESPONSE_AGE;
+
+    // Conditions: a window that includes now, and every AudienceRestriction names us.
+    let conditions = child(assertion, "Conditions")
+        .ok_or_else(|| rejected("the Assertion has no Conditions"))?;
+    if let Some(not_before) = instant(conditions, "NotBefore")?
+        && not_before > now + CLOCK_SKEW
+    {
+        return Err(rejected("the Assertion is not valid yet (NotBefore)"));
+    }
+    if let Some(not_on_or_after) = instant(conditions, "NotOnOrAfter")? {
+        if not_on_or_after + CLOCK_SKEW <= now {
+            return Err(rejected("the Assertion has expired (NotOnOrAfter)"));
+        }
+        valid_until = valid_until.min(not_on_or_after);
+    }
+    let restrictions: Vec<_> = children(conditions, "AudienceRestriction").collect();
+    let ours =
+        |r: &Node<'_, '_>| children(*r, "Audience").any(|a| text_of(a).trim() == sp.entity_id);
+    if restrictions.is_empty() || !restrictions.iter().all(ours) {
+        return Err(rejected(
+            "the Assertion is not addressed to this service provider",
+        ));
+    }
+
+    let subject = child(assertion, "Subject").ok_or_else(|| rejected("no Subject"))?;
+    let confirmation_until = bearer_confirmation(subject, sp, request_id, now)?;
+    valid_until = valid_until.min(confirmation_until);
+
+    if child(assertion, "AuthnStatement").is_none() {
+        return Err(rejected("the Assertion has no AuthnStatement"));
+    }
+
+    let name_id = child(subject, "NameID").ok_or_else(|| rejected("no NameID"))?;
+    let name_id_value = text_of(name_id).trim().to_owned();
+    let format = name_id.attribute("Format").unwrap_or(UNSPECIFIED_FORMAT);
+    if format == TRANSIENT_FORMAT {
+        return Err(rejected(
+            "a transient NameID changes every sign-in and cannot identify a member: \
+             configure a persistent or email NameID at the IdP",
+        ));
+    }
+    let external_id = ExternalId::parse(&name_id_value).map_err(|e| rejected(e.to_string()))?;
+
+    let attributes = Attributes::of(assertion);
+    let email = match &config.email_attribute {
+        Some(name) => attributes.first(&[name.as_str()]),
+        None => attributes.first(SamlConfig::DEFAULT_EMAIL_ATTRIBUTES),
+    }
+    .or_else(|| matches!(format, EMAIL_FORMAT | UNSPECIFIED_FORMAT).then(|| name_id_value.clone()))
+    .and_then(|e| Email::parse(&e).ok());
+    let name = match &config.name_attribute {
+        Some(n) => attributes.first(&[n.as_str()]),
+        None => attributes.first(SamlConfig::DEFAULT_NAME_ATTRIBUTES),
+    }
+    .map(|n| {
+        n.trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_NAME)
+            .collect::<String>()
+    })
+    .filter(|n| !n.is_empty());
+
+    Ok(VerifiedAssertion {
+        identity: IdpIdentity {
+            external_id,
+            email,
+            // SAML has no standard "verified" claim: trust comes from an
+            // invitation or a verified claimed domain.
+            email_verified: false,
+            name,
+        },
+        assertion_id: assertion_id.to_owned(),
+        valid_until: valid_until + CLOCK_SKEW,
+    })
+}
+
+/// A bearer confirmation for our ACS, answering our request (or none when
+/// unsolicited), not expired. Returns its `NotOnOrAfter`.
+fn bearer_confirmation(
+    subject: Node<'_, '_>,
+    sp: &ServiceProvider,
+    request_id: Option<&str>,
+    now: Timestamp,
+) -> Result<Timestamp, SamlError> {
+    let mut why = "no bearer SubjectConfirmation";
+    for confirmation in children(subject, "SubjectConfirmation") {
+        if confirmation.attribute("Method") != Some(BEARER) {
+            continue;
+        }
+        let Some(data) = child(confirmation, "SubjectConfirmationData") else {
+            why = "the bearer confirmation has no SubjectConfirmationData";
+            continue;
+        };
+        if data.attribute("Recipient") != Some(sp.acs_url.as_str()) {
+            why = "the Recipient is not this ACS";
+            continue;
+        }
+        if data.attribute("InResponseTo") != request_id {
+            why = "the confirmation's InResponseTo does not match the request";
+            continue;
+        }
+        if let Some(not_before) = instant(data, "NotBefore")?
+            && not_before > now + CLOCK_SKEW
+        {
+            why = "the confirmation is not valid yet (NotBefore)";
+            continue;
+        }
+        match instant(data, "NotOnOrAfter")? {
+            Some(until) if now < until + CLOCK_SKEW => return Ok(until),
+            Some(_) => why = "the confirmation has expired (NotOnOrAfter)",
+            None => why = "the confirmation has no NotOnOrAfter",
+        }
+    }
+    Err(rejected(why))
+}
+
+/// The assertion's attributes: name → values, each value its whole text.
+struct Attributes(Vec<(String, Vec<String>)>);
+
+impl Attributes {
+    fn of(assertion: Node<'_, '_>) -> Attributes {
+        Attributes(
+            children(assertion, "AttributeStatement")
+                .flat_map(|s| children(s, "Attribute"))
+                .map(|a| {
+                    let name = a.attribute("Name").unwrap_or_default().to_owned();
+                    let values = children(a, "AttributeValue").map(text_of).collect();
+                    (name, values)
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of the first of `names` present (in the order of `names`).
+    fn first(&self, names: &[&str]) -> Option<String> {
+        names.iter().find_map(|want| {
+            self.0
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(want))
+                .and_then(|(_, values)| values.first())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        })
+    }
+}
