@@ -129,3 +129,133 @@ pub(crate) fn import(xml: &str) -> Result<IdpMetadata, String> {
         certificate_pem,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Self-signed test certificates (made with `openssl req -x509 -newkey …`).
+    const RSA_2048: &str = "-----BEGIN CERTIFICATE-----
+MIIDCzCCAfOgAwIBAgIUH1W+eteg0mqC9iiA8W7jKBX1gWAwDQYJKoZIhvcNAQEL
+BQAwFTETMBEGA1UEAwwKYWRtaXQtdGVzdDAeFw0yNjExMjMwNzA0NThaFw0zNjEx
+MjAwNzA0NThaMBUxEzARBgNVBAMMCmFkbWl0LXRlc3QwggEiMA0GCSqGSIb3DQEB
+AQUAA4IBDwAwggEKAoIBAQD5sMRa47KmWjFQWnt6z+Cikisun7DmLf8IcC5r2PT9
+AP3K146392UKtt4o9MWZiwwUiQq76OVU3DdUBVmVbtxijavpXyQ7P7jDKU2qdDcs
+JiH6tNYDO5i5gdkWJOQP2FV1qWk6gkiRdDJdmROoVD6Ei44gtL8dyJymyd6TsN0g
+2EEWbXsGDezCO8604UjXbA4BWMCamvSagr5Ai8Tm56CKNq31yY3GypgToSg2hlDM
+tanr+fh4vPzqhiUMDRnBMMK0DD+6HEKHtETUSPwnKIblyFmeO57Qp6RjBKrNrXQu
+3/iLVHBHGBiQqSal4oDwdqi+KHAxMM8Y+uvyaSOYwo2VAgMBAAGjUzBRMB0GA1Ud
+DgQWBBQcHMCM9ARLd/ZqwoLLhqTHfT4ZxDAfBgNVHSMEGDAWgBQcHMCM9ARLd/Zq
+woLLhqTHfT4ZxDAPBgNVHRMBAf8EBTADAQH/MA0GCSqGSIb3DQEBCwUAA4IBAQDh
+0hqtR6JOX+UH7GKqWmBZO1cN9R2FzFBR937W8yOHwUYx78jY9t5OJ7EFLI11Vnyb
+IDzyqAwHMZpBaJ9hjSm1fPGK0tOM3JY8tMQfO+r0ukLCfBRWXZPKLIXE3p1Cbk/A
+NRUt0AP4OzUDEoBfuS7hB8T7WJhvG8QPRKj0ZUOcMmn9pVLDc+Mbc7LOwnjHIT7W
+V69Cr4DY0zyMJMA/chsqZz0DLzjBjhrWFEgJDZMEBxZtwVLcauUep9MlxrnqGu4a
+FSbuxeR6ggbiJBlf8gbA7m9+EhhMrTHeP4+x5KtBAhYrD7jq3VWaZc4v4zp6Rfcj
+n0w7mgrGfNBJtDSIHJQI
+-----END CERTIFICATE-----";
+    const RSA_1024: &str = "-----BEGIN CERTIFICATE-----
+MIICBjCCAW+gAwIBAgIUAvmpgqG+ycKyz25tk2EHM5nqncMwDQYJKoZIhvcNAQEL
+BQAwFTETMBEGA1UEAwwKYWRtaXQtdGVzdDAeFw0yNjExMjMwNzA0NThaFw0zNjEx
+MjAwNzA0NThaMBUxEzARBgNVBAMMCmFkbWl0LXRlc3QwgZ8wDQYJKoZIhvcNAQEB
+BQADgY0AMIGJAoGBANvVoq8OBPzOlpwJaunXTDwWoIdwhBQfYQqkO1hBSgRcl7U6
+oHLURfkqLaYX/oOysa+rTNDqzbGsLMUiO1NLJxnCUsOv7V5hY+rrPBySVLCB6PdS
+90FUEcrMd+p9YDBbI+lcKa3kZZuzEbp8sLR9/lx4rmgI4Z0bwJKYU66nVlAXAgMB
+AAGjUzBRMB0GA1UdDgQWBBQOp2NLjh4kfO2/07f6DxkSY3ro8jAfBgNVHSMEGDAW
+gBQOp2NLjh4kfO2/07f6DxkSY3ro8jAPBgNVHRMBAf8EBTADAQH/MA0GCSqGSIb3
+DQEBCwUAA4GBAJx9hkbb1CH++2UhKOW4ezEt/DEoxUWovh9OGwaqQumqyPDZoyjg
+r76oT9olUcyVI3RW2H+bn/OIcNRnXd2NLfAzAY3kA1h4LcgoPz5fHmRYotEv04MI
+bEkZtdPKZbjscaYrxamWlAXio4rMTi8hvoxV0HFupLEyG7vDU20c0TIa
+-----END CERTIFICATE-----";
+    const EC_P256: &str = "-----BEGIN CERTIFICATE-----
+MIIBfzCCASWgAwIBAgIUDew0U9NbKn+3MJM1x66QDXCg6xowCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKYWRtaXQtdGVzdDAeFw0yNjExMjMwNzA0NThaFw0zNjExMjAw
+NzA0NThaMBUxEzARBgNVBAMMCmFkbWl0LXRlc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAShcsYsIKeLkjjApEj01nj7OFF015qqb7tODKFH5g1HTErh/6//UXd/
+mIdPx/QnhIaL65KZq/k83opqOQ35XoWto1MwUTAdBgNVHQ4EFgQUz9X4cb9PwKah
+pRjALrVnAtrcocgwHwYDVR0jBBgwFoAUz9X4cb9PwKahpRjALrVnAtrcocgwDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiA9knO8/FOqNDomgWlLbpBv
+MBC63BiKoRMZvFxBJl6aCwIhANSSOjiAMFfkm3DE23l9itoLzy6PJ6hFgrw6fosP
+1gcj
+-----END CERTIFICATE-----";
+
+    fn config(pem: &str) -> SamlConfig {
+        SamlConfig::new("https://idp.test", "https://idp.test/sso", pem, None, None).unwrap()
+    }
+
+    #[test]
+    fn certificates_must_be_strong_enough_to_trust() {
+        assert_eq!(check_certificate(&config(RSA_2048)), Ok(()));
+        assert_eq!(check_certificate(&config(EC_P256)), Ok(()));
+        let weak = check_certificate(&config(RSA_1024)).unwrap_err();
+        assert!(weak.contains("1024 bits"), "{weak}");
+        // A DER SEQUENCE that is not a certificate.
+        let mut junk = config(RSA_2048);
+        junk.idp_certificate_pem = admit_domain::sso_config::normalize_certificate_pem(&format!(
+            "MIIA{}",
+            "A".repeat(120)
+        ))
+        .unwrap();
+        assert!(check_certificate(&junk).is_err());
+    }
+
+    fn metadata(keys: &str, sso: &str) -> String {
+        format!(
+            r#"<?xml version="1.0"?><md:EntityDescriptor xmlns:md="{METADATA_NS}" xmlns:ds="{DSIG_NS}" entityID="https://idp.test/meta"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{keys}{sso}</md:IDPSSODescriptor></md:EntityDescriptor>"#
+        )
+    }
+
+    fn key(usage: &str, pem: &str) -> String {
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        format!(
+            r#"<md:KeyDescriptor {usage}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>
+{b64}
+</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#
+        )
+    }
+
+    const REDIRECT: &str = r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.test/post"/><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.test/redirect"/>"#;
+
+    #[test]
+    fn metadata_gives_entity_id_redirect_url_and_signing_certificate() {
+        let xml = metadata(
+            &format!(
+                "{}{}",
+                key(r#"use="encryption""#, EC_P256),
+                key(r#"use="signing""#, RSA_2048)
+            ),
+            REDIRECT,
+        );
+        let m = import(&xml).unwrap();
+        assert_eq!(m.entity_id, "https://idp.test/meta");
+        assert_eq!(m.sso_url, "https://idp.test/redirect");
+        assert_eq!(m.certificate_pem.trim(), RSA_2048.trim());
+        // A key without `use` is for signing too.
+        let m = import(&metadata(&key("", EC_P256), REDIRECT)).unwrap();
+        assert_eq!(m.certificate_pem.trim(), EC_P256.trim());
+    }
+
+    #[test]
+    fn metadata_without_what_is_needed_is_refused() {
+        let post_only = r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.test/post"/>"#;
+        for (xml, why) in [
+            (
+                metadata(&key(r#"use="signing""#, RSA_2048), post_only),
+                "HTTP-Redirect",
+            ),
+            (
+                metadata(&key(r#"use="encryption""#, RSA_2048), REDIRECT),
+                "signing certificate",
+            ),
+            ("<x/>".to_owned(), "exactly one identity provider"),
+            (
+                format!("<!DOCTYPE x>{}", metadata(&key("", RSA_2048), REDIRECT)),
+                "DTD",
+            ),
+            ("<unclosed".to_owned(), "well-formed"),
+        ] {
+            let err = import(&xml).unwrap_err();
+            assert!(err.contains(why), "{why}: {err}");
+        }
+    }
+}

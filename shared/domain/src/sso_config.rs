@@ -351,6 +351,55 @@ mod tests {
         assert!(!format!("{c:?}").contains("s3cret"));
     }
 
+    const CERT_B64: &str = "MIIBszCCAVmgAwIBAgIUYWRtaXQtdGVzdC1jZXJ0aWZpY2F0ZTAKBggqhkjOPQQDAjAVMRMwEQYDVQQDDAphZG1pdC10ZXN0MB4XDTI2MDEwMTAwMDAwMFoXDTM2MDEwMTAwMDAwMFowFTETMBEGA1UEAwwKYWRtaXQtdGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABA==";
+
+    fn saml(entity: &str, sso: &str, cert: &str) -> Result<SamlConfig, ParseError> {
+        SamlConfig::new(entity, sso, cert, None, Some(" displayName "))
+    }
+
+    #[test]
+    fn saml_certificates_are_normalized_to_one_pem() {
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{CERT_B64}\n-----END CERTIFICATE-----");
+        let from_pem = saml("https://idp.test", "https://idp.test/sso", &pem).unwrap();
+        let from_bare = saml("https://idp.test", "https://idp.test/sso", CERT_B64).unwrap();
+        assert_eq!(from_pem.idp_certificate_pem, from_bare.idp_certificate_pem);
+        assert!(
+            from_pem
+                .idp_certificate_pem
+                .starts_with("-----BEGIN CERTIFICATE-----\n")
+        );
+        assert!(from_pem.idp_certificate_pem.lines().all(|l| l.len() <= 64));
+        assert_eq!(from_pem.certificate_der()[0], 0x30);
+        assert_eq!(from_pem.name_attribute.as_deref(), Some("displayName"));
+        assert_eq!(from_pem.email_attribute, None);
+        assert!(!from_pem.allow_idp_initiated && !from_pem.allow_sha1);
+        for bad in ["", "not base64 at all!", "QUJD", &format!("{pem}\n{pem}")] {
+            let e = saml("https://idp.test", "https://idp.test/sso", bad).unwrap_err();
+            assert_eq!(e.what, "idp_certificate_pem", "{bad:.20}");
+        }
+    }
+
+    #[test]
+    fn saml_entity_ids_and_sso_urls_are_checked() {
+        let ok = |e: &str, u: &str| saml(e, u, CERT_B64);
+        assert_eq!(
+            ok("urn:idp", "https://idp.test/sso?tenant=a")
+                .unwrap()
+                .idp_sso_url,
+            "https://idp.test/sso?tenant=a"
+        );
+        assert!(ok("http://127.0.0.1:9/metadata", "http://127.0.0.1:9/sso").is_ok());
+        for (e, u, field) in [
+            ("", "https://idp.test/sso", "idp_entity_id"),
+            ("has space", "https://idp.test/sso", "idp_entity_id"),
+            ("urn:idp", "http://idp.test/sso", "idp_sso_url"),
+            ("urn:idp", "https://idp.test/sso#x", "idp_sso_url"),
+            ("urn:idp", "https://idp.test/sso?a=b#x", "idp_sso_url"),
+        ] {
+            assert_eq!(ok(e, u).unwrap_err().what, field, "{e} {u}");
+        }
+    }
+
     #[test]
     fn no_symmetric_or_unsigned_algorithm_exists() {
         for bad in ["\"none\"", "\"HS256\""] {

@@ -34,10 +34,3 @@ pub fn finish(routes: Router<App>, app: App) -> Router {
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
 }
-
-/// A route that exists in the contract but is not built yet: 501 with a JSON body.
-pub async fn not_implemented() -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let body = serde_json::json!({"error": "not_implemented", "message": "not available in this version of Admit"});
-    (axum::http::StatusCode::NOT_IMPLEMENTED, axum::Json(body)).into_response()
-}
