@@ -127,10 +127,10 @@ impl App {
         self
     }
 
-    pub(crate) fn saml(&self) -> Result<&dyn Saml> {
+    pub(crate) fn saml(&self) -> Result<Arc<dyn Saml>> {
         self.inner
             .saml
-            .as_deref()
+            .clone()
             .ok_or_else(|| Error::Internal("no SAML service provider configured".into()))
     }
 

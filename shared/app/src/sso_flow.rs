@@ -259,15 +259,17 @@ impl App {
             ));
         };
         let now = self.now();
-        let verified = saml
-            .verify(
-                config,
-                &self.service_provider(&org),
-                &response,
-                request_id.as_deref(),
-                now,
-            )
-            .map_err(saml_error)?;
+        // XML signature checking is CPU work in C libraries: off the async workers.
+        let verified = {
+            let (config, sp) = (config.clone(), self.service_provider(&org));
+            let request_id = request_id.clone();
+            tokio::task::spawn_blocking(move || {
+                saml.verify(&config, &sp, &response, request_id.as_deref(), now)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("SAML verification task: {e}")))?
+            .map_err(saml_error)?
+        };
         // Each assertion is good once, until it expires (IdP-initiated ones included).
         let replay_key = TokenDigest::of_bytes(
             format!("{}\n{}", config.idp_entity_id, verified.assertion_id).as_bytes(),

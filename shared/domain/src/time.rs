@@ -29,10 +29,15 @@ impl Timestamp {
         let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
         self.0.format(&f).expect("UTC timestamps format")
     }
+    /// An RFC 3339 time in the years 1900 to 9000: far enough from the
+    /// representable ends that adding or subtracting days never overflows.
     pub fn parse(s: &str) -> Result<Self, crate::ParseError> {
-        OffsetDateTime::parse(s, &Rfc3339)
-            .map(|t| Self::from_datetime(t.to_offset(UtcOffset::UTC)))
-            .map_err(|_| crate::ParseError::new("timestamp", "not RFC 3339"))
+        let t = OffsetDateTime::parse(s, &Rfc3339)
+            .map_err(|_| crate::ParseError::new("timestamp", "not RFC 3339"))?;
+        t.checked_to_offset(UtcOffset::UTC)
+            .filter(|t| (1900..=9000).contains(&t.year()))
+            .map(Self::from_datetime)
+            .ok_or_else(|| crate::ParseError::new("timestamp", "out of range"))
     }
 }
 
@@ -88,5 +93,19 @@ mod tests {
         assert_eq!(shifted.rfc3339(), "2026-11-23T08:00:00Z");
         assert_eq!(shifted.human(), "2026-11-23 08:00");
         assert!(Timestamp::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn extreme_times_are_refused_not_panicked_on() {
+        for far in [
+            "9999-12-31T23:00:00-23:59",
+            "9999-12-31T23:59:59Z",
+            "0001-01-01T00:00:00+23:59",
+            "1899-12-31T23:59:59Z",
+        ] {
+            assert!(Timestamp::parse(far).is_err(), "{far}");
+        }
+        let late = Timestamp::parse("9000-12-31T23:59:59Z").unwrap();
+        let _ = late + Duration::days(366) - Duration::days(800_000);
     }
 }

@@ -62,7 +62,7 @@ pub(crate) fn read_verified(
     }
     let issued = instant(assertion, "IssueInstant")?
         .ok_or_else(|| rejected("the Assertion has no IssueInstant"))?;
-    if issued > now + CLOCK_SKEW || issued + MAX_RESPONSE_AGE + CLOCK_SKEW < now {
+    if issued > now + CLOCK_SKEW || issued + MAX_RESPONSE_AGE + CLOCK_SKEW <= now {
         return Err(rejected("the Assertion was not issued just now"));
     }
     let mut valid_until = issued + MAX_RESPONSE_AGE;
@@ -114,7 +114,9 @@ pub(crate) fn read_verified(
         Some(name) => attributes.first(&[name.as_str()]),
         None => attributes.first(SamlConfig::DEFAULT_EMAIL_ATTRIBUTES),
     }
-    .or_else(|| matches!(format, EMAIL_FORMAT | UNSPECIFIED_FORMAT).then(|| name_id_value.clone()))
+    // Only a NameID the IdP declares an email address is read as one: an
+    // unspecified one may be a user name that merely looks like an email.
+    .or_else(|| (format == EMAIL_FORMAT).then(|| name_id_value.clone()))
     .and_then(|e| Email::parse(&e).ok());
     let name = match &config.name_attribute {
         Some(n) => attributes.first(&[n.as_str()]),
@@ -129,6 +131,12 @@ pub(crate) fn read_verified(
     })
     .filter(|n| !n.is_empty());
 
+    // Accepted strictly before the end of its window, which is also how long
+    // the replay cache remembers it (a record is live while now < until).
+    let valid_until = valid_until + CLOCK_SKEW;
+    if now >= valid_until {
+        return Err(rejected("the Assertion has expired"));
+    }
     Ok(VerifiedAssertion {
         identity: IdpIdentity {
             external_id,
@@ -139,7 +147,7 @@ pub(crate) fn read_verified(
             name,
         },
         assertion_id: assertion_id.to_owned(),
-        valid_until: valid_until + CLOCK_SKEW,
+        valid_until,
     })
 }
 
@@ -210,5 +218,135 @@ impl Attributes {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    const IDP: &str = "https://idp.test/meta";
+
+    fn sp() -> ServiceProvider {
+        ServiceProvider {
+            entity_id: "https://admit.test/sso/saml/metadata/acme".into(),
+            acs_url: "https://admit.test/sso/saml/acs".into(),
+        }
+    }
+
+    fn config() -> SamlConfig {
+        let mut c = SamlConfig {
+            idp_entity_id: IDP.into(),
+            idp_sso_url: "https://idp.test/sso".into(),
+            idp_certificate_pem: String::new(),
+            email_attribute: None,
+            name_attribute: None,
+            allow_idp_initiated: false,
+            allow_sha1: false,
+        };
+        c.name_attribute = Some("displayName".into());
+        c
+    }
+
+    fn t0() -> Timestamp {
+        Timestamp::from_unix(1_800_000_000)
+    }
+
+    /// A signed-content Assertion as samael's reduction hands it over.
+    fn assertion(name_id: &str, format: &str, attributes: &str, audience: &str) -> String {
+        let (at, until) = (t0().rfc3339(), (t0() + Duration::minutes(10)).rfc3339());
+        let sp = sp();
+        format!(
+            r#"<saml:Assertion xmlns:saml="{ASSERTION_NS}" ID="_a1" IssueInstant="{at}" Version="2.0"><saml:Issuer>{IDP}</saml:Issuer><saml:Subject><saml:NameID Format="{format}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="{BEARER}"><saml:SubjectConfirmationData InResponseTo="_req" NotOnOrAfter="{until}" Recipient="{acs}"/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{at}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{at}"/><saml:AttributeStatement>{attributes}</saml:AttributeStatement></saml:Assertion>"#,
+            acs = sp.acs_url,
+        )
+    }
+
+    fn attr(name: &str, value: &str) -> String {
+        format!(
+            r#"<saml:Attribute Name="{name}"><saml:AttributeValue>{value}</saml:AttributeValue></saml:Attribute>"#
+        )
+    }
+
+    fn read(xml: &str, now: Timestamp) -> Result<VerifiedAssertion, SamlError> {
+        read_verified(xml, &config(), &sp(), Some("_req"), now)
+    }
+
+    #[test]
+    fn the_identity_comes_from_the_attributes_or_an_email_name_id() {
+        let attrs = attr("mail", " Ann@Corp.test ") + &attr("displayName", " Ann Example\n");
+        let ok = read(
+            &assertion(
+                "p-123",
+                "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+                &attrs,
+                &sp().entity_id,
+            ),
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(ok.identity.email.unwrap().as_str(), "ann@corp.test");
+        assert_eq!(ok.identity.external_id.as_str(), "p-123");
+        assert_eq!(ok.identity.name.as_deref(), Some("Ann Example"));
+        assert!(
+            !ok.identity.email_verified,
+            "SAML has no verified-email claim"
+        );
+        assert_eq!(ok.assertion_id, "_a1");
+
+        let by_name_id = read(
+            &assertion("bo@corp.test", EMAIL_FORMAT, "", &sp().entity_id),
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(by_name_id.identity.email.unwrap().as_str(), "bo@corp.test");
+        // An unspecified NameID that looks like an email is not taken for one.
+        let unspecified = read(
+            &assertion("boss@corp.test", UNSPECIFIED_FORMAT, "", &sp().entity_id),
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(unspecified.identity.email, None);
+        let transient = read(
+            &assertion("t-1", TRANSIENT_FORMAT, "", &sp().entity_id),
+            t0(),
+        );
+        assert!(matches!(transient, Err(SamlError::Rejected(w)) if w.contains("transient")));
+    }
+
+    #[test]
+    fn only_this_service_provider_is_an_audience() {
+        let other = read(
+            &assertion(
+                "bo@corp.test",
+                EMAIL_FORMAT,
+                "",
+                "https://admit.test/sso/saml/metadata/other",
+            ),
+            t0(),
+        );
+        assert!(matches!(other, Err(SamlError::Rejected(w)) if w.contains("addressed")));
+    }
+
+    #[test]
+    fn the_window_ends_where_the_replay_cache_forgets() {
+        let xml = assertion("bo@corp.test", EMAIL_FORMAT, "", &sp().entity_id);
+        // issued + 5 min (shorter than the 10-minute conditions) + 2 min skew.
+        let end = t0() + MAX_RESPONSE_AGE + CLOCK_SKEW;
+        let last = read(&xml, end - Duration::seconds(1)).unwrap();
+        assert_eq!(last.valid_until, end);
+        assert!(read(&xml, end).is_err());
+        assert!(
+            read(&xml, t0() - CLOCK_SKEW - Duration::seconds(1)).is_err(),
+            "issued in the future"
+        );
+        let wrong_request = read_verified(&xml, &config(), &sp(), Some("_other"), t0());
+        assert!(wrong_request.is_err());
+        let unsolicited = read_verified(&xml, &config(), &sp(), None, t0());
+        assert!(
+            unsolicited.is_err(),
+            "an answer to a request is not unsolicited"
+        );
     }
 }

@@ -38,6 +38,15 @@ pub(crate) fn decode(saml_response: &str) -> Result<String, SamlError> {
         .decode(compact)
         .map_err(|_| malformed("not base64"))?;
     let xml = String::from_utf8(bytes).map_err(|_| malformed("not UTF-8"))?;
+    // Both parsers must read the same characters: roxmltree reads UTF-8
+    // whatever the declaration says, libxml2 obeys it (UTF-7 would hide
+    // markup from every check here).
+    if !declares_utf8_or_nothing(&xml) {
+        return Err(malformed("only UTF-8 is accepted"));
+    }
+    if xml.contains('\0') {
+        return Err(malformed("a NUL character"));
+    }
     // A DOCTYPE is where external entities and entity expansion live; SAML never needs one.
     let lower = xml.to_ascii_lowercase();
     if lower.contains("<!doctype") || lower.contains("<!entity") {
@@ -46,6 +55,31 @@ pub(crate) fn decode(saml_response: &str) -> Result<String, SamlError> {
         ));
     }
     Ok(xml)
+}
+
+/// The XML declaration, if any, names no encoding or UTF-8.
+fn declares_utf8_or_nothing(xml: &str) -> bool {
+    let text = xml.strip_prefix('\u{feff}').unwrap_or(xml);
+    let Some(declaration) = text.strip_prefix("<?xml") else {
+        return true;
+    };
+    let Some((declaration, _)) = declaration.split_once("?>") else {
+        return false;
+    };
+    match declaration.split_once("encoding") {
+        None => true,
+        Some((_, rest)) => {
+            let value: String = rest
+                .trim_start()
+                .trim_start_matches('=')
+                .trim_start()
+                .trim_start_matches(['"', '\''])
+                .chars()
+                .take_while(|c| !matches!(c, '"' | '\''))
+                .collect();
+            value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8")
+        }
+    }
 }
 
 pub(crate) fn read_response(saml_response: &str) -> Result<UnverifiedResponse, SamlError> {
@@ -115,6 +149,36 @@ mod tests {
             assert!(
                 matches!(err, SamlError::Malformed(ref w) if w.contains("DTD")),
                 "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_any_encoding_but_utf8() {
+        let utf7 = r#"<?xml version="1.0" encoding="UTF-7"?>"#;
+        let err = read_response(&b64(&format!("{utf7}{RESPONSE}"))).unwrap_err();
+        assert!(
+            matches!(err, SamlError::Malformed(ref w) if w.contains("UTF-8")),
+            "{err}"
+        );
+        for fine in [
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            r#"<?xml version='1.0' encoding = 'utf-8'?>"#,
+            r#"<?xml version="1.0"?>"#,
+            "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+        ] {
+            assert!(
+                read_response(&b64(&format!("{fine}{RESPONSE}"))).is_ok(),
+                "{fine}"
+            );
+        }
+        for bad in [
+            r#"<?xml version="1.0" encoding="ISO-8859-1"?>"#,
+            r#"<?xml version="1.0" encoding="UTF-16"?>"#,
+        ] {
+            assert!(
+                read_response(&b64(&format!("{bad}{RESPONSE}"))).is_err(),
+                "{bad}"
             );
         }
     }

@@ -28,6 +28,9 @@ const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 const SHA384: &str = "http://www.w3.org/2001/04/xmldsig-more#sha384";
 const SHA512: &str = "http://www.w3.org/2001/04/xmlenc#sha512";
 const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+const C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 
 pub(crate) fn check(
     xml: &str,
@@ -44,6 +47,7 @@ pub(crate) fn check(
     unique_ids(root)?;
     let signatures = enveloped_signatures(root)?;
     for signature in &signatures {
+        plain_signature(*signature)?;
         check_algorithms(*signature, config.allow_sha1)?;
     }
     response_fields(root, config, sp, request_id)
@@ -124,6 +128,74 @@ fn enveloped_signatures<'a, 'i>(root: Node<'a, 'i>) -> Result<Vec<Node<'a, 'i>>,
         }
     }
     Ok(signatures)
+}
+
+/// A signature of the shape IdPs send and nothing more: no `Object`, no
+/// `Manifest`, no `RetrievalMethod`, and only the enveloped-signature and
+/// canonicalization transforms (at most two). xmlsec runs a Reference's
+/// transforms before it checks the signature value, so an XPath or XSLT
+/// transform would be attacker-chosen work (and a URI an attacker-chosen
+/// fetch) on an unsigned request.
+fn plain_signature(signature: Node<'_, '_>) -> Result<(), SamlError> {
+    let odd = |what: &str| rejected(format!("a signature with {what} is not accepted"));
+    let dsig = |n: &Node<'_, '_>, names: &[&str]| {
+        n.tag_name().namespace() == Some(DSIG_NS) && names.contains(&n.tag_name().name())
+    };
+    let exc_c14n_only = |n: Node<'_, '_>| {
+        n.children()
+            .filter(Node::is_element)
+            .all(|c| c.has_tag_name((EXC_C14N, "InclusiveNamespaces")))
+    };
+    for child in signature.children().filter(Node::is_element) {
+        if !dsig(&child, &["SignedInfo", "SignatureValue", "KeyInfo"]) {
+            return Err(odd(child.tag_name().name()));
+        }
+        if dsig(&child, &["KeyInfo"])
+            && !child
+                .children()
+                .filter(Node::is_element)
+                .all(|k| dsig(&k, &["X509Data", "KeyName", "KeyValue"]))
+        {
+            return Err(odd("KeyInfo beyond X509Data, KeyName and KeyValue"));
+        }
+    }
+    let signed_info = signature
+        .children()
+        .find(|n| n.has_tag_name((DSIG_NS, "SignedInfo")))
+        .ok_or_else(|| odd("no SignedInfo"))?;
+    for part in signed_info.children().filter(Node::is_element) {
+        match part.tag_name().name() {
+            "CanonicalizationMethod" if dsig(&part, &["CanonicalizationMethod"]) => {
+                if !matches!(part.attribute("Algorithm"), Some(EXC_C14N | C14N))
+                    || !exc_c14n_only(part)
+                {
+                    return Err(odd("this canonicalization"));
+                }
+            }
+            "SignatureMethod" if dsig(&part, &["SignatureMethod"]) => {}
+            "Reference" if dsig(&part, &["Reference"]) => {
+                for r in part.children().filter(Node::is_element) {
+                    if !dsig(&r, &["Transforms", "DigestMethod", "DigestValue"]) {
+                        return Err(odd(r.tag_name().name()));
+                    }
+                    if r.tag_name().name() != "Transforms" {
+                        continue;
+                    }
+                    let transforms: Vec<_> = r.children().filter(Node::is_element).collect();
+                    let plain = |t: &Node<'_, '_>| {
+                        dsig(t, &["Transform"])
+                            && matches!(t.attribute("Algorithm"), Some(ENVELOPED | EXC_C14N | C14N))
+                            && exc_c14n_only(*t)
+                    };
+                    if transforms.len() > 2 || !transforms.iter().all(plain) {
+                        return Err(odd("transforms other than enveloped-signature and c14n"));
+                    }
+                }
+            }
+            other => return Err(odd(other)),
+        }
+    }
+    Ok(())
 }
 
 /// RSA or ECDSA with SHA-256 or stronger; RSA-SHA1 and SHA-1 digests only

@@ -6,6 +6,8 @@
 use crate::helpers::*;
 use crate::on_both_backends;
 use admit_tests::saml::{IdpAnswer, Landing, SamlBrowser, SamlIdp};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -548,6 +550,48 @@ async fn saml_attacks_are_refused_and_write_nothing(backend: Backend) {
             "{attack}"
         );
     }
+    // Made here from a genuine answer: a signature asking for an XPath
+    // transform (work xmlsec would do before checking anything), and a
+    // declared encoding that only one of two XML parsers would obey.
+    fn with_xpath_transform(xml: &str) -> String {
+        // After the first `<prefix:Transforms>`, whatever the IdP's dsig prefix.
+        let at = xml.find(":Transforms>").expect("a Transforms element");
+        let open = xml[..at].rfind('<').unwrap();
+        let prefix = &xml[open + 1..at];
+        let transform = format!(
+            r#"<{prefix}:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><{prefix}:XPath>count(//*[count(//*) > 0]) > 0</{prefix}:XPath></{prefix}:Transform>"#
+        );
+        let end = at + ":Transforms>".len();
+        format!("{}{transform}{}", &xml[..end], &xml[end..])
+    }
+    fn declared_utf7(xml: &str) -> String {
+        xml.replacen(r#"encoding="UTF-8""#, r#"encoding="UTF-7""#, 1)
+    }
+    for (name, mutate) in [
+        (
+            "xpath transform",
+            with_xpath_transform as fn(&str) -> String,
+        ),
+        ("utf-7", declared_utf7),
+    ] {
+        let browser = SamlBrowser::new();
+        let key = browser
+            .start(&start_url(&app, &sso.ident, None), &idp)
+            .await;
+        let mut answer = browser.answer(&idp, &key, &[("email", &victim)]).await;
+        let xml = String::from_utf8(B64.decode(&answer.saml_response).unwrap()).unwrap();
+        let mutated = mutate(&xml);
+        assert_ne!(mutated, xml, "{name}: the IdP's XML has the expected shape");
+        answer.saml_response = B64.encode(mutated);
+        let page = browser.post(&answer).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{name}: {page:?}");
+        assert_eq!(
+            app.snapshot(&sso.org, &sso.session).await,
+            before,
+            "{name} wrote nothing"
+        );
+    }
+
     // Each comment variant really names the victim's address before its comment.
     let browser = SamlBrowser::new();
     let key = browser
