@@ -16,6 +16,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/operator/orgs", post(create_organization))
         .route("/operator/orgs/{org}/domains/{domain}", put(claim_domain))
+        .route("/operator/owed-mail/run", post(run_owed_mail))
         .route("/orgs/{org}", get(organization))
         .route("/orgs/{org}/sso", get(sso_settings).put(configure_sso))
         .route("/orgs/{org}/policies", put(set_policies))
@@ -139,6 +140,12 @@ async fn remove(
 ) -> Result {
     app.remove_member(&who, &org, &member).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The operator runs the owed-mail job now (what EventBridge and `admit
+/// serve`'s timer do on their schedule) and gets its summary.
+async fn run_owed_mail(State(app): State<App>, _: Operator) -> Result {
+    Ok(axum::Json(app.run_owed_mail(None).await?).into_response())
 }
 
 /// The operator claims a domain for an organization (until organizations can

@@ -3,7 +3,7 @@
 //! store and the mail outbox by default (or DynamoDB and SES), and runs the
 //! reminder job on a timer.
 
-use admit_app::{App, Clock, Config, SystemClock};
+use admit_app::{App, Clock, Config, OffsetClock, SystemClock};
 use admit_mail::{Mailer, OutboxMailer, SesMailer};
 use admit_store::Store;
 use admit_store_dynamodb::DynamoStore;
@@ -78,6 +78,10 @@ pub struct Serve {
     /// How often the reminder job runs: `30s`, `15m`, `1h`.
     #[arg(long, env = "ADMIT_REMIND_EVERY", default_value = "15m", value_parser = parse_interval)]
     pub remind_every: Duration,
+    /// Development only: run with the clock this far ahead (`2d`, `5h`), to
+    /// see reminders go out and invitations expire.
+    #[arg(long, env = "ADMIT_CLOCK_OFFSET", value_parser = parse_interval)]
+    pub clock_offset: Option<Duration>,
 }
 
 /// `90s`, `15m`, `2h` → a duration.
@@ -92,7 +96,8 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
         "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
-        _ => return Err(format!("{s:?}: the unit must be s, m or h")),
+        "d" => n * 86_400,
+        _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
     };
     if secs == 0 {
         return Err("the interval must be positive".into());
@@ -150,7 +155,19 @@ pub struct Running {
 
 /// Build the ports, bind the listener, and serve in the background.
 pub async fn start(opts: Serve) -> anyhow::Result<Running> {
-    start_with(opts, Arc::new(SystemClock), None).await
+    let clock: Arc<dyn Clock> = match opts.clock_offset {
+        Some(offset) => {
+            tracing::warn!(
+                ?offset,
+                "the clock runs ahead (--clock-offset): for development only"
+            );
+            Arc::new(OffsetClock(
+                time::Duration::try_from(offset).unwrap_or(time::Duration::ZERO),
+            ))
+        }
+        None => Arc::new(SystemClock),
+    };
+    start_with(opts, clock, None).await
 }
 
 /// [`start`] with a given clock and AWS configuration (default: the SDK's
@@ -196,7 +213,8 @@ async fn remind_timer(app: App, every: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        admit_remind::run_once(&app).await;
+        // A run ends before the next tick is due.
+        admit_remind::run_once(&app, Some(std::time::Instant::now() + every)).await;
     }
 }
 

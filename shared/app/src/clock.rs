@@ -14,6 +14,16 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock moved ahead by a fixed offset: a development aid
+/// (`admit serve --clock-offset 3d`) to see reminders and expiry happen.
+pub struct OffsetClock(pub time::Duration);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_datetime(time::OffsetDateTime::now_utc() + self.0)
+    }
+}
+
 /// A clock that only moves when told to.
 pub struct ManualClock(AtomicI64);
 

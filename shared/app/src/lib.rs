@@ -12,6 +12,7 @@ mod invitations;
 mod members;
 mod notify;
 mod operator;
+mod owed_mail;
 mod passwords;
 mod sessions;
 mod setup;
@@ -21,9 +22,10 @@ mod sso_settings;
 pub mod views;
 
 pub use access::Principal;
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use error::Error;
 pub use idp_metadata::IdpMetadata;
+pub use owed_mail::RunSummary;
 pub use sso_flow::{SignInOutcome, SignInStarted};
 pub use sso_port::{
     AuthorizationRequest, Oidc, OidcError, Saml, SamlError, SamlRequest, ServiceProvider,

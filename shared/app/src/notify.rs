@@ -1,67 +1,12 @@
-//! The mail each use case owes, sent right after the write that causes it.
-//!
-//! A send never fails the request: an invitation whose email did not go out
-//! stays `delivery: pending`, which the reminder job retries.
+//! Notices sent right after the write that causes them (a failed one is
+//! logged, not retried: see ARCHITECTURE.md). Invitations are owed mail
+//! (`owed_mail`).
 
 use crate::App;
-use admit_domain::{InvitationToken, Membership, Organization, Role, Status};
+use admit_domain::{Membership, Organization, Status};
 use admit_mail::Message;
-use admit_store::Expected;
 
 impl App {
-    /// Email `m` its invitation and record that it went out.
-    pub(crate) async fn send_invitation(
-        &self,
-        org: &Organization,
-        m: Membership,
-        token: &InvitationToken,
-    ) {
-        let Some(invitation) = m.invitation.as_ref() else {
-            return;
-        };
-        let link = self
-            .config()
-            .link(&format!("/accept?token={}", token.expose()));
-        let message = if m.role == Role::Owner {
-            Message::OwnerInvitation {
-                org_name: &org.name,
-                link: &link,
-                expires_at: invitation.expires_at,
-            }
-        } else {
-            let account_exists = match self.store().account_by_email(&m.email).await {
-                Ok(a) => a.is_some(),
-                Err(e) => {
-                    tracing::warn!(member_id = %m.member_id, error = %e, "invitation left pending");
-                    return;
-                }
-            };
-            Message::Invitation {
-                org_name: &org.name,
-                link: &link,
-                expires_at: invitation.expires_at,
-                account_exists,
-            }
-        };
-        let mail = self.inner.templates.render(&m.email, &message);
-        if let Err(e) = self.inner.mailer.send(&mail).await {
-            tracing::warn!(member_id = %m.member_id, error = %e, "invitation email failed; left pending for the reminder job");
-            return;
-        }
-        let mut sent = m.clone();
-        if let Some(i) = sent.invitation.as_mut() {
-            i.mark_sent();
-        }
-        // A conflict means the membership moved on (accepted, reinvited): nothing to record.
-        if let Err(e) = self
-            .store()
-            .update_membership(&sent, &Expected::as_read(&m))
-            .await
-        {
-            tracing::info!(member_id = %m.member_id, error = %e, "invitation sent; delivery not recorded");
-        }
-    }
-
     /// Tell the organization's confirmed owners and admins that `member` awaits confirmation.
     pub(crate) async fn notify_awaiting_confirmation(
         &self,

@@ -6,6 +6,7 @@
 //! ```
 
 use crate::invitation::{InvitationError, InvitationToken, IssuedInvitation};
+use crate::owed_mail::{OwedKind, OwedMail};
 use crate::{Email, Invitation, MemberId, OrgId, Timestamp, UserId};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -100,6 +101,9 @@ pub struct Membership {
     pub confirmed_at: Option<Timestamp>,
     /// The organization key encrypted for this member by a confirming admin; opaque.
     pub org_key: Option<String>,
+    /// The email this membership owes (see [`crate::owed_mail`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<OwedMail>,
 }
 
 impl Membership {
@@ -128,6 +132,8 @@ impl Membership {
             accepted_at: None,
             confirmed_at: None,
             org_key: None,
+            // Owed in the write that creates it; the inviting request sends it.
+            mail: Some(OwedMail::invitation_claimed(now)),
         };
         (m, token)
     }
@@ -149,6 +155,7 @@ impl Membership {
             accepted_at: None,
             confirmed_at: None,
             org_key: None,
+            mail: None,
         }
     }
 
@@ -190,6 +197,7 @@ impl Membership {
         self.status = Status::Accepted;
         self.user_id = Some(user);
         self.invitation = None;
+        self.mail = None;
         self.accepted_at = Some(now);
         Ok(())
     }
@@ -229,6 +237,7 @@ impl Membership {
         self.revoked_from = Some(self.status);
         self.status = Status::Revoked;
         self.invitation = None;
+        self.mail = None;
         Ok(())
     }
 
@@ -262,7 +271,45 @@ impl Membership {
         invitation.sent_count = sent_count;
         self.invitation = Some(invitation);
         self.invited_at = now;
+        // The schedule starts again; the reinviting request sends it.
+        self.mail = Some(OwedMail::invitation_claimed(now));
         Ok(token)
+    }
+
+    /// The owed email can no longer be sent: the membership left `invited`,
+    /// or its invitation expired (nothing goes out after expiry).
+    pub fn owed_mail_is_moot(&self, now: Timestamp) -> bool {
+        self.status != Status::Invited || self.invitation.as_ref().is_none_or(|i| i.is_expired(now))
+    }
+
+    /// Claim the owed email for one more attempt (see [`OwedMail::claimed`]),
+    /// with a new link for it: the token of the first email keeps working,
+    /// and so does this one, until the next resend or reminder replaces it.
+    pub fn claim_mail(
+        &mut self,
+        now: Timestamp,
+        rng: &mut impl CryptoRng,
+    ) -> Option<InvitationToken> {
+        let mail = self.mail.as_mut()?;
+        let invitation = self.invitation.as_mut()?;
+        *mail = mail.claimed(now);
+        let token = InvitationToken::generate(&self.org_id, &self.member_id, rng);
+        invitation.resent_digest = Some(token.digest());
+        Some(token)
+    }
+
+    /// The owed email went out: an invitation is marked sent, and the next
+    /// reminder of `reminder_days` (days after the invitation was issued)
+    /// that falls before expiry is owed next, or nothing.
+    pub fn mail_sent(&mut self, reminder_days: &[u32]) {
+        let (Some(mail), Some(invitation)) = (self.mail, self.invitation.as_mut()) else {
+            self.mail = None;
+            return;
+        };
+        if mail.kind == OwedKind::Invitation {
+            invitation.mark_sent();
+        }
+        self.mail = mail.next(reminder_days, invitation.issued_at, invitation.expires_at);
     }
 }
 

@@ -22,6 +22,13 @@ pub enum Message<'a> {
         expires_at: Timestamp,
         account_exists: bool,
     },
+    /// To an invited member who has not acted yet, before the invitation expires.
+    Reminder {
+        org_name: &'a str,
+        link: &'a str,
+        expires_at: Timestamp,
+        account_exists: bool,
+    },
     /// To the owner named when the organization was created.
     OwnerInvitation {
         org_name: &'a str,
@@ -44,6 +51,7 @@ impl Message<'_> {
         match self {
             Message::Invitation { .. } => "invitation",
             Message::OwnerInvitation { .. } => "owner_invitation",
+            Message::Reminder { .. } => "reminder",
             Message::AwaitingConfirmation { .. } => "awaiting_confirmation",
             Message::Confirmed { .. } => "confirmed",
         }
@@ -52,6 +60,16 @@ impl Message<'_> {
     fn context(&self) -> Value {
         match *self {
             Message::Invitation {
+                org_name,
+                link,
+                expires_at,
+                account_exists,
+            } => context! {
+                org_name, link, account_exists,
+                expires_at => expires_at.human(),
+                action => if account_exists { ACCEPT_INVITATION } else { FINISH_ACCOUNT_SETUP },
+            },
+            Message::Reminder {
                 org_name,
                 link,
                 expires_at,
@@ -102,6 +120,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "invitation.subject.txt",
     "invitation.txt",
     "invitation.html",
+    "reminder.subject.txt",
+    "reminder.txt",
+    "reminder.html",
     "owner_invitation.subject.txt",
     "owner_invitation.txt",
     "owner_invitation.html",

@@ -98,6 +98,20 @@ fn invitation_for_an_existing_account() {
 }
 
 #[test]
+fn reminder() {
+    let mail = render(Message::Reminder {
+        org_name: "Acme",
+        link: LINK,
+        expires_at: expires(),
+        account_exists: false,
+    });
+    assert_eq!(mail.subject, "Reminder: join Acme on Admit");
+    assert_link(&mail, "Finish account setup");
+    assert!(mail.text.contains("still waiting"), "{}", mail.text);
+    assert_well_formed(&mail);
+}
+
+#[test]
 fn owner_invitation() {
     let mail = render(Message::OwnerInvitation {
         org_name: "Acme",

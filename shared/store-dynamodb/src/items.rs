@@ -2,7 +2,10 @@
 //! the key attributes of its kind, and back.
 
 use crate::error::unavailable;
-use crate::keys::{GSI1PK, GSI1SK, Item, Key, PK, SK, TTL, n, s, user_membership_sk, user_pk};
+use crate::keys::{
+    DUE_PK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, Item, Key, PK, SK, TTL, due_sk, n, s,
+    user_membership_sk, user_pk,
+};
 use admit_domain::{
     Account, IdentityLink, Membership, Organization, PendingSignIn, Session, SetupGrant,
 };
@@ -11,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// Attributes this adapter adds to an item; never part of a domain value.
-const KEY_ATTRIBUTES: [&str; 5] = [PK, SK, GSI1PK, GSI1SK, TTL];
+const KEY_ATTRIBUTES: [&str; 7] = [PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, TTL];
 
 /// Attribute of a guard item naming the item it guards.
 pub(crate) const GUARD_ORG_ID: &str = "org_id";
@@ -65,9 +68,17 @@ pub(crate) fn sso_guard(org: &Organization) -> Item {
     item
 }
 
-/// A membership; indexed by user (`gsi1`) only while it has one.
+/// A membership; indexed by user (`gsi1`) only while it has one, and by
+/// due time (`gsi2`) only while it owes an email.
 pub(crate) fn membership(m: &Membership) -> Result<Item, StoreError> {
     let mut item = encode(m, &Key::membership(&m.org_id, &m.member_id))?;
+    if let Some(mail) = &m.mail {
+        item.insert(GSI2PK.into(), s(DUE_PK));
+        item.insert(
+            GSI2SK.into(),
+            s(due_sk(mail.due_at, &m.org_id, &m.member_id)),
+        );
+    }
     if let Some(user) = &m.user_id {
         item.insert(GSI1PK.into(), s(user_pk(user)));
         item.insert(

@@ -1,6 +1,6 @@
 //! Key values of every item kind (see the crate docs for the layout).
 
-use crate::schema::{GSI1, TABLE};
+use crate::schema::{GSI1, GSI2, TABLE};
 use admit_domain::{Email, ExternalId, MemberId, OrgId, SsoIdentifier, TokenDigest, UserId};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -11,7 +11,11 @@ pub(crate) const PK: &str = TABLE.key.partition_key;
 pub(crate) const SK: &str = TABLE.key.sort_key;
 pub(crate) const GSI1PK: &str = GSI1.key.partition_key;
 pub(crate) const GSI1SK: &str = GSI1.key.sort_key;
+pub(crate) const GSI2PK: &str = GSI2.key.partition_key;
+pub(crate) const GSI2SK: &str = GSI2.key.sort_key;
 pub(crate) const TTL: &str = TABLE.ttl_attribute;
+/// The one partition of the due index (`gsi2pk`).
+pub(crate) const DUE_PK: &str = "DUE";
 
 /// Sort-key prefix of membership items (in their organization's partition).
 pub(crate) const MEMBER_PREFIX: &str = "MEMBER#";
@@ -96,6 +100,12 @@ impl Key {
 
 pub(crate) fn org_pk(org: &OrgId) -> String {
     format!("ORG#{org}")
+}
+
+/// `gsi2sk` of a membership owing an email: its due time (12 digits of unix
+/// seconds, so the order is the time order), then its key.
+pub(crate) fn due_sk(due_at: admit_domain::Timestamp, org: &OrgId, member: &MemberId) -> String {
+    format!("{:012}#{org}#{member}", due_at.unix().max(0))
 }
 
 /// `gsi1pk` of a user's memberships.

@@ -6,14 +6,16 @@
 //!
 //! Every item is its domain value serialized with `serde_dynamo` (`None` is a
 //! NULL attribute) plus its key attributes. The table's schema lives in one
-//! place, [`schema::TABLE`]: string keys `pk`/`sk`, the sparse index `gsi1`
-//! (`gsi1pk`/`gsi1sk`, projection ALL), TTL on `ttl`, on-demand billing.
+//! place, [`schema::TABLE`]: string keys `pk`/`sk`, the sparse indexes `gsi1`
+//! (`gsi1pk`/`gsi1sk`: memberships by user) and `gsi2` (`gsi2pk`/`gsi2sk`:
+//! memberships owing an email, by due time), projection ALL, TTL on `ttl`,
+//! on-demand billing.
 //!
 //! | Item            | `pk`                 | `sk`                  | other key attributes                                              |
 //! |-----------------|----------------------|-----------------------|-------------------------------------------------------------------|
 //! | organization    | `ORG#{org_id}`       | `ORG`                 | `occupied_seats` is a top-level number (`ADD`ed to)                |
 //! | SSO id guard    | `SSOID#{identifier}` | `SSOID`               | `org_id`                                                          |
-//! | membership      | `ORG#{org_id}`       | `MEMBER#{member_id}`  | with a user: `gsi1pk = USER#{user_id}`, `gsi1sk = MEMBER#{org_id}#{member_id}` |
+//! | membership      | `ORG#{org_id}`       | `MEMBER#{member_id}`  | with a user: `gsi1pk = USER#{user_id}`, `gsi1sk = MEMBER#{org_id}#{member_id}`; owing an email: `gsi2pk = DUE`, `gsi2sk = {due_at:012}#{org_id}#{member_id}` |
 //! | account         | `USER#{user_id}`     | `ACCOUNT`             |                                                                   |
 //! | email guard     | `EMAIL#{email}`      | `EMAIL`               | `user_id`                                                         |
 //! | session         | `SESSION#{digest}`   | `SESSION`             | `ttl` = expiry in unix seconds (hex digest of the token)          |
@@ -100,6 +102,8 @@ use keys::Key;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Items DynamoDB read for this store (GetItem, BatchGetItem, Query's `ScannedCount`).
+    items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl DynamoStore {
@@ -108,7 +112,13 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            items_read: Default::default(),
         }
+    }
+
+    pub(crate) fn count_read(&self, items: usize) {
+        self.items_read
+            .fetch_add(items as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The table's name.
@@ -261,6 +271,18 @@ impl Store for DynamoStore {
         state: &TokenDigest,
     ) -> Result<Option<PendingSignIn>, StoreError> {
         self.delete_pending_sign_in(state).await
+    }
+
+    async fn due_memberships(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Membership>, StoreError> {
+        self.due_page(now, limit).await
+    }
+
+    fn items_read(&self) -> u64 {
+        self.items_read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn record_assertion(

@@ -4,9 +4,9 @@
 use crate::DynamoStore;
 use crate::error::{backoff, sdk_unavailable, unavailable};
 use crate::items::decode;
-use crate::keys::{Item, Key, MEMBER_PREFIX, PK, SK, org_pk, s, user_pk};
-use crate::schema::GSI1;
-use admit_domain::{MemberId, Membership, OrgId, Status, UserId};
+use crate::keys::{DUE_PK, Item, Key, MEMBER_PREFIX, PK, SK, org_pk, s, user_pk};
+use crate::schema::{GSI1, GSI2};
+use admit_domain::{MemberId, Membership, OrgId, Status, Timestamp, UserId};
 use admit_store::{MAX_PAGE_SIZE, Page, StoreError};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::collections::HashMap;
@@ -28,7 +28,9 @@ impl DynamoStore {
             .send()
             .await
             .map_err(sdk_unavailable)?;
-        Ok(out.item.filter(|i| !i.is_empty()))
+        let item = out.item.filter(|i| !i.is_empty());
+        self.count_read(usize::from(item.is_some()));
+        Ok(item)
     }
 
     /// The memberships among `members` that exist, in the order asked
@@ -88,6 +90,7 @@ impl DynamoStore {
                 .as_mut()
                 .and_then(|r| r.remove(&self.table))
             {
+                self.count_read(items.len());
                 out.extend(items);
             }
             pending = response
@@ -147,6 +150,7 @@ impl DynamoStore {
                     .expression_attribute_values(":status", s(status.as_str()));
             }
             let out = query.send().await.map_err(sdk_unavailable)?;
+            self.count_read(usize::try_from(out.scanned_count).unwrap_or_default());
             for item in out.items.unwrap_or_default() {
                 let m: Membership = decode(item)?;
                 if items.len() == limit {
@@ -166,6 +170,44 @@ impl DynamoStore {
                 }
             }
         }
+    }
+
+    /// Memberships whose owed email is due at `now`, earliest first: one Query
+    /// of the sparse due index (`gsi2pk = DUE`, `gsi2sk` = due time, then the key).
+    pub(crate) async fn due_page(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Membership>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        while out.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI2.name)
+                .key_condition_expression("#pk = :pk AND #sk < :until")
+                .expression_attribute_names("#pk", GSI2.key.partition_key)
+                .expression_attribute_names("#sk", GSI2.key.sort_key)
+                .expression_attribute_values(":pk", s(DUE_PK))
+                // Every sort key of a time up to `now` sorts before "{now + 1}#".
+                .expression_attribute_values(":until", s(format!("{:012}#", now.unix().max(0) + 1)))
+                .set_exclusive_start_key(start.take())
+                .limit(i32::try_from(limit - out.len()).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(sdk_unavailable)?;
+            self.count_read(usize::try_from(page.scanned_count).unwrap_or_default());
+            for item in page.items.unwrap_or_default() {
+                out.push(decode::<Membership>(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 
     /// Every membership held by `user`, through the sparse user index.
@@ -188,6 +230,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(sdk_unavailable)?;
+            self.count_read(usize::try_from(page.scanned_count).unwrap_or_default());
             for item in page.items.unwrap_or_default() {
                 out.push(decode::<Membership>(item)?);
             }

@@ -48,20 +48,32 @@ pub const TABLE: TableDescription = TableDescription {
         partition_key: "pk",
         sort_key: "sk",
     },
-    global_secondary_indexes: &[IndexDescription {
-        name: "gsi1",
-        key: KeyDescription {
-            partition_key: "gsi1pk",
-            sort_key: "gsi1sk",
+    global_secondary_indexes: &[
+        IndexDescription {
+            name: "gsi1",
+            key: KeyDescription {
+                partition_key: "gsi1pk",
+                sort_key: "gsi1sk",
+            },
+            projection: "ALL",
         },
-        projection: "ALL",
-    }],
+        IndexDescription {
+            name: "gsi2",
+            key: KeyDescription {
+                partition_key: "gsi2pk",
+                sort_key: "gsi2sk",
+            },
+            projection: "ALL",
+        },
+    ],
     billing_mode: "PAY_PER_REQUEST",
     ttl_attribute: "ttl",
 };
 
 /// The index of memberships by user (sparse: only memberships with a user).
 pub(crate) const GSI1: IndexDescription = TABLE.global_secondary_indexes[0];
+/// The index of owed emails by due time (sparse: only memberships owing one).
+pub(crate) const GSI2: IndexDescription = TABLE.global_secondary_indexes[1];
 
 fn key_elements(key: KeyDescription) -> Vec<KeySchemaElement> {
     [

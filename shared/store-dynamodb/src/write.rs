@@ -114,8 +114,26 @@ fn membership_condition(expr: &mut Expr, expected: &Expected) -> Result<String, 
         // No invitation is stored as `invitation: NULL`, where the path does not resolve.
         None => "attribute_not_exists(#invitation.#digest)",
     };
+    let mail = match &expected.mail {
+        None => String::new(),
+        Some(None) => {
+            expr.name("#mail", "mail");
+            " AND attribute_not_exists(#mail)".into()
+        }
+        Some(Some(owed)) => {
+            expr.name("#mail", "mail");
+            expr.name("#due_at", "due_at");
+            expr.name("#attempts", "attempts");
+            expr.value(
+                ":mail_due",
+                serde_dynamo::to_attribute_value(owed.due_at).map_err(unavailable)?,
+            );
+            expr.value(":mail_attempts", n(owed.attempts));
+            " AND #mail.#due_at = :mail_due AND #mail.#attempts = :mail_attempts".into()
+        }
+    };
     Ok(format!(
-        "attribute_exists(pk) AND #status = :status AND {invitation}"
+        "attribute_exists(pk) AND #status = :status AND {invitation}{mail}"
     ))
 }
 
@@ -426,6 +444,51 @@ impl DynamoStore {
         let mut writes = vec![put(&self.table, item, &condition, &expr)?];
         writes.extend(create_account(&self.table, account)?);
         transact_or_conflict(&self.client, writes).await
+    }
+
+    /// Write memberships with BatchWriteItem: no condition, no seat counted.
+    /// For seeding tests and benchmarks only, never a request path.
+    #[doc(hidden)]
+    pub async fn put_memberships_unconditionally(
+        &self,
+        memberships: &[Membership],
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in memberships.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|m| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(items::membership(m)?))
+                        .build()
+                        .map_err(unavailable)?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            for attempt in 0..TRANSACTION_ATTEMPTS {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    backoff(attempt - 1).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut requests))
+                    .send()
+                    .await
+                    .map_err(sdk_unavailable)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(unavailable("BatchWriteItem kept leaving items unprocessed"));
+            }
+        }
+        Ok(())
     }
 
     // --- single sign-on ---------------------------------------------------

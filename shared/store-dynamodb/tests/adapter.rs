@@ -166,6 +166,7 @@ async fn update_conditions_cover_a_missing_invitation_and_seats() {
     let no_invitation = Expected {
         status: Status::Invited,
         invitation: None,
+        mail: None,
     };
     assert!(matches!(
         store.update_membership(&accepted, &no_invitation).await,
@@ -756,6 +757,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
     let stale = Expected {
         status: Status::Accepted,
         invitation: None,
+        mail: None,
     };
     assert!(matches!(
         store

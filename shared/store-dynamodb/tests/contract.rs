@@ -103,3 +103,21 @@ async fn sessions_carry_their_expiry_for_ttl() {
         .clone();
     assert_eq!(ttl, s.expires_at.unix().to_string());
 }
+
+/// Seeded with BatchWriteItem: moto copies the whole table for every
+/// transaction, which makes 10,000 transactional inserts take many minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn finding_due_mail_costs_what_is_due_not_the_table() {
+    let store = std::sync::Arc::new(fresh().await);
+    let seeder = store.clone();
+    admit_store::contract::finding_due_mail_costs_what_is_due_not_the_table(
+        store,
+        async |_: &admit_domain::Organization, memberships: &[admit_domain::Membership]| {
+            seeder
+                .put_memberships_unconditionally(memberships)
+                .await
+                .unwrap();
+        },
+    )
+    .await;
+}

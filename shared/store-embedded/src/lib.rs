@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 type Table = TableDefinition<'static, &'static str, &'static [u8]>;
 
@@ -33,7 +34,11 @@ const LINKS: Table = TableDefinition::new("identity_links"); // "{org}/{external
 const SETUP_GRANTS: Table = TableDefinition::new("setup_grants");
 const DOMAINS: Table = TableDefinition::new("claimed_domains");
 const ASSERTIONS: Table = TableDefinition::new("consumed_assertions"); // digest -> until (unix seconds)
-const ALL_TABLES: [Table; 12] = [
+/// The owed-email index: "{due_at unix, 12 digits}/{org}/{member}" of every
+/// membership that owes an email, in time order (the sparse index).
+const DUE: Table = TableDefinition::new("owed_mail_due");
+const ALL_TABLES: [Table; 13] = [
+    DUE,
     ASSERTIONS,
     DOMAINS,
     ORGS,
@@ -51,6 +56,41 @@ const ALL_TABLES: [Table; 12] = [
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    items_read: Arc<AtomicU64>,
+}
+
+/// How many items a read returned, for [`Store::items_read`].
+trait Counted {
+    fn count(&self) -> u64;
+}
+
+impl<T> Counted for Option<T> {
+    fn count(&self) -> u64 {
+        u64::from(self.is_some())
+    }
+}
+
+impl<T> Counted for Vec<T> {
+    fn count(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+impl<T> Counted for Page<T> {
+    fn count(&self) -> u64 {
+        self.items.len() as u64
+    }
+}
+
+fn due_key(m: &Membership) -> Option<String> {
+    m.mail.map(|mail| {
+        format!(
+            "{:012}/{}/{}",
+            mail.due_at.unix().max(0),
+            m.org_id,
+            m.member_id
+        )
+    })
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -124,10 +164,19 @@ fn put_json<T: Serialize>(
     put(tx, table, key, &encode(value)?)
 }
 
+/// Write `m` with its index entries (by user; by owed email's due time).
 fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<(), StoreError> {
-    put_json(tx, MEMBERS, &member_key(&m.org_id, &m.member_id), m)?;
+    let key = member_key(&m.org_id, &m.member_id);
+    let old: Option<Membership> = tx.get_json(MEMBERS, &key)?;
+    if let Some(k) = old.as_ref().and_then(due_key) {
+        remove(tx, DUE, &k)?;
+    }
+    put_json(tx, MEMBERS, &key, m)?;
     if let Some(k) = user_member_key(m) {
         put(tx, USER_MEMBERS, &k, b"")?;
+    }
+    if let Some(k) = due_key(m) {
+        put(tx, DUE, &k, b"")?;
     }
     Ok(())
 }
@@ -141,7 +190,7 @@ fn expect_membership(
     let stored: Membership = tx
         .get_json(MEMBERS, &member_key(&m.org_id, &m.member_id))?
         .ok_or(StoreError::Conflict)?;
-    if Expected::as_read(&stored) != *expected || stored.occupies_seat() != m.occupies_seat() {
+    if !expected.matches(&stored) || stored.occupies_seat() != m.occupies_seat() {
         return Err(StoreError::Conflict);
     }
     Ok(stored)
@@ -188,17 +237,23 @@ impl EmbeddedStore {
             tx.open_table(t).map_err(unavailable)?;
         }
         tx.commit().map_err(unavailable)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            items_read: Arc::default(),
+        })
     }
 
-    async fn read<T: Send + 'static>(
+    /// Run `f` in a read transaction; what it returns counts as items read.
+    async fn read<T: Counted + Send + 'static>(
         &self,
         f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || f(&db.begin_read().map_err(unavailable)?))
+        let out = tokio::task::spawn_blocking(move || f(&db.begin_read().map_err(unavailable)?))
             .await
-            .map_err(unavailable)?
+            .map_err(unavailable)??;
+        self.items_read.fetch_add(out.count(), Ordering::Relaxed);
+        Ok(out)
     }
 
     /// Run `f` in one serialized write transaction: committed when it returns
@@ -432,7 +487,7 @@ impl Store for EmbeddedStore {
             let stored: Membership = tx
                 .get_json(MEMBERS, &member_key(&m.org_id, &m.member_id))?
                 .ok_or(StoreError::Conflict)?;
-            if Expected::as_read(&stored) != expected || m.org_id != org.id {
+            if !expected.matches(&stored) || m.org_id != org.id {
                 return Err(StoreError::Conflict);
             }
             if delta > 0 {
@@ -463,6 +518,9 @@ impl Store for EmbeddedStore {
             remove(tx, MEMBERS, &member_key(&m.org_id, &m.member_id))?;
             if let Some(k) = user_member_key(&stored) {
                 remove(tx, USER_MEMBERS, &k)?;
+            }
+            if let Some(k) = due_key(&stored) {
+                remove(tx, DUE, &k)?;
             }
             if stored.occupies_seat() {
                 let mut org: Organization = tx
@@ -532,6 +590,31 @@ impl Store for EmbeddedStore {
         let key = state.to_hex();
         self.write(move |tx| remove(tx, SIGN_INS, &key)?.map(|v| decode(&v)).transpose())
             .await
+    }
+
+    async fn due_memberships(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Membership>, StoreError> {
+        // Every key of a time up to `now` sorts before "{now + 1}/".
+        let end = format!("{:012}/", now.unix().max(0) + 1);
+        self.read(move |tx| {
+            let due = tx.open_table(DUE).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in due.range(..end.as_str()).map_err(unavailable)?.take(limit) {
+                let (k, _) = entry.map_err(unavailable)?;
+                if let Some((_, member)) = k.value().split_once('/') {
+                    out.extend(tx.get_json::<Membership>(MEMBERS, member)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    fn items_read(&self) -> u64 {
+        self.items_read.load(Ordering::Relaxed)
     }
 
     async fn record_assertion(

@@ -25,3 +25,19 @@ async fn data_survives_reopening_the_file() {
     let reopened = EmbeddedStore::open(&path).unwrap();
     assert_eq!(reopened.organization(&org.id).await.unwrap(), Some(org));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn finding_due_mail_costs_what_is_due_not_the_table() {
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(fresh().await);
+    let seeder = store.clone();
+    admit_store::contract::finding_due_mail_costs_what_is_due_not_the_table(
+        store,
+        async |org: &admit_domain::Organization, memberships: &[admit_domain::Membership]| {
+            for chunk in memberships.chunks(admit_store::MAX_NEW_MEMBERSHIPS_PER_WRITE) {
+                let org = seeder.organization(&org.id).await.unwrap().unwrap();
+                seeder.add_memberships(&org, chunk).await.unwrap();
+            }
+        },
+    )
+    .await;
+}

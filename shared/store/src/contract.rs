@@ -30,6 +30,7 @@ macro_rules! contract_tests {
             sessions_round_trip,
             pending_sign_ins_are_used_once,
             assertions_are_consumed_once_until_they_expire,
+            owed_mail_is_found_when_due_and_claimed_once,
             domains_are_claimed_by_one_organization,
             identity_links_are_unique,
             sign_in_creates_the_invited_account_atomically,
@@ -496,6 +497,7 @@ pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
     let stale = Expected {
         status: Status::Accepted,
         invitation: None,
+        mail: None,
     };
     assert!(matches!(
         store.accept_membership(&wrong, &stale, Some(&bob)).await,
@@ -779,6 +781,131 @@ pub async fn assertions_are_consumed_once_until_they_expire(store: DynStore) {
     );
     let other = Secret::generate(&mut rand::rng()).digest();
     assert!(store.record_assertion(&other, until, now()).await.unwrap());
+}
+
+pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let (m, _) = invitee(&org, "owed@acme.test");
+    store
+        .add_memberships(&org, std::slice::from_ref(&m))
+        .await
+        .unwrap();
+    let lease_end = m.mail.unwrap().due_at;
+    async fn due_in(store: &DynStore, member: &MemberId, at: Timestamp) -> Vec<Membership> {
+        let found = store.due_memberships(at, 100).await.unwrap();
+        found
+            .into_iter()
+            .filter(|d| d.member_id == *member)
+            .collect()
+    }
+    let due = |at| due_in(&store, &m.member_id, at);
+    // The inviting request holds the first attempt: due only when its lease ends.
+    assert!(due(now()).await.is_empty());
+    assert_eq!(due(lease_end).await, vec![m.clone()]);
+
+    // Of ten concurrent claims of the same owed email, one wins.
+    let later = lease_end + Duration::minutes(1);
+    let claims: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, m) = (store.clone(), m.clone());
+            tokio::spawn(async move {
+                let mut claimed = m.clone();
+                let token = claimed.claim_mail(later, &mut rand::rng());
+                assert!(token.is_some());
+                store
+                    .update_membership(&claimed, &Expected::with_mail(&m))
+                    .await
+                    .map(|()| claimed)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for c in claims {
+        match c.await.unwrap() {
+            Ok(claimed) => winners.push(claimed),
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one claim wins");
+    let claimed = winners.pop().unwrap();
+    assert!(due(later).await.is_empty(), "claimed: leased");
+
+    // Sent: the first reminder is owed next, due two days after the invitation.
+    let mut sent = claimed.clone();
+    sent.mail_sent(&org.reminder_days);
+    store
+        .update_membership(&sent, &Expected::with_mail(&claimed))
+        .await
+        .unwrap();
+    let reminder = sent.mail.unwrap();
+    assert_eq!(reminder.due_at, now() + Duration::days(2));
+    assert_eq!(due(reminder.due_at).await, vec![sent.clone()]);
+    // Recording the same send again finds the email moved on.
+    assert!(matches!(
+        store
+            .update_membership(&sent, &Expected::with_mail(&claimed))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    // Accepted: nothing is owed any more, and nothing is found.
+    let mut accepted = sent.clone();
+    accepted
+        .accept(UserId::generate(&mut rand::rng()), now())
+        .unwrap();
+    store
+        .accept_membership(
+            &accepted,
+            &Expected::as_read(&sent),
+            Some(&account("owed@acme.test")),
+        )
+        .await
+        .unwrap();
+    assert!(due(now() + Duration::days(30)).await.is_empty());
+}
+
+/// With 10,000 invitations of which 10 owe an email now, finding them reads
+/// about 10 items. Not in [`contract_tests!`]: each store calls it with its
+/// own way of writing the 10,000 (`seed` writes memberships of `org`; the
+/// store's conditional writes are what the other checks are for).
+pub async fn finding_due_mail_costs_what_is_due_not_the_table(
+    store: DynStore,
+    seed: impl AsyncFn(&Organization, &[Membership]),
+) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let mut rng = rand::rng();
+    let invite = |i: usize, at: Timestamp, rng: &mut rand::rngs::ThreadRng| {
+        Membership::invite(
+            &org.id,
+            email(&format!("m{i}@acme.test")),
+            Role::User,
+            at,
+            Duration::days(5),
+            rng,
+        )
+        .0
+    };
+    let all: Vec<Membership> = (0..10_000).map(|i| invite(i, now(), &mut rng)).collect();
+    seed(&org, &all).await;
+    // Ten invited an hour earlier: their first attempt's lease has run out.
+    let earlier = now() - Duration::hours(1);
+    let due_now: Vec<Membership> = (10_000..10_010)
+        .map(|i| invite(i, earlier, &mut rng))
+        .collect();
+    seed(&org, &due_now).await;
+
+    let before = store.items_read();
+    let found = store
+        .due_memberships(now() + Duration::minutes(1), 100)
+        .await
+        .unwrap();
+    let read = store.items_read() - before;
+    let mut ids: Vec<_> = found.iter().map(|m| m.member_id.clone()).collect();
+    ids.sort();
+    let mut want: Vec<_> = due_now.iter().map(|m| m.member_id.clone()).collect();
+    want.sort();
+    assert_eq!(ids, want, "exactly the ten due");
+    assert!(read <= 20, "read {read} items to find 10 of 10,010");
 }
 
 pub async fn identity_links_are_unique(store: DynStore) {

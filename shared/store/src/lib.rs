@@ -9,7 +9,7 @@
 
 use admit_domain::{
     Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
-    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
+    Organization, OwedMail, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
     TokenDigest, UserId,
 };
 use async_trait::async_trait;
@@ -46,15 +46,34 @@ pub struct Expected {
     pub status: Status,
     /// The digest of the invitation the caller saw, if any.
     pub invitation: Option<TokenDigest>,
+    /// When set, the owed email must be exactly this one (or none): the
+    /// condition of a claim, and of recording a send.
+    pub mail: Option<Option<OwedMail>>,
 }
 
 impl Expected {
-    /// Expect the membership exactly as `m` was read.
+    /// Expect the membership as `m` was read: its status and invitation.
     pub fn as_read(m: &Membership) -> Self {
         Expected {
             status: m.status,
             invitation: m.invitation.as_ref().map(|i| i.digest),
+            mail: None,
         }
+    }
+
+    /// [`Expected::as_read`], and its owed email unchanged too.
+    pub fn with_mail(m: &Membership) -> Self {
+        Expected {
+            mail: Some(m.mail),
+            ..Expected::as_read(m)
+        }
+    }
+
+    /// Is the stored `m` as expected?
+    pub fn matches(&self, m: &Membership) -> bool {
+        m.status == self.status
+            && m.invitation.as_ref().map(|i| i.digest) == self.invitation
+            && self.mail.is_none_or(|mail| mail == m.mail)
     }
 }
 
@@ -208,6 +227,21 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, id: &UserId) -> Result<Option<Account>, StoreError>;
 
     async fn account_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError>;
+
+    // --- owed email ------------------------------------------------------
+
+    /// Memberships whose owed email is due at `now`, earliest first, at most
+    /// `limit`: read from a sparse, time-ordered index, so the cost grows
+    /// with what is due, not with the table. The index may lag a write by a
+    /// moment; claims are conditional writes, so a stale entry only loses its claim.
+    async fn due_memberships(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Membership>, StoreError>;
+
+    /// Items read by this store so far (a cost meter for tests and benchmarks).
+    fn items_read(&self) -> u64;
 
     // --- single sign-on ---------------------------------------------------
 

@@ -73,6 +73,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Serve)) -
         ses_configuration_set: None,
         operator_token: Some(OPERATOR_TOKEN.into()),
         remind_every: std::time::Duration::from_secs(3600),
+        clock_offset: None,
     };
     let mut aws = None;
     if backend == Backend::Aws {
@@ -357,6 +358,24 @@ impl TestApp {
                     .send()
                     .await
                     .expect("moto deletes the identity");
+            }
+        }
+    }
+
+    /// Undo [`TestApp::break_mail_delivery`].
+    pub async fn repair_mail_delivery(&self) {
+        match self.backend {
+            Backend::Embedded => {
+                std::fs::remove_file(&self.outbox).unwrap();
+                std::fs::create_dir_all(&self.outbox).unwrap();
+            }
+            Backend::Aws => {
+                let ses = aws_sdk_sesv2::Client::new(&Moto::shared().sdk_config());
+                ses.create_email_identity()
+                    .email_identity(&self.domain)
+                    .send()
+                    .await
+                    .expect("moto verifies the sender domain");
             }
         }
     }

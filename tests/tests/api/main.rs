@@ -6,6 +6,7 @@ mod helpers;
 mod bad_input;
 mod browser;
 mod flow;
+mod reminders;
 mod revoke;
 mod sso_oidc;
 mod sso_rp_checks;
