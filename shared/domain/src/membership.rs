@@ -458,6 +458,54 @@ mod tests {
     }
 
     #[test]
+    fn owed_mail_follows_the_invitation() {
+        let t0 = Timestamp::from_unix(T0);
+        let (mut m, first) = invited(Role::User);
+        // Owed from the start, claimed by the inviting request's attempt.
+        assert_eq!(m.mail, Some(OwedMail::invitation_claimed(t0)));
+        // A retry claims it again with a second link; the first still opens.
+        let retry_at = t0 + Duration::minutes(6);
+        let second = m.claim_mail(retry_at, &mut rand::rng()).unwrap();
+        assert_eq!(m.mail.unwrap().attempts, 2);
+        assert_eq!(m.check_invitation(&first, retry_at), Ok(()));
+        assert_eq!(m.check_invitation(&second, retry_at), Ok(()));
+        // Sent: marked so, and the first reminder is owed on day 2.
+        m.mail_sent(&[2, 4]);
+        let invitation = m.invitation.as_ref().unwrap();
+        assert_eq!(
+            (invitation.sent_count, invitation.delivery),
+            (1, crate::Delivery::Sent)
+        );
+        let r1 = m.mail.unwrap();
+        assert_eq!(
+            (r1.kind, r1.due_at),
+            (OwedKind::Reminder { step: 1 }, t0 + Duration::days(2))
+        );
+        // A reminder's link replaces the retry's; the first keeps working.
+        let third = m.claim_mail(r1.due_at, &mut rand::rng()).unwrap();
+        assert_eq!(
+            m.check_invitation(&second, r1.due_at),
+            Err(InvitationError::Unknown)
+        );
+        assert_eq!(m.check_invitation(&first, r1.due_at), Ok(()));
+        assert_eq!(m.check_invitation(&third, r1.due_at), Ok(()));
+        // Moot once expired, or once answered (accepting clears it).
+        assert!(!m.owed_mail_is_moot(t0 + Duration::days(4)));
+        assert!(m.owed_mail_is_moot(t0 + Duration::days(5)));
+        m.accept(UserId::generate(&mut rand::rng()), t0).unwrap();
+        assert_eq!(m.mail, None);
+        // A reinvite owes a fresh invitation; a revoke owes nothing.
+        let (mut m, _) = invited(Role::User);
+        m.mail_sent(&[2, 4]);
+        let later = t0 + Duration::days(6);
+        m.reinvite(later, Duration::days(5), &mut rand::rng())
+            .unwrap();
+        assert_eq!(m.mail, Some(OwedMail::invitation_claimed(later)));
+        m.revoke().unwrap();
+        assert_eq!(m.mail, None);
+    }
+
+    #[test]
     fn revoked_invitation_no_longer_opens() {
         let (mut m, token) = invited(Role::User);
         m.revoke().unwrap();
