@@ -11,6 +11,35 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// Spaces sends at the mail service's rate: one slot per `1 / rate` seconds.
+struct Pacer {
+    every: Option<Duration>,
+    next: tokio::time::Instant,
+}
+
+impl Pacer {
+    fn new(rate_per_second: Option<f64>) -> Pacer {
+        Pacer {
+            every: rate_per_second
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .map(|r| Duration::from_secs_f64(1.0 / r)),
+            next: tokio::time::Instant::now(),
+        }
+    }
+
+    /// When the next send may start (now, or later when the last used the slot).
+    fn next_slot(&self) -> tokio::time::Instant {
+        self.next.max(tokio::time::Instant::now())
+    }
+
+    /// A send took the slot: the next one is a period later.
+    fn used(&mut self) {
+        if let Some(every) = self.every {
+            self.next = self.next_slot() + every;
+        }
+    }
+}
+
 /// Due memberships read per query.
 const BATCH: usize = 100;
 /// Queries per run at most (a bound, whatever the index returns).
@@ -119,6 +148,7 @@ impl App {
     pub async fn run_owed_mail(&self, deadline: Option<Instant>) -> Result<RunSummary> {
         let mut summary = RunSummary::default();
         let mut orgs: HashMap<OrgId, Option<Organization>> = HashMap::new();
+        let mut pacer = Pacer::new(self.inner.mailer.max_send_rate().await);
         for _ in 0..MAX_BATCHES {
             let now = self.now();
             let due = self.store().due_memberships(now, BATCH).await?;
@@ -127,11 +157,17 @@ impl App {
             }
             let mut progressed = false;
             for m in due {
-                if deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d) {
+                // The next send slot, if it comes before the deadline.
+                let slot = pacer.next_slot();
+                if deadline.is_some_and(|d| slot.into_std() + DEADLINE_MARGIN >= d) {
                     summary.unfinished = true;
                     break;
                 }
-                progressed |= self.deliver(m, &mut orgs, &mut summary).await?;
+                tokio::time::sleep_until(slot).await;
+                if self.deliver(m, &mut orgs, &mut summary).await? {
+                    progressed = true;
+                    pacer.used();
+                }
             }
             if summary.unfinished || !progressed {
                 break;
@@ -229,5 +265,35 @@ impl App {
             tracing::info!(member_id = %m.member_id, error = %e, "owed email sent; its delivery not recorded");
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn sends_are_spaced_at_the_mail_services_rate() {
+        let start = tokio::time::Instant::now();
+        let mut pacer = Pacer::new(Some(4.0));
+        for _ in 0..9 {
+            tokio::time::sleep_until(pacer.next_slot()).await;
+            pacer.used();
+        }
+        // Nine sends at four a second: the ninth starts two seconds in (virtual time).
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_known_rate_nothing_waits() {
+        let start = tokio::time::Instant::now();
+        for rate in [None, Some(0.0), Some(f64::NAN)] {
+            let mut pacer = Pacer::new(rate);
+            for _ in 0..5 {
+                tokio::time::sleep_until(pacer.next_slot()).await;
+                pacer.used();
+            }
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 }

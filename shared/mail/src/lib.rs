@@ -66,4 +66,10 @@ impl MailError {
 #[async_trait::async_trait]
 pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+
+    /// How many messages a second the mail service accepts, when it says
+    /// (SES: `GetAccount` → `SendQuota.MaxSendRate`); `None`: no limit known.
+    async fn max_send_rate(&self) -> Option<f64> {
+        None
+    }
 }

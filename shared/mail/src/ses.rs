@@ -63,6 +63,22 @@ impl Mailer for SesMailer {
         );
         Ok(())
     }
+
+    /// The account's sending rate. When SES cannot say (an error, an
+    /// emulator without the call), `None`: sends are not paced, and a
+    /// throttled one stays owed and is retried after a backoff.
+    async fn max_send_rate(&self) -> Option<f64> {
+        match self.client.get_account().send().await {
+            Ok(account) => account
+                .send_quota()
+                .map(|q| q.max_send_rate())
+                .filter(|r| r.is_finite() && *r > 0.0),
+            Err(e) => {
+                tracing::info!(error = %DisplayErrorContext(&e), "SES did not give its send quota; sends are not paced");
+                None
+            }
+        }
+    }
 }
 
 /// Transient when waiting may help (throttling, paused sending, network, 5xx),
