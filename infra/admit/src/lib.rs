@@ -213,8 +213,10 @@ async fn remind_timer(app: App, every: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        // A run ends before the next tick is due.
-        admit_remind::run_once(&app, Some(std::time::Instant::now() + every)).await;
+        // A run is bounded (by its interval, at least a minute); the next
+        // tick waits for it, so runs of one process never overlap.
+        let budget = every.max(Duration::from_secs(60));
+        admit_remind::run_once(&app, Some(std::time::Instant::now() + budget)).await;
     }
 }
 
