@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::moto::free_port;
+pub use crate::oidc::Page;
 
 fn python() -> String {
     std::env::var("ADMIT_PYTHON").unwrap_or_else(|_| "python3".into())
@@ -181,14 +182,6 @@ impl IdpAnswer {
     }
 }
 
-/// What Admit answered at the ACS.
-#[derive(Debug, Clone)]
-pub struct Landing {
-    pub status: StatusCode,
-    pub location: Option<String>,
-    pub body: String,
-}
-
 /// A browser-like client: keeps cookies, does not follow redirects.
 pub struct SamlBrowser {
     client: reqwest::Client,
@@ -266,7 +259,7 @@ impl SamlBrowser {
     }
 
     /// Post an answer to Admit's ACS, as the IdP's auto-submitting form does.
-    pub async fn post(&self, answer: &IdpAnswer) -> Landing {
+    pub async fn post(&self, answer: &IdpAnswer) -> Page {
         let mut form = vec![("SAMLResponse", answer.saml_response.as_str())];
         if let Some(r) = &answer.relay_state {
             form.push(("RelayState", r));
@@ -278,7 +271,8 @@ impl SamlBrowser {
             .send()
             .await
             .unwrap();
-        Landing {
+        Page {
+            url: answer.acs.clone(),
             status: res.status(),
             location: res
                 .headers()
@@ -290,7 +284,7 @@ impl SamlBrowser {
     }
 
     /// The whole round trip: start, sign in at the IdP with `fields`, post back.
-    pub async fn sign_in(&self, start: &str, idp: &SamlIdp, fields: &[(&str, &str)]) -> Landing {
+    pub async fn sign_in(&self, start: &str, idp: &SamlIdp, fields: &[(&str, &str)]) -> Page {
         let key = self.start(start, idp).await;
         let answer = self.answer(idp, &key, fields).await;
         self.post(&answer).await

@@ -45,17 +45,26 @@ pub fn python() -> String {
 
 /// moto's server (DynamoDB and SES v2 emulator) for the tests.
 pub fn ensure_moto() -> anyhow::Result<()> {
-    if succeeds(Command::new(python()).args(["-c", "import moto, moto.server, werkzeug, flask"])) {
+    ensure_pip(
+        "moto, moto.server, werkzeug, flask",
+        &["moto[server]>=5.1,<6"],
+    )
+}
+
+/// `pip install` `packages` unless Python can already import `modules`.
+fn ensure_pip(modules: &str, packages: &[&str]) -> anyhow::Result<()> {
+    if succeeds(Command::new(python()).args(["-c", &format!("import {modules}")])) {
         return Ok(());
     }
-    run(Command::new(python()).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "moto[server]>=5.1,<6",
-    ]))
+    run(Command::new(python())
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(packages))
 }
 
 /// The npm packages of the test OpenID provider (`tests/idp`, run by Node).
@@ -128,18 +137,7 @@ pub fn ensure_build_deps() -> anyhow::Result<()> {
 /// and the `xmlsec1` binary pysaml2 signs with.
 pub fn ensure_saml_idp() -> anyhow::Result<()> {
     ensure_apt(&["xmlsec1"])?;
-    if succeeds(Command::new(python()).args(["-c", "import saml2, lxml"])) {
-        return Ok(());
-    }
-    run(Command::new(python()).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "pysaml2>=7.5,<8",
-        "lxml>=5",
-    ]))
+    ensure_pip("saml2, lxml", &["pysaml2>=7.5,<8", "lxml>=5"])
 }
 
 /// Debian's chromium, for the browser test (`tests/idp/journey.mjs`).

@@ -121,20 +121,7 @@ impl App {
         browser_secret: Option<&str>,
     ) -> Result<SignInOutcome> {
         let rejected = |why: &str| Error::SignInRejected(why.to_owned());
-        let state = state
-            .and_then(Secret::parse)
-            .ok_or_else(|| rejected("unknown sign-in; start again"))?;
-        // Taken (and so used up) before anything else is checked.
-        let pending = self
-            .store()
-            .take_pending_sign_in(&state.digest())
-            .await?
-            .ok_or_else(|| rejected("this sign-in expired or was used already; start again"))?;
-        if !pending.admits(browser_secret.and_then(Secret::parse).as_ref(), self.now()) {
-            return Err(rejected(
-                "this sign-in expired or was started in another browser; start again",
-            ));
-        }
+        let pending = self.take_pending(state, browser_secret).await?;
         if let Some(e) = idp_error {
             return Err(Error::SignInRejected(format!(
                 "the identity provider answered {e:?}"
@@ -170,6 +157,31 @@ impl App {
         };
         self.sign_in(org, pending.invitation.as_ref(), &identity)
             .await
+    }
+
+    /// The pending sign-in of `state` (OIDC `state`, SAML RelayState): taken,
+    /// and so used up, before anything else is checked; then it must belong
+    /// to this browser and be in time.
+    async fn take_pending(
+        &self,
+        state: Option<&str>,
+        browser_secret: Option<&str>,
+    ) -> Result<PendingSignIn> {
+        let rejected = |why: &str| Error::SignInRejected(why.to_owned());
+        let state = state
+            .and_then(Secret::parse)
+            .ok_or_else(|| rejected("unknown sign-in; start again"))?;
+        let pending = self
+            .store()
+            .take_pending_sign_in(&state.digest())
+            .await?
+            .ok_or_else(|| rejected("this sign-in expired or was used already; start again"))?;
+        if !pending.admits(browser_secret.and_then(Secret::parse).as_ref(), self.now()) {
+            return Err(rejected(
+                "this sign-in expired or was started in another browser; start again",
+            ));
+        }
+        Ok(pending)
     }
 
     /// Admit as the SAML service provider of `org`.
@@ -211,22 +223,7 @@ impl App {
             .map_err(saml_error)?;
         let (org, invitation, request_id) = match &response.in_response_to {
             Some(in_response_to) => {
-                let state = relay_state
-                    .and_then(Secret::parse)
-                    .ok_or_else(|| rejected("unknown sign-in; start again"))?;
-                // Taken (and so used up) before anything else is checked.
-                let pending = self
-                    .store()
-                    .take_pending_sign_in(&state.digest())
-                    .await?
-                    .ok_or_else(|| {
-                        rejected("this sign-in expired or was used already; start again")
-                    })?;
-                if !pending.admits(browser_secret.and_then(Secret::parse).as_ref(), self.now()) {
-                    return Err(rejected(
-                        "this sign-in expired or was started in another browser; start again",
-                    ));
-                }
+                let pending = self.take_pending(relay_state, browser_secret).await?;
                 if pending.nonce.is_empty() || pending.nonce != *in_response_to {
                     return Err(rejected("the response does not answer this sign-in"));
                 }

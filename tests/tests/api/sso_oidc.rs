@@ -85,7 +85,7 @@ async fn sso_sign_in_json(app: &TestApp, ident: &str, login: &str) -> Value {
     res.json().await.unwrap()
 }
 
-fn setup_token(page: &Page) -> String {
+pub(crate) fn setup_token(page: &Page) -> String {
     let location = page
         .location
         .as_deref()
@@ -97,7 +97,7 @@ fn setup_token(page: &Page) -> String {
         .to_owned()
 }
 
-fn refused_with(page: &Page, status: StatusCode, code: &str) {
+pub(crate) fn refused_with(page: &Page, status: StatusCode, code: &str) {
     assert_eq!(page.status, status, "{page:?}");
     assert!(
         page.body
@@ -111,7 +111,11 @@ fn keys() -> Value {
     json!({"user_key": "uk", "public_key": "pk", "encrypted_private_key": "epk"})
 }
 
-async fn set_master_password(app: &TestApp, token: &str, email: &str) -> (StatusCode, Value) {
+pub(crate) async fn set_master_password(
+    app: &TestApp,
+    token: &str,
+    email: &str,
+) -> (StatusCode, Value) {
     app.post("/setup/master-password", None, json!({"setup_token": token, "master_password_hash": mp_hash(email), "kdf": kdf(), "keys": keys()})).await
 }
 

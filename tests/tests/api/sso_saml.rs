@@ -5,7 +5,8 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use admit_tests::saml::{IdpAnswer, Landing, SamlBrowser, SamlIdp};
+use crate::sso_oidc::{refused_with, set_master_password, setup_token};
+use admit_tests::saml::{IdpAnswer, Page, SamlBrowser, SamlIdp};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::StatusCode;
@@ -82,45 +83,18 @@ async fn sign_in(
     ident: &str,
     invitation: Option<&str>,
     fields: &[(&str, &str)],
-) -> Landing {
+) -> Page {
     SamlBrowser::new()
         .sign_in(&start_url(app, ident, invitation), idp, fields)
         .await
 }
 
-fn setup_token(page: &Landing) -> String {
-    let location = page
-        .location
-        .as_deref()
-        .unwrap_or_else(|| panic!("a redirect to the setup step: {page:?}"));
-    location
-        .split_once("/setup#setup_token=")
-        .unwrap_or_else(|| panic!("setup, not {location}"))
-        .1
-        .to_owned()
-}
-
-fn signed_in(app: &TestApp, page: &Landing) {
+fn signed_in(app: &TestApp, page: &Page) {
     assert_eq!(
         (page.status, page.location.as_deref()),
         (StatusCode::FOUND, Some(app.url("/done").as_str())),
         "{page:?}"
     );
-}
-
-fn refused_with(page: &Landing, status: StatusCode, code: &str) {
-    assert_eq!(page.status, status, "{page:?}");
-    assert!(
-        page.body
-            .contains(&format!(r#"<code id="error-code">{code}</code>"#)),
-        "{code} in {}",
-        page.body
-    );
-}
-
-async fn set_master_password(app: &TestApp, token: &str, email: &str) -> (StatusCode, Value) {
-    let keys = json!({"user_key": "uk", "public_key": "pk", "encrypted_private_key": "epk"});
-    app.post("/setup/master-password", None, json!({"setup_token": token, "master_password_hash": mp_hash(email), "kdf": kdf(), "keys": keys})).await
 }
 
 async fn saml_settings_and_sp_metadata(backend: Backend) {
