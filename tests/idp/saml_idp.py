@@ -945,14 +945,20 @@ def main():
     parser = argparse.ArgumentParser(description="A SAML 2.0 test IdP (pysaml2) for Admit's tests.")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--base-url", help="default: http://127.0.0.1:PORT")
+    parser.add_argument(
+        "--work-dir",
+        help="where the keys go (the caller removes it); default: a temporary directory removed at exit",
+    )
     args = parser.parse_args()
     base = args.base_url or f"http://127.0.0.1:{args.port}"
 
-    workdir = tempfile.mkdtemp(prefix="saml-idp-")
+    # A caller that may have to kill this process (SIGKILL skips `stop`) owns the directory.
+    workdir = args.work_dir or tempfile.mkdtemp(prefix="saml-idp-")
     done = threading.Event()
 
     def stop(*_):
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.work_dir:
+            shutil.rmtree(workdir, ignore_errors=True)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)

@@ -29,6 +29,8 @@ pub struct SamlIdp {
     pub base: String,
     child: Child,
     stderr: tempfile::NamedTempFile,
+    /// Its keys: removed when dropped (the process is killed, so it cannot).
+    _keys: tempfile::TempDir,
 }
 
 impl SamlIdp {
@@ -49,9 +51,12 @@ impl SamlIdp {
         }
         let stderr = tempfile::NamedTempFile::new().expect("a temporary file for the IdP's stderr");
         let port = free_port();
+        let keys = tempfile::tempdir().expect("a temporary directory for the IdP's keys");
         let mut child = Command::new(python())
             .arg(script())
             .args(["--port", &port.to_string()])
+            .arg("--work-dir")
+            .arg(keys.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(
@@ -83,6 +88,7 @@ impl SamlIdp {
             base,
             child,
             stderr,
+            _keys: keys,
         }
     }
 
