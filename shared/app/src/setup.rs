@@ -14,8 +14,8 @@ use admit_domain::{
 use admit_store::{Expected, StoreError};
 
 impl App {
-    /// What the setup page shows: whose setup it is and which option applies.
-    pub async fn setup_lookup(&self, token: &str) -> Result<SetupView> {
+    /// The unexpired grant of a setup token, and its organization.
+    async fn live_grant(&self, token: &str) -> Result<(SetupGrant, Organization)> {
         let digest = Secret::parse(token).ok_or(Error::NotFound)?.digest();
         let grant = self
             .store()
@@ -30,6 +30,12 @@ impl App {
             .organization(&grant.org_id)
             .await?
             .ok_or(Error::NotFound)?;
+        Ok((grant, org))
+    }
+
+    /// What the setup page shows: whose setup it is and which option applies.
+    pub async fn setup_lookup(&self, token: &str) -> Result<SetupView> {
+        let (grant, org) = self.live_grant(token).await?;
         let account = self
             .store()
             .account(&grant.user_id)
@@ -98,20 +104,7 @@ impl App {
         token: &str,
         option: MemberDecryption,
     ) -> Result<(SetupGrant, Organization, Membership, Account)> {
-        let digest = Secret::parse(token).ok_or(Error::NotFound)?.digest();
-        let grant = self
-            .store()
-            .setup_grant(&digest)
-            .await?
-            .ok_or(Error::NotFound)?;
-        if !grant.is_live(self.now()) {
-            return Err(Error::Expired);
-        }
-        let org = self
-            .store()
-            .organization(&grant.org_id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let (grant, org) = self.live_grant(token).await?;
         if org.member_decryption != option {
             return Err(Error::Conflict(format!(
                 "this organization's members set up with {:?}",

@@ -77,7 +77,14 @@ async fn reminders_follow_the_schedule_and_stop_at_expiry(backend: Backend) {
     assert_eq!(lookup(&app, &first_link).await, StatusCode::GONE);
     // Days have passed: the owner signs in again.
     let session = app.login(&owner, "owner password").await;
-    assert_eq!(app.member(&org, &session, &ann).await["status"], "invited");
+    let listed = app.member(&org, &session, &ann).await;
+    assert_eq!(
+        (
+            listed["status"].as_str(),
+            listed["invitation_expired"].as_bool()
+        ),
+        (Some("invited"), Some(true))
+    );
 
     // A reinvite: a new link at once, and the schedule starts again.
     let id = app.member_id(&org, &session, &ann).await;
