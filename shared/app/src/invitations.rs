@@ -7,7 +7,7 @@ use crate::views::{
 use crate::{App, Error, Principal, Result, passwords};
 use admit_domain::{
     Account, Email, InvitationError, InvitationToken, MasterPassword, MasterPasswordHash, MemberId,
-    Membership, Organization, Role, Status, UserId,
+    Membership, Organization, Role, UserId,
 };
 use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, StoreError};
 use futures::StreamExt;
@@ -99,7 +99,7 @@ impl App {
         let org = &org;
         futures::stream::iter(invited)
             .for_each_concurrent(SEND_CONCURRENCY, |(m, token)| async move {
-                self.send_invitation(org, m, &token).await
+                self.send_owed(org, m, Some(&token)).await
             })
             .await;
         Ok(result)
@@ -216,7 +216,7 @@ impl App {
             .as_ref()
             .map(|i| i.expires_at)
             .expect("reinvite issues an invitation");
-        self.send_invitation(&admin.org, renewed, &token).await;
+        self.send_owed(&admin.org, renewed, Some(&token)).await;
         Ok(Reinvited {
             member_id: member_id.to_string(),
             invitation_expires_at: expires,
@@ -341,8 +341,9 @@ impl App {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(member_id = %updated.member_id, status = %updated.status, "invitation accepted");
-        if updated.status == Status::Accepted {
-            self.notify_awaiting_confirmation(&org, &updated).await;
+        // The administrators' notice (the bootstrap owner owes none).
+        if updated.mail.is_some() {
+            self.send_owed(&org, updated.clone(), None).await;
         }
         Ok(Accepted {
             member_id: updated.member_id.to_string(),

@@ -10,7 +10,6 @@ mod error;
 mod idp_metadata;
 mod invitations;
 mod members;
-mod notify;
 mod operator;
 mod owed_mail;
 mod passwords;

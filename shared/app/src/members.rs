@@ -214,7 +214,7 @@ impl App {
             .update_membership(&confirmed, &Expected::as_read(&m))
             .await?;
         tracing::info!(member_id = %member_id, "member confirmed");
-        self.notify_confirmed(org, &confirmed).await;
+        self.send_owed(org, confirmed.clone(), None).await;
         Ok(confirmed.status)
     }
 }

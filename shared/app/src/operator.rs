@@ -72,7 +72,7 @@ impl App {
                 e => e.into(),
             })?;
         tracing::info!(org_id = %org.id, "organization created");
-        self.send_invitation(&org, owner.clone(), &token).await;
+        self.send_owed(&org, owner.clone(), Some(&token)).await;
         Ok(OrganizationCreated {
             org_id: org.id.to_string(),
             owner_member_id: owner.member_id.to_string(),

@@ -154,7 +154,7 @@ impl App {
             other => other?,
         }
         tracing::info!(member_id = %accepted.member_id, "setup complete; accepted");
-        self.notify_awaiting_confirmation(org, &accepted).await;
+        self.send_owed(org, accepted.clone(), None).await;
         let session = self.start_session(account.id, Some(org.id.clone())).await?;
         Ok(SetupDone {
             member_id: accepted.member_id.to_string(),

@@ -22,9 +22,9 @@ pub use account::{Account, Device, Kdf, KeyMaterial, MasterPassword, MasterPassw
 pub use email::Email;
 pub use ids::{MemberId, OrgId, UserId};
 pub use invitation::{Delivery, Invitation, InvitationError, InvitationToken, IssuedInvitation};
-pub use membership::{Action, Membership, Role, Status, TransitionError};
+pub use membership::{Action, ClaimedMail, Membership, Role, Status, TransitionError};
 pub use organization::{MemberDecryption, Organization, Policies};
-pub use owed_mail::{OwedKind, OwedMail};
+pub use owed_mail::{AdminDigest, OwedKind, OwedMail};
 pub use seats::{NoSeats, SeatPlan};
 pub use secret::{Secret, TokenDigest};
 pub use session::Session;

@@ -6,8 +6,15 @@
 //! the attempt. Whoever claims sends; if that send fails, or its sender
 //! dies, the email is due again when the lease ends. Two senders that read
 //! the same owed email race on the claim, and only one wins.
+//!
+//! A membership owes one email at a time, in the order of its life:
+//! invitation → reminders (while `invited`), the notice to administrators
+//! that it awaits confirmation → its place in their daily digest (while
+//! `accepted`), the notice that its access is ready (once `confirmed`).
+//! The digest itself is the organization's: [`AdminDigest`] makes it go out
+//! at most once a day, whichever of its waiting members comes due first.
 
-use crate::Timestamp;
+use crate::{OrgId, Timestamp};
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
@@ -19,6 +26,20 @@ pub enum OwedKind {
     Invitation,
     /// Reminder number `step` (1-based) of the organization's schedule.
     Reminder { step: u8 },
+    /// The notice to the organization's owners and admins that this member
+    /// accepted and awaits confirmation.
+    AwaitingConfirmation,
+    /// This member, still unconfirmed, is due in the administrators' digest.
+    Digest,
+    /// The notice to the member that an administrator confirmed them.
+    Confirmed,
+}
+
+impl OwedKind {
+    /// An invitation or a reminder: sent to the invitee, with a link.
+    pub fn is_invitation(self) -> bool {
+        matches!(self, OwedKind::Invitation | OwedKind::Reminder { .. })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +51,11 @@ pub struct OwedMail {
     /// Claims so far (each one a send attempt).
     pub attempts: u32,
 }
+
+/// How long a member awaits confirmation before a digest lists them.
+pub const DIGEST_AFTER: Duration = Duration::days(1);
+/// An organization's administrators get at most one digest per this long.
+pub const DIGEST_EVERY: Duration = Duration::days(1);
 
 /// The longest a failed email waits before its next attempt.
 pub const MAX_BACKOFF: Duration = Duration::hours(6);
@@ -45,10 +71,25 @@ impl OwedMail {
     /// The invitation a request records and, in the same write, claims for
     /// its own first attempt (it sends right after the write).
     pub fn invitation_claimed(now: Timestamp) -> OwedMail {
+        OwedMail::claimed_by_request(OwedKind::Invitation, now)
+    }
+
+    /// An email a request records and claims for its own attempt, made right
+    /// after its write; the job retries it if that attempt fails.
+    pub fn claimed_by_request(kind: OwedKind, now: Timestamp) -> OwedMail {
         OwedMail {
-            kind: OwedKind::Invitation,
+            kind,
             due_at: now + backoff(1),
             attempts: 1,
+        }
+    }
+
+    /// A place in the administrators' digest, due from `at`.
+    pub fn digest_at(at: Timestamp) -> OwedMail {
+        OwedMail {
+            kind: OwedKind::Digest,
+            due_at: at,
+            attempts: 0,
         }
     }
 
@@ -77,6 +118,7 @@ impl OwedMail {
         let after_step = match self.kind {
             OwedKind::Invitation => 0,
             OwedKind::Reminder { step } => usize::from(step),
+            _ => return None,
         };
         let mut days: Vec<u32> = reminder_days.to_vec();
         days.sort_unstable();
@@ -93,6 +135,69 @@ impl OwedMail {
                 due_at: at,
                 attempts: 0,
             })
+    }
+}
+
+/// An organization's administrators' digest: when the last one went out,
+/// and until when a sender holds the claim on the next. Every write is
+/// conditional on `version`, so of two senders only one sends a day's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminDigest {
+    pub org_id: OrgId,
+    pub last_sent_at: Option<Timestamp>,
+    pub claimed_until: Option<Timestamp>,
+    /// Moved by every write (0: never written).
+    pub version: u64,
+}
+
+impl AdminDigest {
+    /// The record of an organization that never had a digest.
+    pub fn new(org_id: OrgId) -> AdminDigest {
+        AdminDigest {
+            org_id,
+            last_sent_at: None,
+            claimed_until: None,
+            version: 0,
+        }
+    }
+
+    /// The earliest a digest may go out, from `now` on: a day after the
+    /// last one, and not while another sender holds the claim.
+    pub fn next_allowed(&self, now: Timestamp) -> Timestamp {
+        let after_last = self.last_sent_at.map(|t| t + DIGEST_EVERY);
+        [Some(now), after_last, self.claimed_until]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(now)
+    }
+
+    /// Claimed for one send until `until` (the end of its sender's lease).
+    pub fn claimed(&self, until: Timestamp) -> AdminDigest {
+        AdminDigest {
+            claimed_until: Some(until),
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    /// A digest went out at `now`.
+    pub fn sent(&self, now: Timestamp) -> AdminDigest {
+        AdminDigest {
+            last_sent_at: Some(now),
+            claimed_until: None,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    /// The claim given up: nothing was sent.
+    pub fn released(&self) -> AdminDigest {
+        AdminDigest {
+            claimed_until: None,
+            version: self.version + 1,
+            ..self.clone()
+        }
     }
 }
 
@@ -140,5 +245,30 @@ mod tests {
         let short = t0() + Duration::days(4);
         assert_eq!(r1.next(&[2, 4], t0(), short), None);
         assert_eq!(sent.next(&[], t0(), expires), None);
+        // Notices are followed by no reminder.
+        let notice = OwedMail::claimed_by_request(OwedKind::AwaitingConfirmation, t0());
+        assert_eq!(notice.next(&[2, 4], t0(), expires), None);
+    }
+
+    #[test]
+    fn a_digest_goes_out_at_most_daily_and_not_while_claimed() {
+        let org = OrgId::generate(&mut rand::rng());
+        let fresh = AdminDigest::new(org);
+        assert_eq!(fresh.next_allowed(t0()), t0());
+        let claimed = fresh.claimed(t0() + backoff(1));
+        assert_eq!(claimed.version, 1);
+        assert_eq!(claimed.next_allowed(t0()), t0() + backoff(1));
+        // A claim whose lease ended no longer holds anyone back.
+        let later = t0() + Duration::hours(1);
+        assert_eq!(claimed.next_allowed(later), later);
+        let sent = claimed.sent(t0());
+        assert_eq!((sent.claimed_until, sent.version), (None, 2));
+        assert_eq!(sent.next_allowed(later), t0() + DIGEST_EVERY);
+        let released = claimed.released();
+        assert_eq!(
+            (released.last_sent_at, released.claimed_until),
+            (None, None)
+        );
+        assert_eq!(released.next_allowed(t0()), t0());
     }
 }

@@ -19,7 +19,7 @@ pub use lettre::message::Mailbox;
 pub use outbox::OutboxMailer;
 pub use rfc5322::{parse_mailbox, to_rfc5322, try_to_rfc5322};
 pub use ses::SesMailer;
-pub use templates::{Message, Templates};
+pub use templates::{Awaiting, Message, Templates};
 
 use admit_domain::Email;
 use std::fmt;
@@ -27,7 +27,10 @@ use std::fmt;
 /// A rendered message.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Mail {
-    pub to: Email,
+    /// One or more recipients of the one message (a notice to an
+    /// organization's administrators goes to them all at once, so it is sent
+    /// once or not at all).
+    pub to: Vec<Email>,
     pub subject: String,
     pub text: String,
     pub html: String,

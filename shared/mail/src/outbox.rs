@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Writes each message to `dir` as `{unix_micros:020}-{counter:06}-{recipient}.eml`:
+/// Writes each message to `dir` as `{unix_micros:020}-{counter:06}-{recipient}.eml`
+/// (`{first recipient}+{n}` when it has more): one file per message, however
+/// many recipients it has, so a notice to every administrator appears once;
 /// sorting the names sorts the messages by send time. A file appears whole or
 /// not at all (written to a hidden temporary file, then renamed).
 pub struct OutboxMailer {
@@ -68,9 +70,8 @@ fn next_stamp() -> (u64, u64) {
 
 fn file_name(mail: &Mail) -> String {
     let (micros, counter) = next_stamp();
-    let recipient: String = mail
-        .to
-        .as_str()
+    let first = mail.to.first().map_or("", |e| e.as_str());
+    let mut recipient: String = first
         .chars()
         .take(100)
         .map(|c| {
@@ -81,6 +82,9 @@ fn file_name(mail: &Mail) -> String {
             }
         })
         .collect();
+    if mail.to.len() > 1 {
+        recipient.push_str(&format!("+{}", mail.to.len() - 1));
+    }
     format!("{micros:020}-{counter:06}-{recipient}.eml")
 }
 
@@ -109,7 +113,7 @@ mod tests {
 
     fn mail(to: &str, n: usize) -> Mail {
         Mail {
-            to: Email::parse(to).unwrap(),
+            to: vec![Email::parse(to).unwrap()],
             subject: format!("Message {n}"),
             text: format!("Number {n}: https://admit.example/accept?token=t{n}\n"),
             html: format!("<p>Number {n}</p>\n"),
@@ -123,6 +127,28 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[tokio::test]
+    async fn a_message_to_several_recipients_is_one_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outbox = OutboxMailer::new(tmp.path(), "admit@mail.example").unwrap();
+        let mut m = mail("owner@example.com", 1);
+        m.to.push(Email::parse("admin@example.com").unwrap());
+        m.to.push(Email::parse("other@example.com").unwrap());
+        outbox.send(&m).await.unwrap();
+        let names = eml_files(tmp.path());
+        let [name] = &names[..] else {
+            panic!("one file: {names:?}")
+        };
+        assert!(name.ends_with("-owner@example.com+2.eml"), "{name}");
+        let parsed = mime::parse(&std::fs::read(tmp.path().join(name)).unwrap());
+        assert_eq!(
+            parsed.header("To"),
+            Some("owner@example.com, admin@example.com, other@example.com")
+        );
+        m.to.clear();
+        assert!(matches!(outbox.send(&m).await, Err(MailError::Rejected(_))));
     }
 
     #[tokio::test]

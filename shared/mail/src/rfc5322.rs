@@ -21,7 +21,7 @@ pub fn parse_mailbox(from: &str) -> Result<Mailbox, MailError> {
 /// long link, is quoted-printable: read links from the decoded parts, not
 /// from the raw bytes (`=` is sent as `=3D`, long lines are soft-wrapped).
 ///
-/// Panics only if `mail.to` is not an address lettre accepts, which
+/// Panics only if `mail.to` is empty or holds an address lettre accepts, which
 /// `Email`'s validation rules out; use [`try_to_rfc5322`] to get an error.
 pub fn to_rfc5322(from: &Mailbox, mail: &Mail) -> Vec<u8> {
     try_to_rfc5322(from, mail).expect("a valid Email is a valid RFC 5322 address")
@@ -29,14 +29,18 @@ pub fn to_rfc5322(from: &Mailbox, mail: &Mail) -> Vec<u8> {
 
 /// [`to_rfc5322`], with an error instead of a panic.
 pub fn try_to_rfc5322(from: &Mailbox, mail: &Mail) -> Result<Vec<u8>, MailError> {
-    let to: Address = mail
-        .to
-        .as_str()
-        .parse()
-        .map_err(|e| MailError::Rejected(format!("invalid recipient address: {e}")))?;
-    let message = lettre::Message::builder()
-        .from(from.clone())
-        .to(Mailbox::new(None, to))
+    if mail.to.is_empty() {
+        return Err(MailError::Rejected("a message without recipients".into()));
+    }
+    let mut builder = lettre::Message::builder().from(from.clone());
+    for to in &mail.to {
+        let to: Address = to
+            .as_str()
+            .parse()
+            .map_err(|e| MailError::Rejected(format!("invalid recipient address: {e}")))?;
+        builder = builder.to(Mailbox::new(None, to));
+    }
+    let message = builder
         .subject(mail.subject.as_str())
         .date_now()
         .message_id(Some(message_id(from)))
@@ -62,7 +66,7 @@ mod tests {
 
     fn mail(subject: &str) -> Mail {
         Mail {
-            to: Email::parse("Member@Example.com").unwrap(),
+            to: vec![Email::parse("Member@Example.com").unwrap()],
             subject: subject.into(),
             text: "Hello\nhttps://admit.example/accept?token=abc_DEF-123&x=1\n".into(),
             html: "<p>Hello <a href=\"https://admit.example/accept?token=abc_DEF-123&amp;x=1\">go</a></p>\n".into(),
@@ -169,7 +173,7 @@ mod tests {
             "a+b@sub.domain.example",
         ] {
             let mut m = mail("s");
-            m.to = Email::parse(to).unwrap();
+            m.to = vec![Email::parse(to).unwrap()];
             assert!(try_to_rfc5322(&from(), &m).is_ok(), "{to}");
         }
     }

@@ -46,7 +46,11 @@ impl Mailer for SesMailer {
             .client
             .send_email()
             .from_email_address(&self.from_header)
-            .destination(Destination::builder().to_addresses(mail.to.as_str()).build())
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(mail.to.iter().map(|e| e.as_str().to_owned()).collect()))
+                    .build(),
+            )
             .content(EmailContent::builder().raw(raw).build())
             .set_configuration_set_name(self.configuration_set.clone())
             .send()

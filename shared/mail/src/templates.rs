@@ -43,6 +43,22 @@ pub enum Message<'a> {
     },
     /// To the member: an admin confirmed them, access is ready.
     Confirmed { org_name: &'a str, link: &'a str },
+    /// To owners/admins, at most daily: members accepted more than a day ago
+    /// and not yet confirmed (the longest-waiting first), and how many more
+    /// there are beyond the list.
+    Digest {
+        org_name: &'a str,
+        awaiting: &'a [Awaiting<'a>],
+        more: usize,
+        link: &'a str,
+    },
+}
+
+/// One member awaiting confirmation, as listed in [`Message::Digest`].
+#[derive(Debug, Clone, Copy)]
+pub struct Awaiting<'a> {
+    pub email: &'a str,
+    pub accepted_at: Timestamp,
 }
 
 impl Message<'_> {
@@ -54,6 +70,7 @@ impl Message<'_> {
             Message::Reminder { .. } => "reminder",
             Message::AwaitingConfirmation { .. } => "awaiting_confirmation",
             Message::Confirmed { .. } => "confirmed",
+            Message::Digest { .. } => "digest",
         }
     }
 
@@ -97,6 +114,20 @@ impl Message<'_> {
                 action => REVIEW_MEMBERS,
             },
             Message::Confirmed { org_name, link } => context! { org_name, link, action => SIGN_IN },
+            Message::Digest {
+                org_name,
+                awaiting,
+                more,
+                link,
+            } => context! {
+                org_name, link, more,
+                count => awaiting.len() + more,
+                awaiting => awaiting
+                    .iter()
+                    .map(|a| context! { email => a.email, accepted_at => a.accepted_at.human() })
+                    .collect::<Vec<_>>(),
+                action => REVIEW_MEMBERS,
+            },
         }
     }
 }
@@ -132,6 +163,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "confirmed.subject.txt",
     "confirmed.txt",
     "confirmed.html",
+    "digest.subject.txt",
+    "digest.txt",
+    "digest.html",
 ];
 
 /// The compiled templates; build once and share.
@@ -159,7 +193,13 @@ impl Templates {
         Self { env }
     }
 
+    /// `message` to one recipient.
     pub fn render(&self, to: &Email, message: &Message<'_>) -> Mail {
+        self.render_to_all(vec![to.clone()], message)
+    }
+
+    /// `message` as one message to every address of `to` (at least one).
+    pub fn render_to_all(&self, to: Vec<Email>, message: &Message<'_>) -> Mail {
         let name = message.name();
         let ctx = message.context();
         // A subject is one line whatever the values hold.
@@ -168,7 +208,7 @@ impl Templates {
         let text = tidy_text(&self.render_one(&format!("{name}.txt"), &ctx));
         let html = self.render_one(&format!("{name}.html"), &ctx);
         Mail {
-            to: to.clone(),
+            to,
             subject,
             text,
             html,

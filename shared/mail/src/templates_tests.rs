@@ -42,7 +42,7 @@ fn assert_link(mail: &Mail, label: &str) {
 }
 
 fn assert_well_formed(mail: &Mail) {
-    assert_eq!(mail.to, to());
+    assert_eq!(mail.to, [to()]);
     assert!(!mail.subject.is_empty() && !mail.subject.contains(['\r', '\n']));
     assert!(mail.html.starts_with("<!DOCTYPE html>"));
     assert!(
@@ -173,6 +173,63 @@ fn confirmed() {
     assert!(mail.html.contains(
         "An administrator of <strong>Acme</strong> confirmed you; your access is ready."
     ));
+}
+
+#[test]
+fn digest_lists_who_waits_and_how_many_more() {
+    let at = expires();
+    let awaiting = [
+        Awaiting {
+            email: "a@example.com",
+            accepted_at: at,
+        },
+        Awaiting {
+            email: "<b>@example.com",
+            accepted_at: at,
+        },
+    ];
+    let mail = Templates::new().render_to_all(
+        vec![to(), Email::parse("admin@example.com").unwrap()],
+        &Message::Digest {
+            org_name: "Acme",
+            awaiting: &awaiting,
+            more: 3,
+            link: LINK,
+        },
+    );
+    assert_eq!(mail.to.len(), 2);
+    assert_eq!(mail.subject, "5 members await confirmation in Acme");
+    assert_link(&mail, "Review members");
+    assert!(
+        mail.text
+            .contains("- a@example.com (accepted 2026-11-28 14:05 UTC)\n"),
+        "{}",
+        mail.text
+    );
+    assert!(mail.text.contains("- <b>@example.com"));
+    assert!(mail.text.contains("- and 3 more\n"));
+    assert!(
+        mail.html
+            .contains("<li><strong>&lt;b&gt;@example.com</strong>"),
+        "{}",
+        mail.html
+    );
+    assert!(mail.html.contains("<li>and 3 more</li>"));
+
+    let one = render(Message::Digest {
+        org_name: "Acme",
+        awaiting: &awaiting[..1],
+        more: 0,
+        link: LINK,
+    });
+    assert_well_formed(&one);
+    assert_eq!(one.subject, "1 member awaits confirmation in Acme");
+    assert!(
+        one.text.contains("This member has accepted"),
+        "{}",
+        one.text
+    );
+    assert!(!one.text.contains("- and ") && !one.html.contains("more</li>"));
 }
 
 #[test]

@@ -72,6 +72,52 @@ async fn an_invitation_reaches_ses_intact() {
 }
 
 #[tokio::test]
+async fn a_notice_to_several_administrators_is_one_message() {
+    let client = client();
+    verify(&client, "verified-sender.example").await;
+    let mailer = SesMailer::new(client, "Admit <admit@verified-sender.example>", None).unwrap();
+    let to: Vec<Email> = ["owner@admins-one.example", "admin@admins-one.example"]
+        .iter()
+        .map(|a| Email::parse(a).unwrap())
+        .collect();
+    let link = "https://admit.example/app";
+    let mail = Templates::new().render_to_all(
+        to.clone(),
+        &Message::AwaitingConfirmation {
+            org_name: "Acme",
+            member_email: "new@members.example",
+            link,
+        },
+    );
+    mailer.send(&mail).await.unwrap();
+
+    let sent = Moto::shared().sent_emails().await;
+    let sent: Vec<_> = sent
+        .iter()
+        .filter(|m| {
+            m.destinations
+                .iter()
+                .any(|d| d.ends_with("@admins-one.example"))
+        })
+        .collect();
+    let [email] = &sent[..] else {
+        panic!("one message to both: {sent:?}")
+    };
+    // moto adds the message's own To addresses to the destinations SES was given.
+    let destinations: std::collections::BTreeSet<&str> =
+        email.destinations.iter().map(String::as_str).collect();
+    assert_eq!(
+        destinations,
+        ["admin@admins-one.example", "owner@admins-one.example"].into()
+    );
+    let m = mime::parse(email.raw.as_bytes());
+    assert_eq!(
+        m.header("To"),
+        Some("owner@admins-one.example, admin@admins-one.example")
+    );
+}
+
+#[tokio::test]
 async fn non_ascii_content_survives_the_trip() {
     let client = client();
     verify(&client, "verified-sender.example").await;

@@ -7,7 +7,8 @@ use crate::keys::{
     user_membership_sk, user_pk,
 };
 use admit_domain::{
-    Account, IdentityLink, Membership, Organization, PendingSignIn, Session, SetupGrant,
+    Account, AdminDigest, IdentityLink, Membership, Organization, PendingSignIn, Session,
+    SetupGrant,
 };
 use admit_store::StoreError;
 use serde::Serialize;
@@ -87,6 +88,10 @@ pub(crate) fn membership(m: &Membership) -> Result<Item, StoreError> {
         );
     }
     Ok(item)
+}
+
+pub(crate) fn admin_digest(d: &AdminDigest) -> Result<Item, StoreError> {
+    encode(d, &Key::admin_digest(&d.org_id))
 }
 
 pub(crate) fn account(a: &Account) -> Result<Item, StoreError> {

@@ -45,6 +45,12 @@ impl Key {
         Key::new(format!("SSOID#{id}"), "SSOID")
     }
 
+    /// The administrators' digest record, in its organization's partition
+    /// (outside `MEMBER#`, so never in a listing).
+    pub fn admin_digest(org: &OrgId) -> Self {
+        Key::new(org_pk(org), "DIGEST")
+    }
+
     pub fn membership(org: &OrgId, member: &MemberId) -> Self {
         Key {
             pk: org_pk(org),

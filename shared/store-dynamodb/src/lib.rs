@@ -21,6 +21,7 @@
 //! | session         | `SESSION#{digest}`   | `SESSION`             | `ttl` = expiry in unix seconds (hex digest of the token)          |
 //! | pending sign-in | `SIGNIN#{digest}`    | `SIGNIN`              | `ttl` = expiry in unix seconds (hex digest of the `state`)        |
 //! | identity link   | `ORG#{org_id}`       | `IDP#{external_id}`   | the raw external id; outside `MEMBER#`, so never in a listing     |
+//! | admin digest    | `ORG#{org_id}`       | `DIGEST`              | `version` is the condition of every write; outside `MEMBER#`      |
 //! | setup grant     | `SETUP#{digest}`     | `SETUP`               | `ttl` = expiry in unix seconds (hex digest of the setup token)    |
 //!
 //! # Access patterns
@@ -36,9 +37,12 @@
 //! | `list_memberships`                 | `pk = ORG#{org} AND begins_with(sk, "MEMBER#")`    | Query (consistent, ascending)  | optional filter `status = :status`; cursor = last member id returned, resumed with `ExclusiveStartKey` |
 //! | `memberships_of_user`              | index `gsi1`: `gsi1pk = USER#{user}`               | Query (eventually consistent), all pages | |
 //! | `add_memberships`                  | organization + each new membership                 | TransactWriteItems (1 Update + n Puts, n ≤ 99) | org: `ADD occupied_seats :n` if `attribute_exists(pk)` AND seat plan as read (`seats.limit`, `seats.autoscale_max`) AND, with a capacity, `occupied_seats <= capacity - n`; memberships: `attribute_not_exists(pk)` |
-//! | `update_membership`                | `ORG#{org}` / `MEMBER#{member}`                    | PutItem                        | `attribute_exists(pk) AND status = :status AND invitation.digest = :digest` (or `attribute_not_exists(invitation.digest)`) |
+//! | `update_membership`                | `ORG#{org}` / `MEMBER#{member}`                    | PutItem                        | `attribute_exists(pk) AND status = :status AND invitation.digest = :digest` (or `attribute_not_exists(invitation.digest)`); with an expected owed email, also `mail.kind`, `mail.due_at` and `mail.attempts` equal (or `attribute_not_exists(mail)`) |
 //! | `accept_membership` with account   | membership + `USER#{user}`/`ACCOUNT` + `EMAIL#{email}`/`EMAIL` | TransactWriteItems (3 Puts) | membership as above; account and email guard `attribute_not_exists(pk)` |
 //! | `account`                          | `USER#{user}` / `ACCOUNT`                          | GetItem (consistent)           | |
+//! | `due_memberships`                  | index `gsi2`: `gsi2pk = DUE AND gsi2sk < {now + 1:012}` | Query (eventually consistent, ascending, `Limit`) | the sparse index holds only memberships owing an email |
+//! | `admin_digest`                     | `ORG#{org}` / `DIGEST`                             | GetItem (consistent)           | |
+//! | `put_admin_digest`                 | `ORG#{org}` / `DIGEST`                             | PutItem                        | `attribute_not_exists(pk)` for version 0, else `version = :expected` |
 //! | `account_by_email`                 | `EMAIL#{email}` / `EMAIL`, then the account        | 2 × GetItem (consistent)       | |
 //! | `put_pending_sign_in`              | `SIGNIN#{digest}` / `SIGNIN`                       | PutItem                        | unconditional |
 //! | `record_assertion`                 | `SAML#{digest}` / `SAML`                           | PutItem                        | `attribute_not_exists(pk) OR ttl <= :now`: a live record refuses the replay; one TTL has not deleted yet is overwritten |
@@ -86,8 +90,8 @@ mod write;
 pub use schema::{attribute_definitions, create_table, global_secondary_indexes, key_schema};
 
 use admit_domain::{
-    Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
-    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
+    Account, AdminDigest, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership,
+    OrgId, Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
     TokenDigest, UserId,
 };
 use admit_store::{Expected, Page, SignInWrite, Store, StoreError};
@@ -283,6 +287,21 @@ impl Store for DynamoStore {
 
     fn items_read(&self) -> u64 {
         self.items_read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn admin_digest(&self, org: &OrgId) -> Result<Option<AdminDigest>, StoreError> {
+        self.get(&Key::admin_digest(org))
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn put_admin_digest(
+        &self,
+        digest: &AdminDigest,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        self.write_admin_digest(digest, expected_version).await
     }
 
     async fn record_assertion(

@@ -9,8 +9,8 @@ use crate::error::{
 use crate::items;
 use crate::keys::{Item, Key, TTL, n, s};
 use admit_domain::{
-    Account, IdentityLink, Membership, OrgId, Organization, PendingSignIn, SeatPlan, SetupGrant,
-    Status, Timestamp, TokenDigest,
+    Account, AdminDigest, IdentityLink, Membership, OrgId, Organization, PendingSignIn, SeatPlan,
+    SetupGrant, Status, Timestamp, TokenDigest,
 };
 use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, SignInWrite, StoreError};
 use aws_sdk_dynamodb::types::{
@@ -122,14 +122,20 @@ fn membership_condition(expr: &mut Expr, expected: &Expected) -> Result<String, 
         }
         Some(Some(owed)) => {
             expr.name("#mail", "mail");
+            expr.name("#kind", "kind");
             expr.name("#due_at", "due_at");
             expr.name("#attempts", "attempts");
+            let kind = serde_dynamo::to_item::<_, Item>(owed)
+                .map_err(unavailable)?
+                .remove("kind")
+                .ok_or_else(|| unavailable("an owed email without its kind"))?;
+            expr.value(":mail_kind", kind);
             expr.value(
                 ":mail_due",
                 serde_dynamo::to_attribute_value(owed.due_at).map_err(unavailable)?,
             );
             expr.value(":mail_attempts", n(owed.attempts));
-            " AND #mail.#due_at = :mail_due AND #mail.#attempts = :mail_attempts".into()
+            " AND #mail.#kind = :mail_kind AND #mail.#due_at = :mail_due AND #mail.#attempts = :mail_attempts".into()
         }
     };
     Ok(format!(
@@ -688,6 +694,25 @@ impl DynamoStore {
             )?,
         ];
         transact_or_conflict(&self.client, writes).await
+    }
+
+    /// One conditional PutItem: the record's version must still be
+    /// `expected_version` (0: no record).
+    pub(crate) async fn write_admin_digest(
+        &self,
+        digest: &AdminDigest,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let mut expr = Expr::default();
+        let condition = if expected_version == 0 {
+            NOT_EXISTS.to_owned()
+        } else {
+            expr.name("#version", "version");
+            expr.value(":version", n(expected_version));
+            "#version = :version".to_owned()
+        };
+        self.put_conditionally(items::admin_digest(digest)?, &condition, &expr)
+            .await
     }
 
     /// One conditional PutItem: a failed condition is `Conflict`; a

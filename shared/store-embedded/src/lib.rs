@@ -7,8 +7,8 @@
 //! Values are JSON; keys are built so prefix ranges answer the listings.
 
 use admit_domain::{
-    Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
-    Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
+    Account, AdminDigest, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership,
+    OrgId, Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
     TokenDigest, UserId,
 };
 use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, Page, SignInWrite, Store, StoreError};
@@ -37,7 +37,10 @@ const ASSERTIONS: Table = TableDefinition::new("consumed_assertions"); // digest
 /// The owed-email index: "{due_at unix, 12 digits}/{org}/{member}" of every
 /// membership that owes an email, in time order (the sparse index).
 const DUE: Table = TableDefinition::new("owed_mail_due");
-const ALL_TABLES: [Table; 13] = [
+/// Each organization's administrators' digest record, by organization id.
+const DIGESTS: Table = TableDefinition::new("admin_digests");
+const ALL_TABLES: [Table; 14] = [
+    DIGESTS,
     DUE,
     ASSERTIONS,
     DOMAINS,
@@ -615,6 +618,28 @@ impl Store for EmbeddedStore {
 
     fn items_read(&self) -> u64 {
         self.items_read.load(Ordering::Relaxed)
+    }
+
+    async fn admin_digest(&self, org: &OrgId) -> Result<Option<AdminDigest>, StoreError> {
+        let key = org.to_string();
+        self.read(move |tx| tx.get_json(DIGESTS, &key)).await
+    }
+
+    async fn put_admin_digest(
+        &self,
+        digest: &AdminDigest,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let digest = digest.clone();
+        self.write(move |tx| {
+            let key = digest.org_id.to_string();
+            let stored: Option<AdminDigest> = tx.get_json(DIGESTS, &key)?;
+            if stored.map_or(0, |d| d.version) != expected_version {
+                return Err(StoreError::Conflict);
+            }
+            put_json(tx, DIGESTS, &key, &digest)
+        })
+        .await
     }
 
     async fn record_assertion(

@@ -3,8 +3,9 @@
 
 use crate::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, SignInWrite, Store, StoreError};
 use admit_domain::{
-    Account, Email, InvitationToken, Kdf, MasterPassword, MemberId, Membership, OrgId,
-    Organization, Role, SeatPlan, Secret, Session, SsoIdentifier, Status, Timestamp, UserId,
+    Account, AdminDigest, ClaimedMail, Email, InvitationToken, Kdf, MasterPassword, MemberId,
+    Membership, OrgId, Organization, OwedKind, Role, SeatPlan, Secret, Session, SsoIdentifier,
+    Status, Timestamp, UserId,
 };
 use std::sync::Arc;
 use time::Duration;
@@ -31,6 +32,7 @@ macro_rules! contract_tests {
             pending_sign_ins_are_used_once,
             assertions_are_consumed_once_until_they_expire,
             owed_mail_is_found_when_due_and_claimed_once,
+            admin_digests_are_claimed_once,
             domains_are_claimed_by_one_organization,
             identity_links_are_unique,
             sign_in_creates_the_invited_account_atomically,
@@ -810,8 +812,8 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
             let (store, m) = (store.clone(), m.clone());
             tokio::spawn(async move {
                 let mut claimed = m.clone();
-                let token = claimed.claim_mail(later, &mut rand::rng());
-                assert!(token.is_some());
+                let claim = claimed.claim_mail(later, &mut rand::rng());
+                assert!(matches!(claim, Some(ClaimedMail::Invitation(_))));
                 store
                     .update_membership(&claimed, &Expected::with_mail(&m))
                     .await
@@ -833,7 +835,7 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
 
     // Sent: the first reminder is owed next, due two days after the invitation.
     let mut sent = claimed.clone();
-    sent.mail_sent(&org.reminder_days);
+    sent.mail_sent(&org.reminder_days, later);
     store
         .update_membership(&sent, &Expected::with_mail(&claimed))
         .await
@@ -848,7 +850,7 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
             .await,
         Err(StoreError::Conflict)
     ));
-    // Accepted: nothing is owed any more, and nothing is found.
+    // Accepted: the reminder is replaced by the notice to administrators.
     let mut accepted = sent.clone();
     accepted
         .accept(UserId::generate(&mut rand::rng()), now())
@@ -861,7 +863,68 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
         )
         .await
         .unwrap();
+    let found = due(now() + Duration::days(30)).await;
+    assert_eq!(found, vec![accepted.clone()]);
+    assert_eq!(
+        found[0].mail.map(|o| o.kind),
+        Some(OwedKind::AwaitingConfirmation)
+    );
+    // Removed: nothing is owed any more, and nothing is found.
+    store
+        .remove_membership(&accepted, &Expected::with_mail(&accepted))
+        .await
+        .unwrap();
     assert!(due(now() + Duration::days(30)).await.is_empty());
+}
+
+pub async fn admin_digests_are_claimed_once(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    assert_eq!(store.admin_digest(&org.id).await.unwrap(), None);
+    let fresh = AdminDigest::new(org.id.clone());
+    // Of ten concurrent first claims, one wins.
+    let until = now() + Duration::minutes(5);
+    let claims: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, claimed) = (store.clone(), fresh.claimed(until));
+            tokio::spawn(async move { store.put_admin_digest(&claimed, 0).await })
+        })
+        .collect();
+    let mut wins = 0;
+    for c in claims {
+        match c.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(wins, 1, "exactly one first claim wins");
+    let claimed = store.admin_digest(&org.id).await.unwrap().unwrap();
+    assert_eq!(claimed, fresh.claimed(until));
+    // A writer that read the record before the claim is refused.
+    assert!(matches!(
+        store.put_admin_digest(&fresh.claimed(until), 0).await,
+        Err(StoreError::Conflict)
+    ));
+    // The claimant records the send; a second record of it is refused.
+    let sent = claimed.sent(now());
+    store
+        .put_admin_digest(&sent, claimed.version)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.put_admin_digest(&sent, claimed.version).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.admin_digest(&org.id).await.unwrap(), Some(sent));
+    // Another organization's record is its own.
+    let (other, _, _) = seed_org(&store, SeatPlan::default()).await;
+    assert_eq!(store.admin_digest(&other.id).await.unwrap(), None);
+    // The record is never a membership.
+    let listed = store
+        .list_memberships(&org.id, None, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1, "only the owner: {listed:?}");
 }
 
 /// With 10,000 invitations of which 10 owe an email now, finding them reads

@@ -8,9 +8,9 @@
 //! computed from has changed since it was read (optimistic concurrency).
 
 use admit_domain::{
-    Account, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId,
-    Organization, OwedMail, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
-    TokenDigest, UserId,
+    Account, AdminDigest, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership,
+    OrgId, Organization, OwedMail, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status,
+    Timestamp, TokenDigest, UserId,
 };
 use async_trait::async_trait;
 
@@ -239,6 +239,18 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<Membership>, StoreError>;
+
+    /// The organization's administrators' digest record, if ever written.
+    async fn admin_digest(&self, org: &OrgId) -> Result<Option<AdminDigest>, StoreError>;
+
+    /// Write `digest` if the stored record's version is still
+    /// `expected_version` (0: there is none). `Conflict` otherwise: of
+    /// concurrent writers with the same expectation, exactly one succeeds.
+    async fn put_admin_digest(
+        &self,
+        digest: &AdminDigest,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
 
     /// Items read by this store so far (a cost meter for tests and benchmarks).
     fn items_read(&self) -> u64;

@@ -1,7 +1,9 @@
 //! The owed-mail job (`remind`; `POST /operator/owed-mail/run` runs it now)
 //! with the clock moved: reminders on the organization's schedule, nothing
 //! after expiry, a reinvite restarting the schedule; failed sends retried
-//! until delivered, each email once, even with two runs at once.
+//! until delivered, each email once, even with two runs at once; notices
+//! to administrators and members owed the same way; the administrators'
+//! digest at most once a day.
 
 use crate::helpers::*;
 use crate::on_both_backends;
@@ -12,6 +14,7 @@ use time::Duration;
 on_both_backends!(
     reminders_follow_the_schedule_and_stop_at_expiry,
     failed_invitations_are_delivered_once_when_mail_works_again,
+    notices_and_the_daily_digest_reach_administrators_once,
 );
 
 async fn run_job(app: &TestApp) -> Value {
@@ -158,4 +161,126 @@ async fn failed_invitations_are_delivered_once_when_mail_works_again(backend: Ba
     assert_eq!(run_job(&app).await["sent"], 0);
     let listed = app.member(&org, &session, &people[0]).await;
     assert_eq!(listed["invitation_sent"], true, "{listed}");
+}
+
+/// The mails to `address` whose subject contains `part`.
+async fn mails_about(app: &TestApp, address: &str, part: &str) -> Vec<SentMail> {
+    app.mails_to(address)
+        .await
+        .into_iter()
+        .filter(|m| m.subject.contains(part))
+        .collect()
+}
+
+fn sum(a: &Value, b: &Value, field: &str) -> u64 {
+    a[field].as_u64().unwrap() + b[field].as_u64().unwrap()
+}
+
+async fn notices_and_the_daily_digest_reach_administrators_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, session) = app.org_with_owner(json!({})).await;
+    let owner = app.owner_field(&org, &session, "email").await;
+    // A second administrator: invited, accepted and confirmed.
+    let admin = app.email("admin");
+    app.invite(&org, &session, &[&admin], "admin").await;
+    assert_eq!(
+        app.accept_latest(&admin, "admin pw", true).await.0,
+        StatusCode::OK
+    );
+    app.confirm_member(&org, &session, &admin).await;
+    assert_eq!(mails_about(&app, &admin, "access").await.len(), 1);
+
+    // Ann and Bob accept while mail is down: the notices stay owed.
+    let (ann, bob) = (app.email("ann"), app.email("bob"));
+    app.invite(&org, &session, &[&ann, &bob], "user").await;
+    let mut tokens = Vec::new();
+    for who in [&ann, &bob] {
+        tokens.push(app.last_mail_to(who).await.accept_token());
+    }
+    // (Breaking the embedded outbox deletes what it holds.)
+    app.break_mail_delivery().await;
+    for token in tokens {
+        let accept = json!({"token": token, "master_password_hash": mp_hash("pw"), "kdf": kdf()});
+        let (s, body) = app.post("/invitations/accept", None, accept).await;
+        assert_eq!(
+            (s, body["status"].as_str()),
+            (StatusCode::OK, Some("accepted"))
+        );
+    }
+    app.clock.advance(Duration::minutes(6));
+    assert_eq!(run_job(&app).await["failed"], 2);
+
+    // Mail works again: two runs at once send each notice once, as one
+    // message to both administrators.
+    app.repair_mail_delivery().await;
+    app.clock.advance(Duration::minutes(11));
+    let (a, b) = tokio::join!(run_job(&app), run_job(&app));
+    assert_eq!(sum(&a, &b, "notified"), 2, "{a} {b}");
+    for who in [&ann, &bob] {
+        let notices: Vec<SentMail> = mails_about(&app, &owner, "awaits confirmation")
+            .await
+            .into_iter()
+            .filter(|m| m.subject.starts_with(who.as_str()))
+            .collect();
+        assert_eq!(notices.len(), 1, "one notice about {who}");
+        assert!(notices[0].to.contains(&admin), "{:?}", notices[0].to);
+    }
+    assert_eq!(run_job(&app).await["notified"], 0);
+
+    // A day later: one digest (two runs at once), to both, naming both.
+    app.clock.advance(Duration::days(1));
+    let (a, b) = tokio::join!(run_job(&app), run_job(&app));
+    assert_eq!(sum(&a, &b, "digests"), 1, "{a} {b}");
+    let digests = mails_about(&app, &owner, "members await confirmation").await;
+    let [digest] = &digests[..] else {
+        panic!("one digest: {digests:?}")
+    };
+    assert!(digest.to.contains(&admin), "{:?}", digest.to);
+    assert!(
+        digest.subject.starts_with("2 members"),
+        "{}",
+        digest.subject
+    );
+    assert!(
+        digest.text.contains(&ann) && digest.text.contains(&bob),
+        "{}",
+        digest.text
+    );
+    // Not again the same day, however often the job runs.
+    app.clock.advance(Duration::minutes(10));
+    for _ in 0..2 {
+        assert_eq!(run_job(&app).await["digests"], 0);
+    }
+    app.clock.advance(Duration::hours(12));
+    assert_eq!(run_job(&app).await["digests"], 0);
+
+    // The next day, again, while they wait; Ann is confirmed meanwhile.
+    let session = app.login(&owner, "owner password").await;
+    app.confirm_member(&org, &session, &ann).await;
+    assert_eq!(mails_about(&app, &ann, "access").await.len(), 1);
+    app.clock.advance(Duration::hours(12));
+    let summary = run_job(&app).await;
+    assert_eq!(summary["digests"], 1, "{summary}");
+    let digests = mails_about(&app, &owner, "awaits confirmation").await;
+    let latest = digests.last().unwrap();
+    assert!(
+        latest.subject.starts_with("1 member awaits"),
+        "{}",
+        latest.subject
+    );
+    assert!(
+        latest.text.contains(&bob) && !latest.text.contains(&ann),
+        "{}",
+        latest.text
+    );
+
+    // Bob confirmed: the digests stop.
+    let session = app.login(&owner, "owner password").await;
+    app.confirm_member(&org, &session, &bob).await;
+    app.clock.advance(Duration::days(2));
+    let summary = run_job(&app).await;
+    assert_eq!(summary["digests"], 0, "{summary}");
+    assert_eq!(run_job(&app).await["digests"], 0);
+    assert_eq!(mails_about(&app, &owner, "members await").await.len(), 1);
+    assert_eq!(mails_about(&app, &bob, "access").await.len(), 1);
 }
