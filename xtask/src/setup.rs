@@ -140,6 +140,29 @@ pub fn ensure_saml_idp() -> anyhow::Result<()> {
     ensure_pip("saml2, lxml", &["pysaml2>=7.5,<8", "lxml>=5"])
 }
 
+/// cfn-lint and checkov (PyPI), for the SAM template's checks: in their own
+/// virtual environment under `target/`, since checkov pins many packages
+/// moto and pysaml2 also use. Returns the environment's `bin` directory.
+pub fn ensure_infra_linters() -> anyhow::Result<PathBuf> {
+    let venv = root().join("target/infra-lint");
+    let bin = venv.join("bin");
+    if ["cfn-lint", "checkov"].iter().all(|t| bin.join(t).exists()) {
+        return Ok(bin);
+    }
+    ensure_apt(&["python3-venv"])?;
+    run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(bin.join("python")).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "cfn-lint>=1.20,<2",
+        "checkov>=3.2,<4",
+    ]))?;
+    Ok(bin)
+}
+
 /// Debian's chromium, for the browser test (`tests/idp/journey.mjs`).
 pub fn ensure_chromium() -> anyhow::Result<()> {
     let chromium = std::env::var("ADMIT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());

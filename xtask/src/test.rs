@@ -11,6 +11,7 @@ pub fn run() -> anyhow::Result<()> {
     setup::ensure_idp()?;
     setup::ensure_saml_idp()?;
     setup::ensure_chromium()?;
+    lint_template()?;
     let cargo = |args: &[&str]| setup::run(Command::new("cargo").args(args));
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
@@ -27,6 +28,28 @@ pub fn run() -> anyhow::Result<()> {
     // summary of a crate without doc tests).
     println!("tests: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// The SAM template passes cfn-lint (no errors; warnings fail too) and
+/// checkov (no failed check; each skip is justified in the template).
+fn lint_template() -> anyhow::Result<()> {
+    let bin = setup::ensure_infra_linters()?;
+    let template = setup::root().join("infra/template.yaml");
+    setup::run(Command::new(bin.join("cfn-lint")).arg(&template))
+        .context("cfn-lint found problems in infra/template.yaml")?;
+    setup::run(
+        Command::new(bin.join("checkov"))
+            .args([
+                "--framework",
+                "cloudformation",
+                "--compact",
+                "--quiet",
+                "--skip-download",
+                "-f",
+            ])
+            .arg(&template),
+    )
+    .context("checkov found failed checks in infra/template.yaml")
 }
 
 /// `cargo test --workspace`, echoed, with the per-binary results added up.
