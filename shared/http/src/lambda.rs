@@ -25,10 +25,36 @@ fn env(name: &str) -> Result<String, BoxError> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())
 }
 
+/// The operator token kept in Secrets Manager under `secret_id` (its
+/// `SecretString`, trimmed). Read once, at init; never logged.
+pub async fn operator_token_from_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<String, BoxError> {
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read the operator token secret: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let token = out.secret_string().map(str::trim).unwrap_or_default();
+    if token.is_empty() {
+        return Err("the operator token secret holds no string".into());
+    }
+    Ok(token.to_owned())
+}
+
 /// The use cases wired to DynamoDB and SES as configured by the environment:
 /// `ADMIT_TABLE`, `ADMIT_PUBLIC_URL`, `ADMIT_MAIL_FROM`, optional
-/// `ADMIT_OPERATOR_TOKEN` and `ADMIT_SES_CONFIGURATION_SET`; AWS endpoints and
-/// credentials the SDK's own way.
+/// `ADMIT_SES_CONFIGURATION_SET`, and the operator token from the Secrets
+/// Manager secret `ADMIT_OPERATOR_TOKEN_SECRET_ARN` (on AWS) or, failing that,
+/// `ADMIT_OPERATOR_TOKEN` (local runs); neither: the operator API is off.
+/// AWS endpoints and credentials the SDK's own way.
 pub async fn app_from_env() -> Result<App, BoxError> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("ADMIT_TABLE")?);
@@ -38,10 +64,13 @@ pub async fn app_from_env() -> Result<App, BoxError> {
         &from,
         std::env::var("ADMIT_SES_CONFIGURATION_SET").ok(),
     )?;
-    let config = Config::new(
-        &env("ADMIT_PUBLIC_URL")?,
-        std::env::var("ADMIT_OPERATOR_TOKEN").ok().as_deref(),
-    );
+    let operator_token = match std::env::var("ADMIT_OPERATOR_TOKEN_SECRET_ARN") {
+        Ok(arn) => Some(
+            operator_token_from_secret(&aws_sdk_secretsmanager::Client::new(&aws), &arn).await?,
+        ),
+        Err(_) => std::env::var("ADMIT_OPERATOR_TOKEN").ok(),
+    };
+    let config = Config::new(&env("ADMIT_PUBLIC_URL")?, operator_token.as_deref());
     Ok(App::new(
         Arc::new(store),
         Arc::new(mailer),
