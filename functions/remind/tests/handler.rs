@@ -1,6 +1,6 @@
 //! The Lambda handler end to end on the embedded store and the outbox: a
 //! Scheduled Event sends what is due before its deadline; anything else is
-//! acknowledged without a run.
+//! acknowledged without a run; each run logs one summary line.
 
 use admit_app::{App, Clock, Config, ManualClock};
 use admit_domain::{Membership, Role, Timestamp};
@@ -116,4 +116,50 @@ async fn a_run_stops_before_the_deadline() {
         .await
         .unwrap();
     assert_eq!(sent(&w), 1);
+}
+
+/// A `Write` that keeps what the test's subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_run_logs_one_summary_line() {
+    let w = world().await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // This (current-thread) test's runs log here; other tests are unaffected.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    for _ in 0..2 {
+        admit_remind::handle(&w.app, event(scheduled(), 60_000))
+            .await
+            .unwrap();
+    }
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let runs: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("owed mail run"))
+        .collect();
+    assert_eq!(runs.len(), 2, "one line per run:\n{logs}");
+    for field in ["reminded=0", "failed=0", "expired=0"] {
+        assert!(runs.iter().all(|l| l.contains(field)), "{field}:\n{logs}");
+    }
+    // The seeded invitation's first attempt (the request's) never went out:
+    // the first run retries it, the second finds nothing due.
+    assert!(runs[0].contains("sent=1 retried=1"), "{}", runs[0]);
+    assert!(runs[1].contains("sent=0 retried=0"), "{}", runs[1]);
 }

@@ -385,7 +385,7 @@ impl App {
             summary.claimed_elsewhere += 1;
             return Ok(false);
         }
-        let delivered = match self
+        match self
             .owed_message(&org, &claimed, token.as_ref(), reads)
             .await
         {
@@ -395,27 +395,24 @@ impl App {
                     summary.failed += 1;
                     return Ok(true);
                 }
-                true
+                match (owed.kind, owed.attempts) {
+                    (OwedKind::Reminder { .. }, _) => summary.reminded += 1,
+                    (OwedKind::Invitation, 0) => summary.sent += 1,
+                    (OwedKind::Invitation, _) => {
+                        summary.sent += 1;
+                        summary.retried += 1;
+                    }
+                    _ => summary.notified += 1,
+                }
             }
             Outgoing::Nobody => {
                 tracing::warn!(org_id = %org.id, kind = ?owed.kind, "no confirmed owner or admin to notify");
                 summary.expired += 1;
-                false
             }
             Outgoing::NotNow => {
                 summary.failed += 1;
                 return Ok(true);
             }
-        };
-        match (owed.kind, owed.attempts) {
-            _ if !delivered => {}
-            (OwedKind::Reminder { .. }, _) => summary.reminded += 1,
-            (OwedKind::Invitation, 0) => summary.sent += 1,
-            (OwedKind::Invitation, _) => {
-                summary.sent += 1;
-                summary.retried += 1;
-            }
-            _ => summary.notified += 1,
         }
         let mut sent = claimed.clone();
         sent.mail_sent(&org.reminder_days, now);
@@ -481,13 +478,10 @@ impl App {
         }
         let lease_end = claimed.mail.map_or(now, |o| o.due_at);
         let held = digest.claimed(lease_end);
-        match self.store().put_admin_digest(&held, digest.version).await {
-            Ok(()) => {
-                reads.digests.insert(org.id.clone(), held.clone());
-            }
+        match self.write_digest(&held, digest.version, reads).await {
+            Ok(()) => {}
             Err(StoreError::Conflict) => {
                 // Another run holds it (or just sent it): this place is retried after its lease.
-                reads.digests.remove(&org.id);
                 summary.claimed_elsewhere += 1;
                 return Ok(true);
             }
@@ -506,7 +500,13 @@ impl App {
         let admins = self.administrators_of(org, reads).await?;
         if awaiting.is_empty() || admins.is_empty() {
             // Nobody waits (confirmed meanwhile) or nobody to tell: nothing goes out.
-            self.release_digest(&held, reads).await;
+            // Best effort: the claim's lease ends on its own.
+            if let Err(e) = self
+                .write_digest(&held.released(), held.version, reads)
+                .await
+            {
+                tracing::info!(org_id = %org.id, error = %e, "digest claim not released; its lease ends on its own");
+            }
             let mut done = claimed.clone();
             if awaiting.is_empty() {
                 done.mail = None;
@@ -542,15 +542,11 @@ impl App {
             return Ok(true);
         }
         summary.digests += 1;
-        let sent = held.sent(now);
-        match self.store().put_admin_digest(&sent, held.version).await {
-            Ok(()) => {
-                reads.digests.insert(org.id.clone(), sent);
-            }
-            Err(e) => {
-                reads.digests.remove(&org.id);
-                tracing::warn!(org_id = %org.id, error = %e, "digest sent; its record not written");
-            }
+        if let Err(e) = self
+            .write_digest(&held.sent(now), held.version, reads)
+            .await
+        {
+            tracing::warn!(org_id = %org.id, error = %e, "digest sent; its record not written");
         }
         let mut next = claimed.clone();
         next.mail_sent(&org.reminder_days, now);
@@ -560,19 +556,24 @@ impl App {
         Ok(true)
     }
 
-    /// Give up a digest claim that sent nothing (best effort: the claim's
-    /// lease ends on its own).
-    async fn release_digest(&self, held: &AdminDigest, reads: &mut Reads) {
-        let released = held.released();
-        match self.store().put_admin_digest(&released, held.version).await {
-            Ok(()) => {
-                reads.digests.insert(held.org_id.clone(), released);
-            }
-            Err(e) => {
-                reads.digests.remove(&held.org_id);
-                tracing::info!(org_id = %held.org_id, error = %e, "digest claim not released; its lease ends on its own");
-            }
-        }
+    /// Write the organization's digest record (see
+    /// [`admit_store::Store::put_admin_digest`]), keeping the run's copy in
+    /// step: the record written, or none (read again) when the write failed.
+    async fn write_digest(
+        &self,
+        digest: &AdminDigest,
+        expected_version: u64,
+        reads: &mut Reads,
+    ) -> std::result::Result<(), StoreError> {
+        let written = self
+            .store()
+            .put_admin_digest(digest, expected_version)
+            .await;
+        match &written {
+            Ok(()) => reads.digests.insert(digest.org_id.clone(), digest.clone()),
+            Err(_) => reads.digests.remove(&digest.org_id),
+        };
+        written
     }
 }
 

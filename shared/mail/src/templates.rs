@@ -81,12 +81,8 @@ impl Message<'_> {
                 link,
                 expires_at,
                 account_exists,
-            } => context! {
-                org_name, link, account_exists,
-                expires_at => expires_at.human(),
-                action => if account_exists { ACCEPT_INVITATION } else { FINISH_ACCOUNT_SETUP },
-            },
-            Message::Reminder {
+            }
+            | Message::Reminder {
                 org_name,
                 link,
                 expires_at,

@@ -8,6 +8,7 @@ use crate::keys::{DUE_PK, Item, Key, MEMBER_PREFIX, PK, SK, org_pk, s, user_pk};
 use crate::schema::{GSI1, GSI2};
 use admit_domain::{MemberId, Membership, OrgId, Status, Timestamp, UserId};
 use admit_store::{MAX_PAGE_SIZE, Page, StoreError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::collections::HashMap;
 
@@ -172,18 +173,17 @@ impl DynamoStore {
         }
     }
 
-    /// Memberships whose owed email is due at `now`, earliest first: one Query
+    /// Memberships whose owed email is due at `now`, earliest first: Query
     /// of the sparse due index (`gsi2pk = DUE`, `gsi2sk` = due time, then the key).
     pub(crate) async fn due_page(
         &self,
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<Membership>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        while out.len() < limit {
-            let page = self
-                .client
+        // Every sort key of a time up to `now` sorts before "{now + 1}#".
+        let until = s(format!("{:012}#", now.unix().max(0) + 1));
+        self.query_memberships(limit, |start, left| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(GSI2.name)
@@ -191,10 +191,43 @@ impl DynamoStore {
                 .expression_attribute_names("#pk", GSI2.key.partition_key)
                 .expression_attribute_names("#sk", GSI2.key.sort_key)
                 .expression_attribute_values(":pk", s(DUE_PK))
-                // Every sort key of a time up to `now` sorts before "{now + 1}#".
-                .expression_attribute_values(":until", s(format!("{:012}#", now.unix().max(0) + 1)))
-                .set_exclusive_start_key(start.take())
-                .limit(i32::try_from(limit - out.len()).unwrap_or(i32::MAX))
+                .expression_attribute_values(":until", until.clone())
+                .set_exclusive_start_key(start)
+                .limit(i32::try_from(left).unwrap_or(i32::MAX))
+        })
+        .await
+    }
+
+    /// Every membership held by `user`, through the sparse user index.
+    pub(crate) async fn user_memberships(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<Membership>, StoreError> {
+        self.query_memberships(usize::MAX, |start, _| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1.name)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", GSI1.key.partition_key)
+                .expression_attribute_values(":pk", s(user_pk(user)))
+                .set_exclusive_start_key(start)
+        })
+        .await
+    }
+
+    /// The memberships a query returns, page after page, until `limit` or
+    /// its last page. `query(start, left)` is the query from `start` (the
+    /// last page's end) for at most `left` more.
+    async fn query_memberships(
+        &self,
+        limit: usize,
+        query: impl Fn(Option<Item>, usize) -> QueryFluentBuilder,
+    ) -> Result<Vec<Membership>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        while out.len() < limit {
+            let page = query(start.take(), limit - out.len())
                 .send()
                 .await
                 .map_err(sdk_unavailable)?;
@@ -208,36 +241,5 @@ impl DynamoStore {
             }
         }
         Ok(out)
-    }
-
-    /// Every membership held by `user`, through the sparse user index.
-    pub(crate) async fn user_memberships(
-        &self,
-        user: &UserId,
-    ) -> Result<Vec<Membership>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1.name)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", GSI1.key.partition_key)
-                .expression_attribute_values(":pk", s(user_pk(user)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk_unavailable)?;
-            self.count_read(usize::try_from(page.scanned_count).unwrap_or_default());
-            for item in page.items.unwrap_or_default() {
-                out.push(decode::<Membership>(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(out),
-            }
-        }
     }
 }
