@@ -6,3 +6,4 @@ pub mod moto;
 mod node;
 pub mod oidc;
 pub mod saml;
+pub mod wire;

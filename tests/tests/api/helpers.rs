@@ -54,6 +54,20 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Spawn with a chance to adjust the options (e.g. a sender SES refuses).
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Serve)) -> TestApp {
+    spawn_app_on(backend, None, adjust).await
+}
+
+/// On DynamoDB and SES (moto), every call crossing `proxy`, which counts them.
+pub async fn spawn_app_counted(proxy: &admit_tests::wire::CountingProxy) -> TestApp {
+    let sdk = proxy.sdk_config(Moto::shared());
+    spawn_app_on(Backend::Aws, Some(sdk), |_| {}).await
+}
+
+async fn spawn_app_on(
+    backend: Backend,
+    sdk: Option<aws_config::SdkConfig>,
+    adjust: impl FnOnce(&mut Serve),
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         tracing_subscriber_init();
     }
@@ -88,7 +102,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Serve)) -
         opts.table = Some(format!("admit-{id}"));
         opts.create_table = true;
         opts.mail = MailKind::Ses;
-        aws = Some(moto.sdk_config());
+        aws = Some(sdk.unwrap_or_else(|| moto.sdk_config()));
     }
     adjust(&mut opts);
     let clock = Arc::new(ManualClock::new(Timestamp::from_datetime(

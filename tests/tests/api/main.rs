@@ -8,6 +8,7 @@ mod browser;
 mod flow;
 mod reminders;
 mod revoke;
+mod round_trips;
 mod sso_oidc;
 mod sso_rp_checks;
 mod sso_saml;

@@ -1,0 +1,200 @@
+//! AWS round trips per API operation, counted on the wire between Admit and
+//! moto and pinned here: a change that adds a DynamoDB or SES call to an
+//! operation fails this test until the table below (and BENCHMARKS.md) says
+//! why. The goal is one write per state change and no read the decision
+//! does not need.
+
+use crate::helpers::*;
+use crate::sso_oidc::{set_master_password, setup_token, sso_org};
+use admit_tests::moto::Moto;
+use admit_tests::oidc::Browser;
+use admit_tests::wire::{Calls, CountingProxy};
+use reqwest::StatusCode;
+use serde_json::json;
+use time::Duration;
+
+/// What each operation costs. Reads: `GetItem`, `Query`,
+/// `BatchGetItem`; writes: `PutItem`, `UpdateItem`, `TransactWriteItems`.
+const PINNED: &[(&str, &str)] = &[
+    (
+        "invite 1 email",
+        "dynamodb:BatchGetItem×1 dynamodb:GetItem×5 dynamodb:PutItem×1 dynamodb:TransactWriteItems×1 ses:SendEmail×1",
+    ),
+    (
+        "invite 100 emails",
+        "dynamodb:BatchGetItem×2 dynamodb:GetItem×104 dynamodb:PutItem×100 dynamodb:TransactWriteItems×2 ses:SendEmail×100",
+    ),
+    ("invitation lookup", "dynamodb:GetItem×3"),
+    (
+        "accept (new account)",
+        "dynamodb:GetItem×3 dynamodb:PutItem×1 dynamodb:Query×2 dynamodb:TransactWriteItems×1 ses:SendEmail×1",
+    ),
+    ("sso start", "dynamodb:GetItem×3 dynamodb:PutItem×1"),
+    (
+        "sso callback (JIT account)",
+        "dynamodb:DeleteItem×1 dynamodb:GetItem×6 dynamodb:PutItem×1 dynamodb:TransactWriteItems×1",
+    ),
+    (
+        "setup master password",
+        "dynamodb:GetItem×4 dynamodb:PutItem×2 dynamodb:Query×1 dynamodb:TransactWriteItems×1 ses:SendEmail×1",
+    ),
+    (
+        "confirm",
+        "dynamodb:GetItem×5 dynamodb:PutItem×2 ses:SendEmail×1",
+    ),
+    (
+        "list members (first page)",
+        "dynamodb:GetItem×4 dynamodb:Query×1",
+    ),
+    (
+        "remind run, nothing due",
+        "dynamodb:Query×1 ses:GetAccount×1",
+    ),
+    (
+        "remind run, 100 reminders + 1 digest",
+        "dynamodb:GetItem×103 dynamodb:PutItem×204 dynamodb:Query×5 ses:GetAccount×1 ses:SendEmail×101",
+    ),
+];
+
+struct Meter<'a> {
+    proxy: &'a CountingProxy,
+    seen: Vec<(String, Calls)>,
+}
+
+impl Meter<'_> {
+    fn mark(&self) -> Calls {
+        self.proxy.calls()
+    }
+
+    fn record(&mut self, name: &str, before: &Calls) {
+        let calls = self.proxy.calls().since(before);
+        self.seen.push((name.to_owned(), calls));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_calls_per_operation_are_pinned() {
+    let proxy = CountingProxy::start(&Moto::shared().endpoint).await;
+    let app = spawn_app_counted(&proxy).await;
+    // Password invitations in one organization, SSO in another (an SSO
+    // organization refuses password accepts of new accounts).
+    let (org, session) = &app.org_with_owner(json!({})).await;
+    let sso = sso_org(&app, json!({})).await;
+    let mut meter = Meter {
+        proxy: &proxy,
+        seen: Vec::new(),
+    };
+
+    let one = app.email("one");
+    let t = meter.mark();
+    let (s, body) = app.invite(org, session, &[&one], "user").await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    meter.record("invite 1 email", &t);
+
+    let hundred: Vec<String> = (0..100).map(|i| app.email(&format!("m{i:03}"))).collect();
+    let refs: Vec<&str> = hundred.iter().map(String::as_str).collect();
+    let t = meter.mark();
+    let (s, body) = app.invite(org, session, &refs, "user").await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    meter.record("invite 100 emails", &t);
+
+    let token = app.last_mail_to(&one).await.accept_token();
+    let t = meter.mark();
+    let (s, body) = app
+        .post("/invitations/lookup", None, json!({"token": token}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    meter.record("invitation lookup", &t);
+
+    let t = meter.mark();
+    let (s, body) = app.accept_latest(&one, "pw one", true).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    meter.record("accept (new account)", &t);
+
+    let sso_member = &app.email("sso");
+    let (s, body) = app
+        .invite(&sso.org, &sso.session, &[sso_member], "user")
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let invitation = app.last_mail_to(sso_member).await.accept_token();
+    let browser = Browser::new();
+    let t = meter.mark();
+    let start = app.url(&format!(
+        "/sso/start?identifier={}&invitation={invitation}",
+        sso.ident
+    ));
+    let at_callback = browser
+        .sign_in(&start, sso_member, &app.url("/sso/oidc/callback"))
+        .await;
+    meter.record("sso start", &t);
+    let t = meter.mark();
+    let page = browser
+        .get(at_callback.location.as_deref().expect("back to Admit"))
+        .await;
+    meter.record("sso callback (JIT account)", &t);
+    let setup = setup_token(&page);
+    let t = meter.mark();
+    let (s, body) = set_master_password(&app, &setup, sso_member).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    meter.record("setup master password", &t);
+
+    let id = app.member_id(org, session, &one).await;
+    let t = meter.mark();
+    let (s, body) = app
+        .post(
+            &format!("/orgs/{org}/members/{id}/confirm"),
+            Some(session),
+            json!({"key": "k"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    meter.record("confirm", &t);
+
+    let t = meter.mark();
+    let (s, body) = app
+        .get(&format!("/orgs/{org}/members"), Some(session))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    meter.record("list members (first page)", &t);
+
+    let t = meter.mark();
+    run(&app).await;
+    meter.record("remind run, nothing due", &t);
+
+    // Day 2: the first reminder of each of the 100 invitations still open,
+    // and the SSO organization's digest (its member has waited a day).
+    app.clock.advance(Duration::days(2) + Duration::minutes(1));
+    let t = meter.mark();
+    let summary = run(&app).await;
+    assert_eq!(
+        (summary["reminded"].as_u64(), summary["digests"].as_u64()),
+        (Some(100), Some(1)),
+        "{summary}"
+    );
+    meter.record("remind run, 100 reminders + 1 digest", &t);
+
+    let table = meter
+        .seen
+        .iter()
+        .map(|(name, calls)| format!("{name:<28} {}", calls.describe()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    println!("{table}");
+    let pinned = PINNED
+        .iter()
+        .map(|(name, calls)| format!("{name:<28} {calls}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        table, pinned,
+        "AWS calls per operation changed; if intended, update PINNED and BENCHMARKS.md"
+    );
+}
+
+async fn run(app: &TestApp) -> serde_json::Value {
+    let (s, body) = app
+        .post("/operator/owed-mail/run", Some(OPERATOR_TOKEN), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    body
+}
