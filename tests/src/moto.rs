@@ -35,11 +35,24 @@ impl Moto {
     }
 
     fn start() -> Moto {
+        Moto::start_with(None)
+    }
+
+    /// A server of its own speaking HTTPS with `cert`/`key` (PEM files) at
+    /// `https://localhost:port`; clients must trust `cert` (`SSL_CERT_FILE`).
+    pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Moto {
+        Moto::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(&std::path::Path, &std::path::Path)>) -> Moto {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/moto_serial.py");
         let port = free_port();
-        let child = Command::new(python())
-            .arg(&script)
-            .args(["--port", &port.to_string()])
+        let mut cmd = Command::new(python());
+        cmd.arg(&script).args(["--port", &port.to_string()]);
+        if let Some((cert, key)) = tls {
+            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+        }
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -50,7 +63,10 @@ impl Moto {
                     script.display()
                 )
             });
-        let endpoint = format!("http://127.0.0.1:{port}");
+        let endpoint = match tls {
+            Some(_) => format!("https://localhost:{port}"),
+            None => format!("http://127.0.0.1:{port}"),
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut child = child;
         loop {

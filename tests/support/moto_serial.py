@@ -5,7 +5,9 @@
   steps; DynamoDB itself is serializable per item, and the race tests must
   measure Admit, not the emulator;
 * it exits when the process that started it does, so no test run leaves a
-  server behind.
+  server behind;
+* `--tls-cert`/`--tls-key` serve HTTPS, for the benchmarks that measure
+  what a TLS handshake costs a function's first request.
 """
 
 import argparse
@@ -22,6 +24,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate")
+    parser.add_argument("--tls-key", help="and this PEM key")
     args = parser.parse_args()
 
     parent = os.getppid()
@@ -41,7 +45,8 @@ def main() -> None:
         with lock:
             return list(app(environ, start_response))
 
-    run_simple(args.host, args.port, serialized, threaded=True)
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
+    run_simple(args.host, args.port, serialized, threaded=True, ssl_context=tls)
 
 
 if __name__ == "__main__":

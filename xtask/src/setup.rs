@@ -180,3 +180,45 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
         ])
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
+
+/// cargo-lambda (PyPI, with the Zig toolchain it cross-links with) in its
+/// own virtual environment under `target/`, and the Rust targets it builds
+/// for. Returns the environment's `bin` directory, to put first on `PATH`.
+pub fn ensure_cargo_lambda() -> anyhow::Result<PathBuf> {
+    let venv = root().join("target/cargo-lambda");
+    let bin = venv.join("bin");
+    if !bin.join("cargo-lambda").exists() {
+        ensure_apt(&["python3-venv"])?;
+        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(bin.join("python")).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "cargo-lambda>=1.9,<2",
+        ]))?;
+    }
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add the arm64 target")?;
+    if !String::from_utf8_lossy(&installed.stdout).contains("aarch64-unknown-linux-gnu") {
+        run(Command::new("rustup").args(["target", "add", "aarch64-unknown-linux-gnu"]))?;
+    }
+    Ok(bin)
+}
+
+/// `PATH` with `dir` first.
+pub fn path_with(dir: &std::path::Path) -> std::ffi::OsString {
+    let mut parts = vec![dir.to_path_buf()];
+    parts.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(parts).expect("PATH entries without separators")
+}
+
+/// What `cargo xtask bench` drives load with and makes certificates with.
+pub fn ensure_bench_tools() -> anyhow::Result<()> {
+    ensure_apt(&["wrk", "openssl"])
+}

@@ -1,5 +1,6 @@
 //! Inviting members, and the member's side of an invitation: look it up, accept it.
 
+use crate::owed_mail::Reads;
 use crate::views::{
     Accept, Accepted, InvitationView, Invite, InviteResult, Invited, Reinvited, SkipReason,
     Skipped, SsoHint,
@@ -96,10 +97,22 @@ impl App {
             skipped = result.skipped.len(),
             "invitations written"
         );
+        // Which invitees have accounts decides each email's wording: one
+        // batched read for all of them (on failure, each send reads its own).
+        let emails: Vec<Email> = invited.iter().map(|(m, _)| m.email.clone()).collect();
+        let with_accounts = self.store().emails_with_accounts(&emails).await.ok();
         let org = &org;
+        let with_accounts = &with_accounts;
         futures::stream::iter(invited)
             .for_each_concurrent(SEND_CONCURRENCY, |(m, token)| async move {
-                self.send_owed(org, m, Some(&token)).await
+                let mut reads = match with_accounts {
+                    Some(found) => {
+                        let exists = found.contains(&m.email);
+                        Reads::knowing_account(m.email.clone(), exists)
+                    }
+                    None => Reads::default(),
+                };
+                self.send_owed_with(org, m, Some(&token), &mut reads).await
             })
             .await;
         Ok(result)

@@ -91,6 +91,17 @@ pub(crate) struct Reads {
     orgs: HashMap<OrgId, Option<Organization>>,
     admins: HashMap<OrgId, Vec<Email>>,
     digests: HashMap<OrgId, AdminDigest>,
+    /// Whether an account has the email (an invitation's wording).
+    accounts: HashMap<Email, bool>,
+}
+
+impl Reads {
+    /// Reads that already know whether `email` has an account.
+    pub(crate) fn knowing_account(email: Email, exists: bool) -> Reads {
+        let mut r = Reads::default();
+        r.accounts.insert(email, exists);
+        r
+    }
 }
 
 /// A rendered owed email, or why there is none.
@@ -114,10 +125,19 @@ impl App {
         m: Membership,
         token: Option<&InvitationToken>,
     ) {
-        let mail = match self
-            .owed_message(org, &m, token, &mut Reads::default())
+        self.send_owed_with(org, m, token, &mut Reads::default())
             .await
-        {
+    }
+
+    /// [`App::send_owed`] with what the request has already read.
+    pub(crate) async fn send_owed_with(
+        &self,
+        org: &Organization,
+        m: Membership,
+        token: Option<&InvitationToken>,
+        reads: &mut Reads,
+    ) {
+        let mail = match self.owed_message(org, &m, token, reads).await {
             Outgoing::Mail(mail) => Some(mail),
             Outgoing::Nobody => None,
             Outgoing::NotNow => return,
@@ -155,7 +175,7 @@ impl App {
         match kind {
             OwedKind::Invitation | OwedKind::Reminder { .. } => {
                 match (token, m.invitation.as_ref()) {
-                    (Some(token), Some(_)) => self.invitation_mail(org, m, token).await,
+                    (Some(token), Some(_)) => self.invitation_mail(org, m, token, reads).await,
                     _ => Outgoing::NotNow,
                 }
             }
@@ -198,6 +218,7 @@ impl App {
         org: &Organization,
         m: &Membership,
         token: &InvitationToken,
+        reads: &mut Reads,
     ) -> Outgoing {
         let Some(invitation) = m.invitation.as_ref() else {
             return Outgoing::NotNow;
@@ -208,9 +229,19 @@ impl App {
         let reminder = matches!(m.mail.map(|o| o.kind), Some(OwedKind::Reminder { .. }));
         let account_exists = if m.role == Role::Owner {
             false
+        } else if let Some(known) = reads.accounts.get(&m.email) {
+            *known
         } else {
-            match self.store().account_by_email(&m.email).await {
-                Ok(a) => a.is_some(),
+            match self
+                .store()
+                .emails_with_accounts(std::slice::from_ref(&m.email))
+                .await
+            {
+                Ok(found) => {
+                    let exists = found.contains(&m.email);
+                    reads.accounts.insert(m.email.clone(), exists);
+                    exists
+                }
                 Err(e) => {
                     tracing::warn!(member_id = %m.member_id, error = %e, "invitation email left owed");
                     return Outgoing::NotNow;
@@ -307,6 +338,7 @@ impl App {
             if due.is_empty() {
                 break;
             }
+            self.learn_accounts(&due, &mut reads).await;
             let mut progressed = false;
             for m in due {
                 // The next send slot, if it comes before the deadline.
@@ -339,6 +371,30 @@ impl App {
             "owed mail run"
         );
         Ok(summary)
+    }
+
+    /// Whether the invitees among `due` have accounts, in one batched read
+    /// rather than one read per invitation. A failure is left to the
+    /// per-invitation read, which leaves an email owed if it fails too.
+    async fn learn_accounts(&self, due: &[Membership], reads: &mut Reads) {
+        let unknown: Vec<Email> = due
+            .iter()
+            .filter(|m| {
+                m.role != Role::Owner
+                    && m.mail.is_some_and(|o| o.kind.is_invitation())
+                    && !reads.accounts.contains_key(&m.email)
+            })
+            .map(|m| m.email.clone())
+            .collect();
+        if unknown.is_empty() {
+            return;
+        }
+        match self.store().emails_with_accounts(&unknown).await {
+            Ok(found) => reads
+                .accounts
+                .extend(unknown.into_iter().map(|e| (e.clone(), found.contains(&e)))),
+            Err(e) => tracing::warn!(error = %e, "could not read which invitees have accounts"),
+        }
     }
 
     /// Deliver one due membership's owed email. `Ok(false)` when nothing

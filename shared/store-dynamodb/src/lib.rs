@@ -125,6 +125,27 @@ impl DynamoStore {
             .fetch_add(items as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Open the connection to DynamoDB (TLS handshake, credentials,
+    /// endpoint) before the first request needs it: a `GetItem` of a key no
+    /// item has. Errors are the first real call's to report, so ignored here.
+    pub async fn warm_up(&self) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let started = std::time::Instant::now();
+        let res = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S("WARMUP".into()))
+            .key(keys::SK, AttributeValue::S("WARMUP".into()))
+            .send()
+            .await;
+        tracing::debug!(
+            ok = res.is_ok(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "DynamoDB connection warmed"
+        );
+    }
+
     /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
@@ -253,6 +274,13 @@ impl Store for DynamoStore {
         let user =
             UserId::parse(&guard_target(&guard, GUARD_USER_ID)?).map_err(error::unavailable)?;
         self.account(&user).await
+    }
+
+    async fn emails_with_accounts(
+        &self,
+        emails: &[Email],
+    ) -> Result<std::collections::HashSet<Email>, StoreError> {
+        self.batch_emails_with_accounts(emails).await
     }
 
     async fn put_claimed_domain(&self, domain: &ClaimedDomain) -> Result<(), StoreError> {

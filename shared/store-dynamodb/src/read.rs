@@ -6,11 +6,11 @@ use crate::error::{backoff, sdk_unavailable, unavailable};
 use crate::items::decode;
 use crate::keys::{DUE_PK, Item, Key, MEMBER_PREFIX, PK, SK, org_pk, s, user_pk};
 use crate::schema::{GSI1, GSI2};
-use admit_domain::{MemberId, Membership, OrgId, Status, Timestamp, UserId};
+use admit_domain::{Email, MemberId, Membership, OrgId, Status, Timestamp, UserId};
 use admit_store::{MAX_PAGE_SIZE, Page, StoreError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// BatchGetItem takes at most this many keys.
 const BATCH_GET_LIMIT: usize = 100;
@@ -59,6 +59,41 @@ impl DynamoStore {
             .iter()
             .filter_map(|id| found.get(id).cloned())
             .collect())
+    }
+
+    /// The email guards (`EMAIL#…`) among `emails` that exist: whose
+    /// emails an account has. BatchGetItem, 100 keys a round trip.
+    pub(crate) async fn batch_emails_with_accounts(
+        &self,
+        emails: &[Email],
+    ) -> Result<HashSet<Email>, StoreError> {
+        let mut unique: Vec<&Email> = emails.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let mut by_pk: HashMap<String, Email> = HashMap::new();
+        let mut found = HashSet::new();
+        for chunk in unique.chunks(BATCH_GET_LIMIT) {
+            let keys = chunk
+                .iter()
+                .map(|e| {
+                    let item = Key::email(e).item();
+                    if let Some(pk) = item.get(PK).and_then(|v| v.as_s().ok()) {
+                        by_pk.insert(pk.clone(), (*e).clone());
+                    }
+                    item
+                })
+                .collect();
+            for item in self.batch_get(keys).await? {
+                if let Some(e) = item
+                    .get(PK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| by_pk.get(pk))
+                {
+                    found.insert(e.clone());
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// BatchGetItem of at most [`BATCH_GET_LIMIT`] keys, asking again for the

@@ -790,6 +790,25 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn emails_with_accounts(
+        &self,
+        emails: &[Email],
+    ) -> Result<std::collections::HashSet<Email>, StoreError> {
+        let emails = emails.to_vec();
+        let found = self
+            .read(move |tx| {
+                let mut found = Vec::new();
+                for e in emails {
+                    if tx.get_str(EMAILS, e.as_str())?.is_some() {
+                        found.push(e);
+                    }
+                }
+                Ok(found)
+            })
+            .await?;
+        Ok(found.into_iter().collect())
+    }
+
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
         let s = session.clone();
         self.write(move |tx| put_json(tx, SESSIONS, &s.digest.to_hex(), &s))

@@ -26,6 +26,7 @@ macro_rules! contract_tests {
             revoking_frees_a_seat_and_restoring_takes_one,
             removing_a_member_frees_its_seat,
             accepting_creates_the_account_in_the_same_write,
+            emails_with_accounts_are_found_in_batches,
             listing_pages_through_every_membership,
             memberships_of_a_user,
             sessions_round_trip,
@@ -448,6 +449,41 @@ pub async fn updates_are_conditional_on_what_was_read(store: DynStore) {
         store.membership(&org.id, &ghost.member_id).await.unwrap(),
         None
     );
+}
+
+pub async fn emails_with_accounts_are_found_in_batches(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let holders = ["h0@acme.test", "h1@acme.test", "h2@acme.test"];
+    for h in holders {
+        let (m, _) = invitee(&org, h);
+        store
+            .add_memberships(&org, std::slice::from_ref(&m))
+            .await
+            .unwrap();
+        let acct = account(h);
+        let mut accepted = m.clone();
+        accepted.accept(acct.id.clone(), now()).unwrap();
+        store
+            .accept_membership(&accepted, &Expected::as_read(&m), Some(&acct))
+            .await
+            .unwrap();
+    }
+    // 150 asked (past one round trip's 100), a holder on each side of the
+    // boundary and one asked twice; an invitee without an account is not one.
+    let mut asked: Vec<Email> = (0..147)
+        .map(|i| email(&format!("n{i:03}@acme.test")))
+        .collect();
+    asked.insert(3, email(holders[0]));
+    asked.insert(120, email(holders[1]));
+    asked.push(email(holders[1]));
+    let (pending, _) = invitee(&org, "pending@acme.test");
+    store.add_memberships(&org, &[pending]).await.unwrap();
+    asked.push(email("pending@acme.test"));
+    let found = store.emails_with_accounts(&asked).await.unwrap();
+    let expected: std::collections::HashSet<Email> =
+        [email(holders[0]), email(holders[1])].into_iter().collect();
+    assert_eq!(found, expected);
+    assert!(store.emails_with_accounts(&[]).await.unwrap().is_empty());
 }
 
 pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {

@@ -228,6 +228,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn account_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError>;
 
+    /// Those of `emails` that an account has, each once: what many
+    /// invitations' wording needs ("sign in with your account"), in one read
+    /// of at most 100 emails per round trip instead of one read each.
+    async fn emails_with_accounts(
+        &self,
+        emails: &[Email],
+    ) -> Result<std::collections::HashSet<Email>, StoreError>;
+
     // --- owed email ------------------------------------------------------
 
     /// Memberships whose owed email is due at `now`, earliest first, at most

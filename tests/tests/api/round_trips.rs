@@ -18,11 +18,11 @@ use time::Duration;
 const PINNED: &[(&str, &str)] = &[
     (
         "invite 1 email",
-        "dynamodb:BatchGetItem×1 dynamodb:GetItem×5 dynamodb:PutItem×1 dynamodb:TransactWriteItems×1 ses:SendEmail×1",
+        "dynamodb:BatchGetItem×2 dynamodb:GetItem×4 dynamodb:PutItem×1 dynamodb:TransactWriteItems×1 ses:SendEmail×1",
     ),
     (
         "invite 100 emails",
-        "dynamodb:BatchGetItem×2 dynamodb:GetItem×104 dynamodb:PutItem×100 dynamodb:TransactWriteItems×2 ses:SendEmail×100",
+        "dynamodb:BatchGetItem×3 dynamodb:GetItem×4 dynamodb:PutItem×100 dynamodb:TransactWriteItems×2 ses:SendEmail×100",
     ),
     ("invitation lookup", "dynamodb:GetItem×3"),
     (
@@ -52,7 +52,7 @@ const PINNED: &[(&str, &str)] = &[
     ),
     (
         "remind run, 100 reminders + 1 digest",
-        "dynamodb:GetItem×103 dynamodb:PutItem×204 dynamodb:Query×5 ses:GetAccount×1 ses:SendEmail×101",
+        "dynamodb:BatchGetItem×2 dynamodb:GetItem×3 dynamodb:PutItem×204 dynamodb:Query×5 ses:GetAccount×1 ses:SendEmail×101",
     ),
 ];
 
