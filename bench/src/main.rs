@@ -197,6 +197,19 @@ async fn lambda_fixture(
     let client = Client::new(&format!("http://{}", running.addr));
     let mailbox = Mailbox::Outbox(&outbox);
     let org = client.org(domain, &mailbox).await?;
+    // A claimed domain, for sso-callback's `/sso/discover`.
+    let (status, body) = client
+        .call(
+            "PUT",
+            &format!("/operator/orgs/{}/domains/{domain}", org.id),
+            Some(seed::OPERATOR_TOKEN),
+            Some(serde_json::json!({"verified": true})),
+        )
+        .await?;
+    anyhow::ensure!(
+        (200..300).contains(&status),
+        "claiming {domain}: {status} {body}"
+    );
     let emails: Vec<String> = (0..20).map(|i| format!("m{i:02}@{domain}")).collect();
     client.invite(&org, &emails).await?;
     let invitation = seed::accept_token(&mailbox, &emails[0]).await?;

@@ -90,7 +90,7 @@ impl Client {
                 "POST",
                 "/operator/orgs",
                 Some(OPERATOR_TOKEN),
-                json!({"name": "Bench", "sso_identifier": format!("bench-{domain}"), "owner_email": owner, "seats": {}}),
+                json!({"name": "Bench", "sso_identifier": format!("bench-{}", domain.replace('.', "-")), "owner_email": owner, "seats": {}}),
                 201,
             )
             .await?;

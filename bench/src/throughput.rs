@@ -178,8 +178,8 @@ fn wrk(url: &str, script: &Path, secs: u32) -> anyhow::Result<Load> {
 
 pub fn parse_wrk(text: &str) -> anyhow::Result<Load> {
     anyhow::ensure!(
-        !text.contains("Non-2xx or 3xx responses"),
-        "some responses were errors:\n{text}"
+        !text.contains("Non-2xx or 3xx responses") && !text.contains("Socket errors"),
+        "some requests failed:\n{text}"
     );
     let field = |prefix: &str| {
         text.lines()
@@ -253,5 +253,11 @@ Transfer/sec:      5.00MB
             (30000.5, 0.215, 1.2)
         );
         assert!(parse_wrk(&format!("{text}  Non-2xx or 3xx responses: 3\n")).is_err());
+        assert!(
+            parse_wrk(&format!(
+                "{text}  Socket errors: connect 0, read 0, write 0, timeout 2\n"
+            ))
+            .is_err()
+        );
     }
 }

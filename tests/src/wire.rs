@@ -50,6 +50,7 @@ struct Shared {
     upstream: String,
     http: reqwest::Client,
     calls: Arc<Mutex<BTreeMap<String, u64>>>,
+    actions: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 /// The proxy: an endpoint to give the SDK instead of moto's.
@@ -66,6 +67,7 @@ impl CountingProxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
             calls: Arc::default(),
+            actions: Arc::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -87,6 +89,13 @@ impl CountingProxy {
     /// Everything counted so far.
     pub fn calls(&self) -> Calls {
         Calls(self.shared.calls.lock().unwrap().clone())
+    }
+
+    /// The IAM actions the calls so far needed: an operation's own name,
+    /// except a transaction, which IAM authorizes item by item (`PutItem`,
+    /// `UpdateItem`, `DeleteItem`, `ConditionCheckItem`).
+    pub fn actions(&self) -> Calls {
+        Calls(self.shared.actions.lock().unwrap().clone())
     }
 
     /// SDK configuration like [`crate::moto::Moto::sdk_config`], through the proxy.
@@ -125,14 +134,43 @@ pub fn operation(method: &str, path: &str, headers: &HeaderMap) -> String {
     }
 }
 
+/// The IAM actions one call needs (see [`CountingProxy::actions`]).
+pub fn iam_actions(op: &str, body: &[u8]) -> Vec<String> {
+    if op != "dynamodb:TransactWriteItems" {
+        return vec![op.to_owned()];
+    }
+    let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let items = request["TransactItems"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut out: Vec<String> = items
+        .iter()
+        .filter_map(|item| item.as_object()?.keys().next().cloned())
+        .map(|kind| match kind.as_str() {
+            "ConditionCheck" => "dynamodb:ConditionCheckItem".to_owned(),
+            other => format!("dynamodb:{other}Item"),
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 async fn forward(State(s): State<Shared>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let op = operation(parts.method.as_str(), parts.uri.path(), &parts.headers);
-    *s.calls.lock().unwrap().entry(op).or_default() += 1;
+    *s.calls.lock().unwrap().entry(op.clone()).or_default() += 1;
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
+    {
+        let mut actions = s.actions.lock().unwrap();
+        for action in iam_actions(&op, &body) {
+            *actions.entry(action).or_default() += 1;
+        }
+    }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut headers = parts.headers.clone();
     headers.remove("host");
@@ -173,6 +211,21 @@ mod tests {
             "ses:SendEmail"
         );
         assert_eq!(operation("GET", "/x", &none), "other:GET /x");
+    }
+
+    #[test]
+    fn transactions_need_their_items_actions() {
+        let body =
+            br#"{"TransactItems":[{"Put":{}},{"ConditionCheck":{}},{"Put":{}},{"Update":{}}]}"#;
+        assert_eq!(
+            iam_actions("dynamodb:TransactWriteItems", body),
+            [
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem"
+            ]
+        );
+        assert_eq!(iam_actions("dynamodb:GetItem", b""), ["dynamodb:GetItem"]);
     }
 
     #[test]

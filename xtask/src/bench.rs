@@ -8,6 +8,7 @@
 //! `target/bench/results.json`.
 
 use crate::{package, setup};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[derive(clap::Args)]
@@ -25,27 +26,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let root = setup::root();
     let lambda_dir = root.join("target/lambda/x86_64");
     let mut bins: Vec<&str> = package::ZIPPED.to_vec();
-    bins.extend([package::IMAGE, "admit-bench-hello", "admit", "admit-bench"]);
+    bins.extend([package::IMAGE, package::HELLO, "admit", "admit-bench"]);
     package::lambda_build(&tools, package::Build::X86Native, &bins, &lambda_dir)?;
     let built = |bin: &str| lambda_dir.join(bin).join("bootstrap");
 
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work)?;
-    let (cert, key) = (work.join("moto-cert.pem"), work.join("moto-key.pem"));
-    if !cert.exists() || !key.exists() {
-        setup::run(
-            Command::new("openssl")
-                .args([
-                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-                ])
-                .args(["-subj", "/CN=localhost"])
-                .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-                .arg("-keyout")
-                .arg(&key)
-                .arg("-out")
-                .arg(&cert),
-        )?;
-    }
+    let (ca, cert, key) = certificates(&work)?;
     let mut cmd = Command::new(built("admit-bench"));
     cmd.arg("run")
         .arg("--lambda-dir")
@@ -60,10 +47,75 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .arg(&work)
         .arg("--out")
         .arg(work.join("results.json"))
-        // Every client the benchmark starts trusts moto's certificate (and only it).
-        .env("SSL_CERT_FILE", &cert);
+        // Every client the benchmark starts trusts the bench's CA (and only it).
+        .env("SSL_CERT_FILE", &ca);
     if args.quick {
         cmd.arg("--quick");
     }
     setup::run(&mut cmd)
+}
+
+/// A CA of the bench's own and moto's certificate for `localhost` signed by
+/// it (rustls refuses a self-signed CA certificate as a server's). Made once.
+fn certificates(work: &Path) -> anyhow::Result<(PathBuf, PathBuf, PathBuf)> {
+    let ca = work.join("bench-ca.pem");
+    let ca_key = work.join("bench-ca-key.pem");
+    let cert = work.join("moto-cert.pem");
+    let key = work.join("moto-key.pem");
+    if [&ca, &cert, &key].iter().all(|p| p.exists()) {
+        return Ok((ca, cert, key));
+    }
+    let openssl = |args: &[&str]| setup::run(Command::new("openssl").args(args).current_dir(work));
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=admit-bench-ca",
+        "-keyout",
+        &path(&ca_key),
+        "-out",
+        &path(&ca),
+    ])?;
+    let csr = work.join("moto.csr");
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &path(&key),
+        "-out",
+        &path(&csr),
+    ])?;
+    let ext = work.join("moto-ext.cnf");
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &path(&csr),
+        "-CA",
+        &path(&ca),
+        "-CAkey",
+        &path(&ca_key),
+        "-CAcreateserial",
+        "-days",
+        "3650",
+        "-extfile",
+        &path(&ext),
+        "-out",
+        &path(&cert),
+    ])?;
+    Ok((ca, cert, key))
 }

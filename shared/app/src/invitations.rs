@@ -100,7 +100,13 @@ impl App {
         // Which invitees have accounts decides each email's wording: one
         // batched read for all of them (on failure, each send reads its own).
         let emails: Vec<Email> = invited.iter().map(|(m, _)| m.email.clone()).collect();
-        let with_accounts = self.store().emails_with_accounts(&emails).await.ok();
+        let with_accounts = match self.store().emails_with_accounts(&emails).await {
+            Ok(found) => Some(found),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read which invitees have accounts; reading each");
+                None
+            }
+        };
         let org = &org;
         let with_accounts = &with_accounts;
         futures::stream::iter(invited)

@@ -232,13 +232,11 @@ impl App {
         } else if let Some(known) = reads.accounts.get(&m.email) {
             *known
         } else {
-            match self
-                .store()
-                .emails_with_accounts(std::slice::from_ref(&m.email))
-                .await
-            {
+            // The single read (GetItem), not the batched one: this is also
+            // the fallback when a batched read failed.
+            match self.store().account_by_email(&m.email).await {
                 Ok(found) => {
-                    let exists = found.contains(&m.email);
+                    let exists = found.is_some();
                     reads.accounts.insert(m.email.clone(), exists);
                     exists
                 }

@@ -56,14 +56,15 @@ pub async fn operator_token_from_secret(
 /// `ADMIT_OPERATOR_TOKEN` (local runs); neither: the operator API is off.
 /// AWS endpoints and credentials the SDK's own way.
 ///
-/// The DynamoDB connection is opened here, at init, unless
-/// `ADMIT_WARM_AT_INIT=false`: init runs before the first request is waiting
-/// (and on Lambda with the CPU boost init gets), so the TLS handshake is
-/// not paid by that request. BENCHMARKS.md shows the effect.
+/// `ADMIT_WARM_AT_INIT=true` opens the DynamoDB connection at init (one
+/// extra `GetItem`). Off by default: on an on-demand cold start the request
+/// waits for init anyway, and BENCHMARKS.md measured init plus first request
+/// longer with it than without. It pays where init runs ahead of requests
+/// (provisioned concurrency).
 pub async fn app_from_env() -> Result<App, BoxError> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("ADMIT_TABLE")?);
-    if std::env::var("ADMIT_WARM_AT_INIT").map_or(true, |v| v != "false") {
+    if std::env::var("ADMIT_WARM_AT_INIT").is_ok_and(|v| v == "true") {
         store.warm_up().await;
     }
     let from = std::env::var("ADMIT_MAIL_FROM").unwrap_or_else(|_| "admit@localhost".into());

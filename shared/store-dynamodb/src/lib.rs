@@ -127,20 +127,22 @@ impl DynamoStore {
 
     /// Open the connection to DynamoDB (TLS handshake, credentials,
     /// endpoint) before the first request needs it: a `GetItem` of a key no
-    /// item has. Errors are the first real call's to report, so ignored here.
+    /// item has, given at most 2 s. Errors are the first real call's to
+    /// report, so ignored here.
     pub async fn warm_up(&self) {
         use aws_sdk_dynamodb::types::AttributeValue;
         let started = std::time::Instant::now();
-        let res = self
+        let get = self
             .client
             .get_item()
             .table_name(&self.table)
             .key(keys::PK, AttributeValue::S("WARMUP".into()))
             .key(keys::SK, AttributeValue::S("WARMUP".into()))
-            .send()
-            .await;
+            .send();
+        // Bounded: a slow DynamoDB must not spend Lambda's 10 s init limit.
+        let res = tokio::time::timeout(std::time::Duration::from_secs(2), get).await;
         tracing::debug!(
-            ok = res.is_ok(),
+            ok = matches!(res, Ok(Ok(_))),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "DynamoDB connection warmed"
         );

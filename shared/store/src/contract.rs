@@ -453,7 +453,9 @@ pub async fn updates_are_conditional_on_what_was_read(store: DynStore) {
 
 pub async fn emails_with_accounts_are_found_in_batches(store: DynStore) {
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
-    let holders = ["h0@acme.test", "h1@acme.test", "h2@acme.test"];
+    // `h0` sorts before every `n…` email and `z9` after them all, so however
+    // a store orders and splits the 150, they are in different round trips.
+    let holders = ["h0@acme.test", "z9@acme.test", "h2@acme.test"];
     for h in holders {
         let (m, _) = invitee(&org, h);
         store

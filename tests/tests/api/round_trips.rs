@@ -56,19 +56,77 @@ const PINNED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The function that serves each operation on AWS. The owed-mail run is
+/// both the schedule's (`remind`) and the operator route's (`invite`).
+const SERVED_BY: &[(&str, &[&str])] = &[
+    ("invite 1 email", &["InviteFunction"]),
+    ("invite 100 emails", &["InviteFunction"]),
+    ("invitation lookup", &["AcceptFunction"]),
+    ("accept (new account)", &["AcceptFunction"]),
+    ("sso start", &["SsoCallbackFunction"]),
+    ("sso callback (JIT account)", &["SsoCallbackFunction"]),
+    ("setup master password", &["AcceptFunction"]),
+    ("confirm", &["ConfirmFunction"]),
+    ("list members (first page)", &["InviteFunction"]),
+    (
+        "remind run, nothing due",
+        &["InviteFunction", "RemindFunction"],
+    ),
+    (
+        "remind run, 100 reminders + 1 digest",
+        &["InviteFunction", "RemindFunction"],
+    ),
+];
+
+/// The `dynamodb:` and `ses:` actions `function`'s policies in
+/// `infra/template.yaml` allow.
+fn allowed_actions(function: &str) -> std::collections::BTreeSet<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let yaml: serde_norway::Value = serde_norway::from_str(&text).expect("the template is YAML");
+    let template = serde_json::to_value(yaml).expect("the template converts to JSON");
+    let policies = &template["Resources"][function]["Properties"]["Policies"];
+    assert!(policies.is_array(), "{function} has policies");
+    let mut out = std::collections::BTreeSet::new();
+    collect_actions(policies, &mut out);
+    out
+}
+
+fn collect_actions(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("Action", serde_json::Value::String(a)) => {
+                        out.insert(a.clone());
+                    }
+                    ("Action", serde_json::Value::Array(list)) => {
+                        out.extend(list.iter().filter_map(|a| a.as_str().map(str::to_owned)));
+                    }
+                    _ => collect_actions(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(list) => list.iter().for_each(|v| collect_actions(v, out)),
+        _ => {}
+    }
+}
+
 struct Meter<'a> {
     proxy: &'a CountingProxy,
-    seen: Vec<(String, Calls)>,
+    /// Each operation's calls and the IAM actions they needed.
+    seen: Vec<(String, Calls, Calls)>,
 }
 
 impl Meter<'_> {
-    fn mark(&self) -> Calls {
-        self.proxy.calls()
+    fn mark(&self) -> (Calls, Calls) {
+        (self.proxy.calls(), self.proxy.actions())
     }
 
-    fn record(&mut self, name: &str, before: &Calls) {
-        let calls = self.proxy.calls().since(before);
-        self.seen.push((name.to_owned(), calls));
+    fn record(&mut self, name: &str, before: &(Calls, Calls)) {
+        let calls = self.proxy.calls().since(&before.0);
+        let actions = self.proxy.actions().since(&before.1);
+        self.seen.push((name.to_owned(), calls, actions));
     }
 }
 
@@ -176,7 +234,7 @@ async fn aws_calls_per_operation_are_pinned() {
     let table = meter
         .seen
         .iter()
-        .map(|(name, calls)| format!("{name:<28} {}", calls.describe()))
+        .map(|(name, calls, _)| format!("{name:<28} {}", calls.describe()))
         .collect::<Vec<_>>()
         .join("\n");
     println!("{table}");
@@ -189,6 +247,25 @@ async fn aws_calls_per_operation_are_pinned() {
         table, pinned,
         "AWS calls per operation changed; if intended, update PINNED and BENCHMARKS.md"
     );
+
+    // Every call each operation makes, its function's IAM policy allows
+    // (moto checks no IAM: without this, a missing action fails on AWS only).
+    let mut missing = Vec::new();
+    for (name, _, actions) in &meter.seen {
+        let (_, functions) = SERVED_BY
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("SERVED_BY names {name}"));
+        for function in *functions {
+            let allowed = allowed_actions(function);
+            for action in actions.0.keys() {
+                if !allowed.contains(action) {
+                    missing.push(format!("{function} lacks {action} ({name})"));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "infra/template.yaml: {missing:#?}");
 }
 
 async fn run(app: &TestApp) -> serde_json::Value {
