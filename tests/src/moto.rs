@@ -145,6 +145,17 @@ impl Moto {
     }
 }
 
+/// A server of its own (`start_tls`) stops with its handle; the shared one
+/// lives as long as the test process.
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Ok(child) = self._child.get_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// One message as SES (moto) received it.
 #[derive(Debug, Clone)]
 pub struct SentEmail {

@@ -44,6 +44,7 @@
 //! | `admin_digest`                     | `ORG#{org}` / `DIGEST`                             | GetItem (consistent)           | |
 //! | `put_admin_digest`                 | `ORG#{org}` / `DIGEST`                             | PutItem                        | `attribute_not_exists(pk)` for version 0, else `version = :expected` |
 //! | `account_by_email`                 | `EMAIL#{email}` / `EMAIL`, then the account        | 2 × GetItem (consistent)       | |
+//! | `emails_with_accounts`             | `EMAIL#{email}` / `EMAIL` × n                      | BatchGetItem (consistent), chunks of 100 | only whether the guard exists; unprocessed keys asked again |
 //! | `put_pending_sign_in`              | `SIGNIN#{digest}` / `SIGNIN`                       | PutItem                        | unconditional |
 //! | `record_assertion`                 | `SAML#{digest}` / `SAML`                           | PutItem                        | `attribute_not_exists(pk) OR ttl <= :now`: a live record refuses the replay; one TTL has not deleted yet is overwritten |
 //! | `take_pending_sign_in`             | `SIGNIN#{digest}` / `SIGNIN`                       | DeleteItem (`ReturnValues = ALL_OLD`) | `attribute_exists(pk)`, a failed condition is `None`: of concurrent callers exactly one gets the item; expired ones are returned until TTL deletes them |
