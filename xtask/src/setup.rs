@@ -144,22 +144,32 @@ pub fn ensure_saml_idp() -> anyhow::Result<()> {
 /// virtual environment under `target/`, since checkov pins many packages
 /// moto and pysaml2 also use. Returns the environment's `bin` directory.
 pub fn ensure_infra_linters() -> anyhow::Result<PathBuf> {
-    let venv = root().join("target/infra-lint");
+    ensure_venv(
+        "infra-lint",
+        &["cfn-lint", "checkov"],
+        &["cfn-lint>=1.20,<2", "checkov>=3.2,<4"],
+    )
+}
+
+/// A virtual environment `target/{name}` with `packages` installed, unless
+/// its `bin` already has every one of `tools`. Returns that `bin`.
+fn ensure_venv(name: &str, tools: &[&str], packages: &[&str]) -> anyhow::Result<PathBuf> {
+    let venv = root().join("target").join(name);
     let bin = venv.join("bin");
-    if ["cfn-lint", "checkov"].iter().all(|t| bin.join(t).exists()) {
+    if tools.iter().all(|t| bin.join(t).exists()) {
         return Ok(bin);
     }
     ensure_apt(&["python3-venv"])?;
     run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
-    run(Command::new(bin.join("python")).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "cfn-lint>=1.20,<2",
-        "checkov>=3.2,<4",
-    ]))?;
+    run(Command::new(bin.join("python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(packages))?;
     Ok(bin)
 }
 
@@ -185,20 +195,7 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
 /// own virtual environment under `target/`, and the Rust targets it builds
 /// for. Returns the environment's `bin` directory, to put first on `PATH`.
 pub fn ensure_cargo_lambda() -> anyhow::Result<PathBuf> {
-    let venv = root().join("target/cargo-lambda");
-    let bin = venv.join("bin");
-    if !bin.join("cargo-lambda").exists() {
-        ensure_apt(&["python3-venv"])?;
-        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
-        run(Command::new(bin.join("python")).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "cargo-lambda>=1.9,<2",
-        ]))?;
-    }
+    let bin = ensure_venv("cargo-lambda", &["cargo-lambda"], &["cargo-lambda>=1.9,<2"])?;
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
