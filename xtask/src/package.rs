@@ -103,8 +103,8 @@ fn size(path: &Path) -> anyhow::Result<u64> {
         .len())
 }
 
-/// The uncompressed size of a zip's entries (from `unzip -l`'s total, or
-/// the zip's central directory read by Python when `unzip` is missing).
+/// The uncompressed size of a zip's entries (its central directory, read by
+/// Python's `zipfile`).
 fn unzipped_size(zip: &Path) -> anyhow::Result<u64> {
     let out = Command::new(setup::python())
         .args([
