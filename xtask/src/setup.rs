@@ -56,7 +56,12 @@ fn ensure_pip(modules: &str, packages: &[&str]) -> anyhow::Result<()> {
     if succeeds(Command::new(python()).args(["-c", &format!("import {modules}")])) {
         return Ok(());
     }
-    run(Command::new(python())
+    pip_install(python(), packages)
+}
+
+/// `{python} -m pip install` of `packages`, quietly.
+fn pip_install(python: impl AsRef<std::ffi::OsStr>, packages: &[&str]) -> anyhow::Result<()> {
+    run(Command::new(python)
         .args([
             "-m",
             "pip",
@@ -161,15 +166,7 @@ fn ensure_venv(name: &str, tools: &[&str], packages: &[&str]) -> anyhow::Result<
     }
     ensure_apt(&["python3-venv"])?;
     run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
-    run(Command::new(bin.join("python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .args(packages))?;
+    pip_install(bin.join("python"), packages)?;
     Ok(bin)
 }
 

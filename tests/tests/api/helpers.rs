@@ -439,6 +439,11 @@ impl TestApp {
     /// Confirm the accepted member `email` of `org`.
     pub async fn confirm_member(&self, org: &str, session: &str, email: &str) {
         let id = self.member_id(org, session, email).await;
+        self.confirm_member_id(org, session, &id).await;
+    }
+
+    /// Confirm the accepted member `id` of `org`.
+    pub async fn confirm_member_id(&self, org: &str, session: &str, id: &str) {
         let (s, body) = self
             .post(
                 &format!("/orgs/{org}/members/{id}/confirm"),
