@@ -1,6 +1,10 @@
-//! The DynamoDB store: [`admit_store::Store`] on one table (single-table
-//! design), with the semantics of the embedded store and the same contract
-//! suite.
+//! The DynamoDB store: every capability trait of `admit-store` on one table
+//! (single-table design), with the semantics of the embedded store and the
+//! same contract suite. One module per capability, named as its trait
+//! (`organizations`, `memberships`, `accounts`,
+//! `sessions`, `sign_ins`, `mail_queue`, `domains`, `housekeeping`), each
+//! building its own items; `ops` holds the request plumbing they share,
+//! `keys` the key layout, `items` the encoding, `schema` the table.
 //!
 //! # Items
 //!
@@ -23,6 +27,8 @@
 //! | identity link   | `ORG#{org_id}`       | `IDP#{external_id}`   | the raw external id; outside `MEMBER#`, so never in a listing     |
 //! | admin digest    | `ORG#{org_id}`       | `DIGEST`              | `version` is the condition of every write; outside `MEMBER#`      |
 //! | setup grant     | `SETUP#{digest}`     | `SETUP`               | `ttl` = expiry in unix seconds (hex digest of the setup token)    |
+//! | consumed assertion | `SAML#{digest}`   | `SAML`                | `ttl` = until when a replay is refused (digest of the IdP and assertion ID) |
+//! | claimed domain  | `DOMAIN#{domain}`    | `DOMAIN`              | `org_id` (the claim's owner), `verified`                          |
 //!
 //! # Access patterns
 //!
@@ -58,51 +64,56 @@
 //! | `put_session`                      | `SESSION#{digest}` / `SESSION`                     | PutItem                        | unconditional |
 //! | `session`                          | `SESSION#{digest}` / `SESSION`                     | GetItem (consistent)           | expired sessions are returned until TTL deletes them |
 //! | `delete_session`                   | `SESSION#{digest}` / `SESSION`                     | DeleteItem                     | idempotent |
+//! | `put_claimed_domain`               | `DOMAIN#{domain}` / `DOMAIN`                       | PutItem                        | `attribute_not_exists(pk) OR org_id = :org_id`: another organization's claim → `Conflict` |
+//! | `claimed_domain`                   | `DOMAIN#{domain}` / `DOMAIN`                       | GetItem (consistent)           | |
+//! | `sweep_expired`                    | none                                               | none                           | TTL on `ttl` deletes expired sessions, pending sign-ins, setup grants and assertion records |
 //! | [`create_table`]                   | the table                                          | CreateTable, DescribeTable, DescribeTimeToLive, UpdateTimeToLive | an existing table is fine |
 //!
 //! # Failures
 //!
-//! A failed condition is [`StoreError::Conflict`], except on the
+//! A failed condition is [`StoreError::Conflict`](admit_store::StoreError::Conflict), except on the
 //! organization's seat counter: there the old item (returned with
 //! `ReturnValuesOnConditionCheckFailure = ALL_OLD`, or read again) tells
-//! [`StoreError::NoSeats`] (plan unchanged, seats taken) from `Conflict`
+//! [`StoreError::NoSeats`](admit_store::StoreError::NoSeats) (plan unchanged, seats taken) from `Conflict`
 //! (organization gone or plan changed). A transaction cancelled by a
 //! concurrent one (`TransactionConflict`) is retried with jittered backoff,
 //! then reported as `Conflict`. Anything else from the SDK is
-//! [`StoreError::Unavailable`] with the error's code and message. Taking a
+//! [`StoreError::Unavailable`](admit_store::StoreError::Unavailable) with the error's code and message. Taking a
 //! pending sign-in that is gone (another caller took it) is `Ok(None)`.
 //!
-//! Seats move only with `add_memberships` and the sign-in that creates a
-//! membership: a write replacing a membership (`update_membership`,
-//! `accept_membership`, the invited sign-in, `complete_setup`) is refused
-//! with `Conflict`, before anything is sent, when the replacement would
-//! occupy a seat exactly when the expected one does not.
+//! Seats move in five writes, each with the seat counter in its transaction:
+//! `create_organization` (the owner's seat, counted in the item written),
+//! `add_memberships`, `update_membership_seat` (revoke frees one, restore
+//! takes one), `remove_membership` (frees the seat of a member holding one)
+//! and the sign-in that creates a membership. A write replacing a membership
+//! without moving seats (`update_membership`, `accept_membership`, the
+//! invited sign-in, `complete_setup`) is refused with `Conflict`, before
+//! anything is sent, when the replacement would occupy a seat exactly when
+//! the expected one does not.
 //!
 //! The user index is eventually consistent: a membership accepted a moment
-//! ago may be missing from [`Store::memberships_of_user`] for a short while.
+//! ago may be missing from `memberships_of_user` for a short while.
 
+mod accounts;
+mod domains;
 mod error;
+mod housekeeping;
 mod items;
 mod keys;
-mod read;
+mod mail_queue;
+mod memberships;
+mod ops;
+mod organizations;
 pub mod schema;
-mod write;
+mod sessions;
+mod sign_ins;
 
+pub use memberships::MAX_NEW_MEMBERSHIPS_PER_WRITE;
 pub use schema::{attribute_definitions, create_table, global_secondary_indexes, key_schema};
 
-use admit_domain::{
-    Account, AdminDigest, ClaimedDomain, Email, ExternalId, IdentityLink, MemberId, Membership,
-    OrgId, Organization, PendingSignIn, Session, SetupGrant, SsoIdentifier, Status, Timestamp,
-    TokenDigest, UserId,
-};
-use admit_store::{Expected, Page, SignInWrite, Store, StoreError};
-use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use error::sdk_unavailable;
-use items::{GUARD_ORG_ID, GUARD_USER_ID, decode, decode_secret, guard_target};
-use keys::Key;
 
-/// [`Store`] on a DynamoDB table laid out as described in the crate docs.
+/// The store on a DynamoDB table laid out as described in the crate docs.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     client: Client,
@@ -124,6 +135,12 @@ impl DynamoStore {
     pub(crate) fn count_read(&self, items: usize) {
         self.items_read
             .fetch_add(items as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Items DynamoDB read for this store so far: a cost meter for tests and
+    /// benchmarks, not part of the port.
+    pub fn items_read(&self) -> u64 {
+        self.items_read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Open the connection to DynamoDB (TLS handshake, credentials,
@@ -152,261 +169,5 @@ impl DynamoStore {
     /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
-    }
-}
-
-#[async_trait]
-impl Store for DynamoStore {
-    async fn create_organization(
-        &self,
-        org: &Organization,
-        owner: &Membership,
-    ) -> Result<(), StoreError> {
-        self.write_organization(org, owner).await
-    }
-
-    async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
-        self.get(&Key::organization(id))
-            .await?
-            .map(decode)
-            .transpose()
-    }
-
-    async fn update_organization_settings(&self, org: &Organization) -> Result<(), StoreError> {
-        self.write_organization_settings(org).await
-    }
-
-    async fn organization_by_sso_identifier(
-        &self,
-        id: &SsoIdentifier,
-    ) -> Result<Option<Organization>, StoreError> {
-        let Some(guard) = self.get(&Key::sso_identifier(id)).await? else {
-            return Ok(None);
-        };
-        let org = OrgId::parse(&guard_target(&guard, GUARD_ORG_ID)?).map_err(error::unavailable)?;
-        self.organization(&org).await
-    }
-
-    async fn membership(
-        &self,
-        org: &OrgId,
-        member: &MemberId,
-    ) -> Result<Option<Membership>, StoreError> {
-        self.get(&Key::membership(org, member))
-            .await?
-            .map(decode)
-            .transpose()
-    }
-
-    async fn memberships(
-        &self,
-        org: &OrgId,
-        members: &[MemberId],
-    ) -> Result<Vec<Membership>, StoreError> {
-        self.batch_memberships(org, members).await
-    }
-
-    async fn list_memberships(
-        &self,
-        org: &OrgId,
-        status: Option<Status>,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> Result<Page<Membership>, StoreError> {
-        self.list_page(org, status, cursor, limit).await
-    }
-
-    async fn memberships_of_user(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
-        self.user_memberships(user).await
-    }
-
-    async fn add_memberships(
-        &self,
-        org: &Organization,
-        new: &[Membership],
-    ) -> Result<(), StoreError> {
-        self.write_new_memberships(org, new).await
-    }
-
-    async fn update_membership(
-        &self,
-        updated: &Membership,
-        expected: &Expected,
-    ) -> Result<(), StoreError> {
-        self.replace_membership(updated, expected, None).await
-    }
-
-    async fn update_membership_seat(
-        &self,
-        org: &Organization,
-        updated: &Membership,
-        expected: &Expected,
-    ) -> Result<(), StoreError> {
-        self.move_membership_seat(org, updated, expected).await
-    }
-
-    async fn remove_membership(
-        &self,
-        membership: &Membership,
-        expected: &Expected,
-    ) -> Result<(), StoreError> {
-        self.delete_membership(membership, expected).await
-    }
-
-    async fn accept_membership(
-        &self,
-        updated: &Membership,
-        expected: &Expected,
-        new_account: Option<&Account>,
-    ) -> Result<(), StoreError> {
-        self.replace_membership(updated, expected, new_account)
-            .await
-    }
-
-    async fn account(&self, id: &UserId) -> Result<Option<Account>, StoreError> {
-        self.get(&Key::account(id))
-            .await?
-            .map(decode_secret)
-            .transpose()
-    }
-
-    async fn account_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError> {
-        let Some(guard) = self.get(&Key::email(email)).await? else {
-            return Ok(None);
-        };
-        let user =
-            UserId::parse(&guard_target(&guard, GUARD_USER_ID)?).map_err(error::unavailable)?;
-        self.account(&user).await
-    }
-
-    async fn emails_with_accounts(
-        &self,
-        emails: &[Email],
-    ) -> Result<std::collections::HashSet<Email>, StoreError> {
-        self.batch_emails_with_accounts(emails).await
-    }
-
-    async fn put_claimed_domain(&self, domain: &ClaimedDomain) -> Result<(), StoreError> {
-        self.write_claimed_domain(domain).await
-    }
-
-    async fn claimed_domain(&self, domain: &str) -> Result<Option<ClaimedDomain>, StoreError> {
-        self.get(&Key::claimed_domain(domain))
-            .await?
-            .map(items::decode)
-            .transpose()
-    }
-
-    async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {
-        self.write_pending_sign_in(pending).await
-    }
-
-    async fn take_pending_sign_in(
-        &self,
-        state: &TokenDigest,
-    ) -> Result<Option<PendingSignIn>, StoreError> {
-        self.delete_pending_sign_in(state).await
-    }
-
-    async fn due_memberships(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Membership>, StoreError> {
-        self.due_page(now, limit).await
-    }
-
-    fn items_read(&self) -> u64 {
-        self.items_read.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    async fn admin_digest(&self, org: &OrgId) -> Result<Option<AdminDigest>, StoreError> {
-        self.get(&Key::admin_digest(org))
-            .await?
-            .map(decode)
-            .transpose()
-    }
-
-    async fn put_admin_digest(
-        &self,
-        digest: &AdminDigest,
-        expected_version: u64,
-    ) -> Result<(), StoreError> {
-        self.write_admin_digest(digest, expected_version).await
-    }
-
-    async fn record_assertion(
-        &self,
-        digest: &TokenDigest,
-        until: Timestamp,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.write_consumed_assertion(digest, until, now).await
-    }
-
-    async fn identity_link(
-        &self,
-        org: &OrgId,
-        external_id: &ExternalId,
-    ) -> Result<Option<IdentityLink>, StoreError> {
-        self.get(&Key::identity_link(org, external_id))
-            .await?
-            .map(decode)
-            .transpose()
-    }
-
-    async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
-        self.write_sign_in(write).await
-    }
-
-    async fn put_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError> {
-        self.write_setup_grant(grant).await
-    }
-
-    async fn setup_grant(&self, digest: &TokenDigest) -> Result<Option<SetupGrant>, StoreError> {
-        self.get(&Key::setup_grant(digest))
-            .await?
-            .map(decode_secret)
-            .transpose()
-    }
-
-    async fn complete_setup(
-        &self,
-        grant: &TokenDigest,
-        membership: &Membership,
-        expected: &Expected,
-        account: &Account,
-    ) -> Result<(), StoreError> {
-        self.write_setup(grant, membership, expected, account).await
-    }
-
-    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
-        let item = items::session(session)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(sdk_unavailable)?;
-        Ok(())
-    }
-
-    async fn session(&self, digest: &TokenDigest) -> Result<Option<Session>, StoreError> {
-        self.get(&Key::session(digest))
-            .await?
-            .map(decode_secret)
-            .transpose()
-    }
-
-    async fn delete_session(&self, digest: &TokenDigest) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Key::session(digest).item()))
-            .send()
-            .await
-            .map_err(sdk_unavailable)?;
-        Ok(())
     }
 }

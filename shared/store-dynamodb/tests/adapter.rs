@@ -7,7 +7,8 @@ use admit_domain::{
     PendingSignIn, Role, SeatPlan, SetupGrant, SsoIdentifier, Status, Timestamp, TokenDigest,
     UserId,
 };
-use admit_store::{Expected, SignInWrite, Store, StoreError};
+use admit_store::prelude::*;
+use admit_store::{Expected, SignInWrite, StoreError};
 use admit_store_dynamodb::{DynamoStore, create_table};
 use admit_store_embedded::EmbeddedStore;
 use admit_tests::moto::Moto;

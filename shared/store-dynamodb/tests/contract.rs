@@ -1,7 +1,7 @@
 //! The store contract on moto's DynamoDB, each test on a fresh table made by
 //! [`create_table`], plus what only this store promises.
 
-use admit_store::Store;
+use admit_store::prelude::*;
 use admit_store_dynamodb::{DynamoStore, create_table, schema::TABLE};
 use admit_tests::moto::Moto;
 use aws_sdk_dynamodb::Client;
@@ -109,9 +109,10 @@ async fn sessions_carry_their_expiry_for_ttl() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn finding_due_mail_costs_what_is_due_not_the_table() {
     let store = std::sync::Arc::new(fresh().await);
-    let seeder = store.clone();
-    admit_store::contract::finding_due_mail_costs_what_is_due_not_the_table(
+    let (seeder, meter) = (store.clone(), store.clone());
+    admit_store::contract::mail_queue::finding_due_mail_costs_what_is_due_not_the_table(
         store,
+        move || meter.items_read(),
         async |_: &admit_domain::Organization, memberships: &[admit_domain::Membership]| {
             seeder
                 .put_memberships_unconditionally(memberships)

@@ -1,7 +1,7 @@
 //! The store contract on the embedded store, plus what only it promises:
-//! data survives a restart.
+//! data survives a restart, and a sweep deletes what expired.
 
-use admit_store::Store;
+use admit_store::prelude::*;
 use admit_store_embedded::EmbeddedStore;
 
 async fn fresh() -> EmbeddedStore {
@@ -28,16 +28,39 @@ async fn data_survives_reopening_the_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn finding_due_mail_costs_what_is_due_not_the_table() {
-    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(fresh().await);
-    let seeder = store.clone();
-    admit_store::contract::finding_due_mail_costs_what_is_due_not_the_table(
+    let store = std::sync::Arc::new(fresh().await);
+    let (seeder, meter) = (store.clone(), store.clone());
+    admit_store::contract::mail_queue::finding_due_mail_costs_what_is_due_not_the_table(
         store,
+        move || meter.items_read(),
         async |org: &admit_domain::Organization, memberships: &[admit_domain::Membership]| {
-            for chunk in memberships.chunks(admit_store::MAX_NEW_MEMBERSHIPS_PER_WRITE) {
+            for chunk in memberships.chunks(1_000) {
                 let org = seeder.organization(&org.id).await.unwrap().unwrap();
                 seeder.add_memberships(&org, chunk).await.unwrap();
             }
         },
     )
     .await;
+}
+
+/// The embedded store has no TTL: its sweep deletes every expired record
+/// (the contract's `sweeping_removes_only_what_expired` holds it to keeping
+/// the live ones).
+#[tokio::test]
+async fn a_sweep_deletes_what_expired() {
+    use admit_domain::{Session, UserId};
+    let store = fresh().await;
+    let t0 = admit_domain::Timestamp::from_unix(1_800_000_000);
+    let (s, _) = Session::start(
+        UserId::generate(&mut rand::rng()),
+        None,
+        t0,
+        &mut rand::rng(),
+    );
+    store.put_session(&s).await.unwrap();
+    assert_eq!(store.sweep_expired(t0).await.unwrap().total(), 0);
+    assert_eq!(store.session(&s.digest).await.unwrap(), Some(s.clone()));
+    let swept = store.sweep_expired(s.expires_at).await.unwrap();
+    assert_eq!(swept.sessions, 1);
+    assert_eq!(store.session(&s.digest).await.unwrap(), None);
 }

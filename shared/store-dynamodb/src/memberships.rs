@@ -1,0 +1,470 @@
+//! [`Memberships`]: membership items in their organization's partition
+//! (`MEMBER#`), indexed by user (`gsi1`) and, while they owe an email, by due
+//! time (`gsi2`, read by [`crate::mail_queue`]); the writes that move seats
+//! put the organization's seat counter in the same transaction.
+
+use crate::DynamoStore;
+use crate::accounts::create_account;
+use crate::error::{
+    TRANSACTION_ATTEMPTS, backoff, sdk_unavailable, transact, transact_or_conflict, unavailable,
+};
+use crate::items::{decode, encode};
+use crate::keys::{
+    DUE_PK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, Item, Key, MEMBER_PREFIX, PK, SK, due_sk, n, org_pk, s,
+    user_membership_sk, user_pk,
+};
+use crate::ops::{BATCH_GET_LIMIT, Expr, put, put_new};
+use crate::schema::GSI1;
+use admit_domain::{Account, MemberId, Membership, OrgId, Organization, Status, UserId};
+use admit_store::{Expected, MAX_PAGE_SIZE, Memberships, Page, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use std::collections::{HashMap, HashSet};
+
+/// A DynamoDB transaction holds at most 100 items: the new memberships and
+/// the organization's seat counter.
+pub const MAX_NEW_MEMBERSHIPS_PER_WRITE: usize = 99;
+
+/// A membership; indexed by user (`gsi1`) only while it has one, and by
+/// due time (`gsi2`) only while it owes an email.
+pub(crate) fn item(m: &Membership) -> Result<Item, StoreError> {
+    let mut item = encode(m, &Key::membership(&m.org_id, &m.member_id))?;
+    if let Some(mail) = &m.mail {
+        item.insert(GSI2PK.into(), s(DUE_PK));
+        item.insert(
+            GSI2SK.into(),
+            s(due_sk(mail.due_at, &m.org_id, &m.member_id)),
+        );
+    }
+    if let Some(user) = &m.user_id {
+        item.insert(GSI1PK.into(), s(user_pk(user)));
+        item.insert(
+            GSI1SK.into(),
+            s(user_membership_sk(&m.org_id, &m.member_id)),
+        );
+    }
+    Ok(item)
+}
+
+/// The condition that a stored membership is still as `expected`.
+pub(crate) fn membership_condition(
+    expr: &mut Expr,
+    expected: &Expected,
+) -> Result<String, StoreError> {
+    expr.name("#status", "status");
+    expr.value(
+        ":status",
+        serde_dynamo::to_attribute_value(expected.status).map_err(unavailable)?,
+    );
+    expr.name("#invitation", "invitation");
+    expr.name("#digest", "digest");
+    let invitation = match &expected.invitation {
+        Some(digest) => {
+            expr.value(
+                ":digest",
+                serde_dynamo::to_attribute_value(digest).map_err(unavailable)?,
+            );
+            "#invitation.#digest = :digest"
+        }
+        // No invitation is stored as `invitation: NULL`, where the path does not resolve.
+        None => "attribute_not_exists(#invitation.#digest)",
+    };
+    let mail = match &expected.mail {
+        None => String::new(),
+        Some(None) => {
+            expr.name("#mail", "mail");
+            " AND attribute_not_exists(#mail)".into()
+        }
+        Some(Some(owed)) => {
+            expr.name("#mail", "mail");
+            expr.name("#kind", "kind");
+            expr.name("#due_at", "due_at");
+            expr.name("#attempts", "attempts");
+            let kind = serde_dynamo::to_item::<_, Item>(owed)
+                .map_err(unavailable)?
+                .remove("kind")
+                .ok_or_else(|| unavailable("an owed email without its kind"))?;
+            expr.value(":mail_kind", kind);
+            expr.value(
+                ":mail_due",
+                serde_dynamo::to_attribute_value(owed.due_at).map_err(unavailable)?,
+            );
+            expr.value(":mail_attempts", n(owed.attempts));
+            " AND #mail.#kind = :mail_kind AND #mail.#due_at = :mail_due AND #mail.#attempts = :mail_attempts".into()
+        }
+    };
+    Ok(format!(
+        "attribute_exists(pk) AND #status = :status AND {invitation}{mail}"
+    ))
+}
+
+/// Seats are not moved by replacing a membership: the replacement must
+/// occupy one exactly when the stored one (as `expected`) does.
+pub(crate) fn keeps_seat(updated: &Membership, expected: &Expected) -> Result<(), StoreError> {
+    if updated.occupies_seat() == (expected.status != Status::Revoked) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
+/// The condition that a stored membership has no user yet (`None` is NULL).
+pub(crate) fn no_user_condition(expr: &mut Expr) -> String {
+    expr.name("#user_id", "user_id");
+    expr.value(":null_type", s("NULL"));
+    "(attribute_not_exists(#user_id) OR attribute_type(#user_id, :null_type))".into()
+}
+
+impl DynamoStore {
+    /// The memberships among `members` that exist, in the order asked
+    /// (a repeated id repeats its membership, as the embedded store does).
+    async fn batch_memberships(
+        &self,
+        org: &OrgId,
+        members: &[MemberId],
+    ) -> Result<Vec<Membership>, StoreError> {
+        let mut unique: Vec<&MemberId> = members.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let mut found: HashMap<MemberId, Membership> = HashMap::new();
+        for chunk in unique.chunks(BATCH_GET_LIMIT) {
+            let keys = chunk
+                .iter()
+                .map(|m| Key::membership(org, m).item())
+                .collect();
+            for item in self.batch_get(keys).await? {
+                let m: Membership = decode(item)?;
+                found.insert(m.member_id.clone(), m);
+            }
+        }
+        Ok(members
+            .iter()
+            .filter_map(|id| found.get(id).cloned())
+            .collect())
+    }
+
+    /// One page of an organization's memberships in member-id order. The
+    /// cursor is the member id of the last membership returned; listing
+    /// resumes strictly after it.
+    async fn list_page(
+        &self,
+        org: &OrgId,
+        status: Option<Status>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Membership>, StoreError> {
+        let after = cursor
+            .map(|c| MemberId::parse(c).map_err(|_| StoreError::InvalidCursor))
+            .transpose()?;
+        let limit = limit.clamp(1, MAX_PAGE_SIZE);
+        let mut start = after.map(|m| Key::membership(org, &m).item());
+        let mut items: Vec<Membership> = Vec::new();
+        loop {
+            // One more than needed tells whether anything follows the page.
+            let wanted = limit - items.len() + 1;
+            // With a filter, `Limit` counts items read before filtering: read a
+            // full page's worth at a time rather than a few items per request.
+            let evaluate = if status.is_some() {
+                wanted.max(MAX_PAGE_SIZE)
+            } else {
+                wanted
+            };
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .scan_index_forward(true)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(org_pk(org)))
+                .expression_attribute_values(":prefix", s(MEMBER_PREFIX))
+                .set_exclusive_start_key(start.take())
+                .limit(i32::try_from(evaluate).expect("bounded by MAX_PAGE_SIZE"));
+            if let Some(status) = status {
+                query = query
+                    .filter_expression("#status = :status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status.as_str()));
+            }
+            let out = query.send().await.map_err(sdk_unavailable)?;
+            self.count_read(usize::try_from(out.scanned_count).unwrap_or_default());
+            for item in out.items.unwrap_or_default() {
+                let m: Membership = decode(item)?;
+                if items.len() == limit {
+                    // A further membership exists: the page ends at the last one kept.
+                    let next_cursor = items.last().map(|m| m.member_id.to_string());
+                    return Ok(Page { items, next_cursor });
+                }
+                items.push(m);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Every membership held by `user`, through the sparse user index.
+    async fn user_memberships(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        self.query_all(usize::MAX, |start, _| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1.name)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", GSI1.key.partition_key)
+                .expression_attribute_values(":pk", s(user_pk(user)))
+                .set_exclusive_start_key(start)
+        })
+        .await
+    }
+
+    /// Write memberships with BatchWriteItem: no condition, no seat counted.
+    /// For seeding tests and benchmarks only, never a request path.
+    #[doc(hidden)]
+    pub async fn put_memberships_unconditionally(
+        &self,
+        memberships: &[Membership],
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in memberships.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|m| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(item(m)?))
+                        .build()
+                        .map_err(unavailable)?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            for attempt in 0..TRANSACTION_ATTEMPTS {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    backoff(attempt - 1).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut requests))
+                    .send()
+                    .await
+                    .map_err(sdk_unavailable)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(unavailable("BatchWriteItem kept leaving items unprocessed"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Memberships for DynamoStore {
+    async fn membership(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+    ) -> Result<Option<Membership>, StoreError> {
+        self.get(&Key::membership(org, member))
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn memberships(
+        &self,
+        org: &OrgId,
+        members: &[MemberId],
+    ) -> Result<Vec<Membership>, StoreError> {
+        self.batch_memberships(org, members).await
+    }
+
+    async fn list_memberships(
+        &self,
+        org: &OrgId,
+        status: Option<Status>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Membership>, StoreError> {
+        self.list_page(org, status, cursor, limit).await
+    }
+
+    async fn memberships_of_user(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        self.user_memberships(user).await
+    }
+
+    fn max_new_memberships_per_write(&self) -> usize {
+        MAX_NEW_MEMBERSHIPS_PER_WRITE
+    }
+
+    async fn add_memberships(
+        &self,
+        org: &Organization,
+        new: &[Membership],
+    ) -> Result<(), StoreError> {
+        assert!(
+            new.len() <= MAX_NEW_MEMBERSHIPS_PER_WRITE,
+            "at most {MAX_NEW_MEMBERSHIPS_PER_WRITE} at once"
+        );
+        let mut ids = HashSet::new();
+        // One transaction may not touch an item twice: a repeated member is a conflict with itself.
+        if new
+            .iter()
+            .any(|m| m.org_id != org.id || !ids.insert(&m.member_id))
+        {
+            return Err(StoreError::Conflict);
+        }
+        let wanted = u32::try_from(new.len()).expect("bounded above");
+        let mut writes = vec![self.take_seats(org, wanted)?];
+        for m in new {
+            writes.push(put_new(&self.table, item(m)?)?);
+        }
+        match transact(&self.client, writes).await {
+            Ok(()) => Ok(()),
+            Err(Err(e)) => Err(e),
+            // Only a membership's condition failed: it exists.
+            Err(Ok(cancelled)) if !cancelled.condition_failed(0) => Err(StoreError::Conflict),
+            Err(Ok(cancelled)) => Err(self.seats_refused(org, wanted, &cancelled).await),
+        }
+    }
+
+    async fn update_membership(
+        &self,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
+        self.accept_membership(updated, expected, None).await
+    }
+
+    /// Revoke or restore: the membership Put (as `expected`) and the seat
+    /// counter moved by one, in one transaction.
+    async fn update_membership_seat(
+        &self,
+        org: &Organization,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
+        let delta = admit_store::seat_delta(updated, expected).ok_or(StoreError::Conflict)?;
+        if updated.org_id != org.id {
+            return Err(StoreError::Conflict);
+        }
+        let seat = if delta > 0 {
+            self.take_seats(org, 1)?
+        } else {
+            self.free_seat(&org.id)?
+        };
+        let mut expr = Expr::default();
+        let condition = membership_condition(&mut expr, expected)?;
+        let writes = vec![seat, put(&self.table, item(updated)?, &condition, &expr)?];
+        match transact(&self.client, writes).await {
+            Ok(()) => Ok(()),
+            Err(Err(e)) => Err(e),
+            Err(Ok(cancelled)) if delta > 0 && cancelled.condition_failed(0) => {
+                Err(self.seats_refused(org, 1, &cancelled).await)
+            }
+            Err(Ok(_)) => Err(StoreError::Conflict),
+        }
+    }
+
+    /// Delete a membership as `expected`, with its seat given back when it held one.
+    async fn remove_membership(
+        &self,
+        membership: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError> {
+        let mut expr = Expr::default();
+        let condition = membership_condition(&mut expr, expected)?;
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(
+                Key::membership(&membership.org_id, &membership.member_id).item(),
+            ))
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .build()
+            .map_err(unavailable)?;
+        let mut writes = vec![TransactWriteItem::builder().delete(delete).build()];
+        if expected.status != Status::Revoked {
+            writes.push(self.free_seat(&membership.org_id)?);
+        }
+        transact_or_conflict(&self.client, writes).await
+    }
+
+    async fn accept_membership(
+        &self,
+        updated: &Membership,
+        expected: &Expected,
+        new_account: Option<&Account>,
+    ) -> Result<(), StoreError> {
+        keeps_seat(updated, expected)?;
+        let mut expr = Expr::default();
+        let condition = membership_condition(&mut expr, expected)?;
+        let item = item(updated)?;
+        let Some(account) = new_account else {
+            return self.put_conditionally(item, &condition, &expr).await;
+        };
+        let mut writes = vec![put(&self.table, item, &condition, &expr)?];
+        writes.extend(create_account(&self.table, account)?);
+        transact_or_conflict(&self.client, writes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use admit_domain::{Email, Role, Timestamp};
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    fn invited() -> Membership {
+        let org = OrgId::generate(&mut rand::rng());
+        let email = Email::parse("a@b.test").unwrap();
+        let now = Timestamp::from_unix(1_800_000_000);
+        Membership::invite(
+            &org,
+            email,
+            Role::User,
+            now,
+            time::Duration::days(5),
+            &mut rand::rng(),
+        )
+        .0
+    }
+
+    #[test]
+    fn memberships_round_trip_and_index_only_with_a_user() {
+        let mut m = invited();
+        let item = super::item(&m).unwrap();
+        assert!(!item.contains_key(GSI1PK) && !item.contains_key(GSI1SK));
+        assert_eq!(item[PK], s(format!("ORG#{}", m.org_id)));
+        assert_eq!(item[SK], s(format!("MEMBER#{}", m.member_id)));
+        assert_eq!(decode::<Membership>(item).unwrap(), m);
+
+        let user = UserId::generate(&mut rand::rng());
+        m.accept(user.clone(), Timestamp::from_unix(1_800_000_100))
+            .unwrap();
+        let item = super::item(&m).unwrap();
+        assert_eq!(item[GSI1PK], s(format!("USER#{user}")));
+        assert_eq!(
+            item[GSI1SK],
+            s(format!("MEMBER#{}#{}", m.org_id, m.member_id))
+        );
+        // `None` is stored as NULL: conditions on absent values must allow for it.
+        assert_eq!(item["invitation"], AttributeValue::Null(true));
+        assert_eq!(decode::<Membership>(item).unwrap(), m);
+    }
+}

@@ -1,0 +1,286 @@
+//! [`SignIns`]: pending sign-ins (`SIGNIN#…`), consumed SAML assertions
+//! (`SAML#…`), identity links (`IDP#…` in the organization's partition),
+//! setup grants (`SETUP#…`), the sign-in decision's transactions and the
+//! setup step's.
+
+use crate::DynamoStore;
+use crate::accounts::{self, create_account};
+use crate::error::{sdk_unavailable, transact, transact_or_conflict, unavailable};
+use crate::items::{decode, decode_secret, encode};
+use crate::keys::{Item, Key, TTL, n};
+use crate::memberships::{self, keeps_seat, membership_condition, no_user_condition};
+use crate::ops::{EXISTS, Expr, NOT_EXISTS, check_exists, delete_existing, put, put_new};
+use admit_domain::{
+    Account, ExternalId, IdentityLink, Membership, OrgId, PendingSignIn, SetupGrant, Timestamp,
+    TokenDigest,
+};
+use admit_store::{Expected, SignInWrite, SignIns, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{ConditionCheck, ReturnValue, TransactWriteItem};
+
+/// A pending sign-in, which DynamoDB deletes some time after it expires.
+pub(crate) fn pending_sign_in(p: &PendingSignIn) -> Result<Item, StoreError> {
+    let mut item = encode(p, &Key::pending_sign_in(&p.state))?;
+    item.insert(TTL.into(), n(p.expires_at.unix()));
+    Ok(item)
+}
+
+pub(crate) fn identity_link(link: &IdentityLink) -> Result<Item, StoreError> {
+    encode(link, &Key::identity_link(&link.org_id, &link.external_id))
+}
+
+/// A setup grant, which DynamoDB deletes some time after it expires.
+pub(crate) fn setup_grant(g: &SetupGrant) -> Result<Item, StoreError> {
+    let mut item = encode(g, &Key::setup_grant(&g.digest))?;
+    item.insert(TTL.into(), n(g.expires_at.unix()));
+    Ok(item)
+}
+
+/// A new identity link: the identity must not be linked yet.
+fn put_new_link(table: &str, link: &IdentityLink) -> Result<TransactWriteItem, StoreError> {
+    put_new(table, identity_link(link)?)
+}
+
+#[async_trait]
+impl SignIns for DynamoStore {
+    async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {
+        self.put_item(pending_sign_in(pending)?).await
+    }
+
+    /// One conditional DeleteItem returning the old item: of concurrent
+    /// callers only one deletes it, the others' condition fails (`None`).
+    async fn take_pending_sign_in(
+        &self,
+        state: &TokenDigest,
+    ) -> Result<Option<PendingSignIn>, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::pending_sign_in(state).item()))
+            .condition_expression(EXISTS)
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match deleted {
+            Ok(out) => out
+                .attributes
+                .filter(|old| !old.is_empty())
+                .map(decode_secret)
+                .transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk_unavailable(e)),
+        }
+    }
+
+    /// One conditional PutItem: refused while a record of the same assertion
+    /// lives (its `ttl` is after `now`); DynamoDB deletes it after `until`.
+    async fn record_assertion(
+        &self,
+        digest: &TokenDigest,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut item = Key::consumed_assertion(digest).item();
+        item.insert(TTL.into(), n(until.unix()));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(format!("{NOT_EXISTS} OR #ttl <= :now"))
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":now", n(now.unix()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_unavailable(e)),
+        }
+    }
+
+    async fn identity_link(
+        &self,
+        org: &OrgId,
+        external_id: &ExternalId,
+    ) -> Result<Option<IdentityLink>, StoreError> {
+        self.get(&Key::identity_link(org, external_id))
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
+        let table = self.table.as_str();
+        match write {
+            SignInWrite::Link { link, membership } => {
+                let mut writes = vec![
+                    check_exists(table, &Key::account(&link.user_id))?,
+                    put_new_link(table, link)?,
+                ];
+                if let Some(m) = membership {
+                    let mut expr = Expr::default();
+                    let condition = membership_condition(&mut expr, &Expected::as_read(m))?;
+                    let check = ConditionCheck::builder()
+                        .table_name(table)
+                        .set_key(Some(Key::membership(&m.org_id, &m.member_id).item()))
+                        .condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(unavailable)?;
+                    writes.push(TransactWriteItem::builder().condition_check(check).build());
+                }
+                transact_or_conflict(&self.client, writes).await
+            }
+            SignInWrite::CreateAccountForInvitation {
+                link,
+                account,
+                membership,
+                expected,
+            } => {
+                keeps_seat(membership, expected)?;
+                let mut expr = Expr::default();
+                let condition = format!(
+                    "{} AND {}",
+                    membership_condition(&mut expr, expected)?,
+                    no_user_condition(&mut expr)
+                );
+                let mut writes = vec![put(
+                    table,
+                    memberships::item(membership)?,
+                    &condition,
+                    &expr,
+                )?];
+                writes.extend(create_account(table, account)?);
+                writes.push(put_new_link(table, link)?);
+                transact_or_conflict(&self.client, writes).await
+            }
+            SignInWrite::CreateAccountAndMembership {
+                org,
+                link,
+                account,
+                membership,
+            } => {
+                if membership.org_id != org.id {
+                    return Err(StoreError::Conflict);
+                }
+                let mut writes = vec![
+                    self.take_seats(org, 1)?,
+                    put_new(table, memberships::item(membership)?)?,
+                ];
+                writes.extend(create_account(table, account)?);
+                writes.push(put_new_link(table, link)?);
+                match transact(&self.client, writes).await {
+                    Ok(()) => Ok(()),
+                    Err(Err(e)) => Err(e),
+                    // The membership, the account, its email or the link exists.
+                    Err(Ok(cancelled)) if !cancelled.condition_failed(0) => {
+                        Err(StoreError::Conflict)
+                    }
+                    Err(Ok(cancelled)) => Err(self.seats_refused(org, 1, &cancelled).await),
+                }
+            }
+        }
+    }
+
+    async fn put_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError> {
+        self.put_item(setup_grant(grant)?).await
+    }
+
+    async fn setup_grant(&self, digest: &TokenDigest) -> Result<Option<SetupGrant>, StoreError> {
+        self.get(&Key::setup_grant(digest))
+            .await?
+            .map(decode_secret)
+            .transpose()
+    }
+
+    /// Consume the grant, replace the membership (still as `expected`) and
+    /// the account (existing, with the same email), in one transaction.
+    async fn complete_setup(
+        &self,
+        grant: &TokenDigest,
+        membership: &Membership,
+        expected: &Expected,
+        account: &Account,
+    ) -> Result<(), StoreError> {
+        keeps_seat(membership, expected)?;
+        let table = self.table.as_str();
+        let mut member_expr = Expr::default();
+        let member_condition = membership_condition(&mut member_expr, expected)?;
+        let mut account_expr = Expr::default();
+        account_expr.name("#email", "email");
+        account_expr.value(
+            ":email",
+            serde_dynamo::to_attribute_value(&account.email).map_err(unavailable)?,
+        );
+        let writes = vec![
+            delete_existing(table, &Key::setup_grant(grant))?,
+            put(
+                table,
+                memberships::item(membership)?,
+                &member_condition,
+                &member_expr,
+            )?,
+            put(
+                table,
+                accounts::item(account)?,
+                "attribute_exists(pk) AND #email = :email",
+                &account_expr,
+            )?,
+        ];
+        transact_or_conflict(&self.client, writes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{PK, SK, s};
+    use admit_domain::{Email, UserId};
+
+    #[test]
+    fn sign_in_records_round_trip_without_their_key_attributes() {
+        let mut rng = rand::rng();
+        let now = Timestamp::from_unix(1_800_000_000);
+        let org = OrgId::generate(&mut rng);
+        let link = IdentityLink {
+            org_id: org.clone(),
+            external_id: admit_domain::ExternalId::parse("sub|1 é").unwrap(),
+            user_id: UserId::generate(&mut rng),
+            linked_at: now,
+        };
+        let item = identity_link(&link).unwrap();
+        assert_eq!(item[PK], s(format!("ORG#{org}")));
+        assert_eq!(item[SK], s("IDP#sub|1 é"));
+        assert!(!item.contains_key(TTL));
+        assert_eq!(decode::<IdentityLink>(item).unwrap(), link);
+
+        let started =
+            PendingSignIn::start(org.clone(), None, "n".into(), "v".into(), now, &mut rng);
+        let item = pending_sign_in(&started.pending).unwrap();
+        assert_eq!(item[TTL], n(started.pending.expires_at.unix()));
+        assert_eq!(
+            decode_secret::<PendingSignIn>(item).unwrap(),
+            started.pending
+        );
+
+        let member = admit_domain::MemberId::of(&org, &Email::parse("a@b.test").unwrap());
+        let (grant, _) = SetupGrant::issue(org, member, UserId::generate(&mut rng), now, &mut rng);
+        let item = setup_grant(&grant).unwrap();
+        assert_eq!(item[SK], s("SETUP"));
+        assert_eq!(item[TTL], n(grant.expires_at.unix()));
+        assert_eq!(decode_secret::<SetupGrant>(item).unwrap(), grant);
+    }
+}

@@ -1,0 +1,99 @@
+//! [`Organizations`]: organizations by id, the SSO identifier guard, and the
+//! seat counter the seat-moving writes of other modules take and free.
+
+use crate::memberships::put_membership;
+use crate::{EmbeddedStore, Get, Table, put, put_json};
+use admit_domain::{Membership, OrgId, Organization, SsoIdentifier};
+use admit_store::{Organizations, StoreError};
+use async_trait::async_trait;
+use redb::{TableDefinition, WriteTransaction};
+
+pub(crate) const ORGS: Table = TableDefinition::new("organizations");
+/// SSO identifier → org id: the guard making identifiers unique.
+pub(crate) const SSO_IDS: Table = TableDefinition::new("sso_identifiers");
+
+/// Take `wanted` seats of the organization `seen` as read: `Conflict` when it
+/// is gone or its seat plan changed, `NoSeats` when they do not fit.
+pub(crate) fn take_seats(
+    tx: &WriteTransaction,
+    seen: &Organization,
+    wanted: u32,
+) -> Result<(), StoreError> {
+    let mut org: Organization = tx
+        .get_json(ORGS, seen.id.as_str())?
+        .ok_or(StoreError::Conflict)?;
+    if org.seats != seen.seats {
+        return Err(StoreError::Conflict);
+    }
+    org.seats
+        .check(org.occupied_seats, wanted)
+        .map_err(|_| StoreError::NoSeats)?;
+    org.occupied_seats += wanted;
+    put_json(tx, ORGS, org.id.as_str(), &org)
+}
+
+/// Give one seat back to the organization.
+pub(crate) fn free_seat(tx: &WriteTransaction, org: &OrgId) -> Result<(), StoreError> {
+    let mut org: Organization = tx
+        .get_json(ORGS, org.as_str())?
+        .ok_or(StoreError::Conflict)?;
+    org.occupied_seats = org.occupied_seats.saturating_sub(1);
+    put_json(tx, ORGS, org.id.as_str(), &org)
+}
+
+#[async_trait]
+impl Organizations for EmbeddedStore {
+    async fn create_organization(
+        &self,
+        org: &Organization,
+        owner: &Membership,
+    ) -> Result<(), StoreError> {
+        let (org, owner) = (org.clone(), owner.clone());
+        self.write(move |tx| {
+            let ident = org.sso_identifier.as_str();
+            if tx.get_str(SSO_IDS, ident)?.is_some() || tx.get_str(ORGS, org.id.as_str())?.is_some()
+            {
+                return Err(StoreError::Conflict);
+            }
+            put(tx, SSO_IDS, ident, org.id.as_str().as_bytes())?;
+            put_json(tx, ORGS, org.id.as_str(), &org)?;
+            put_membership(tx, &owner)
+        })
+        .await
+    }
+
+    async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
+        let id = id.clone();
+        self.read(move |tx| tx.get_json(ORGS, id.as_str())).await
+    }
+
+    async fn update_organization_settings(&self, org: &Organization) -> Result<(), StoreError> {
+        let updated = org.clone();
+        self.write(move |tx| {
+            let stored: Organization = tx
+                .get_json(ORGS, updated.id.as_str())?
+                .ok_or(StoreError::Conflict)?;
+            if stored.sso_identifier != updated.sso_identifier {
+                return Err(StoreError::Conflict);
+            }
+            let org = Organization {
+                occupied_seats: stored.occupied_seats,
+                ..updated
+            };
+            put_json(tx, ORGS, org.id.as_str(), &org)
+        })
+        .await
+    }
+
+    async fn organization_by_sso_identifier(
+        &self,
+        id: &SsoIdentifier,
+    ) -> Result<Option<Organization>, StoreError> {
+        let id = id.clone();
+        self.read(move |tx| match tx.get_str(SSO_IDS, id.as_str())? {
+            Some(org) => tx.get_json(ORGS, &org),
+            None => Ok(None),
+        })
+        .await
+    }
+}

@@ -1,0 +1,172 @@
+//! [`SignIns`]: pending sign-ins, consumed SAML assertions, identity links,
+//! the sign-in decision's writes and the setup step.
+
+use crate::accounts::{account_exists, create_account, replace_account};
+use crate::memberships::{expect_membership, membership_exists, put_membership};
+use crate::organizations::take_seats;
+use crate::{EmbeddedStore, Get, Table, decode, put_json, remove, unavailable};
+use admit_domain::{
+    Account, ExternalId, IdentityLink, Membership, OrgId, PendingSignIn, SetupGrant, Timestamp,
+    TokenDigest,
+};
+use admit_store::{Expected, SignInWrite, SignIns, StoreError};
+use async_trait::async_trait;
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
+
+/// State digest (hex) → pending sign-in.
+pub(crate) const SIGN_INS: Table = TableDefinition::new("pending_sign_ins");
+/// `{org}/{external id}` → identity link.
+pub(crate) const LINKS: Table = TableDefinition::new("identity_links");
+/// Setup token digest (hex) → setup grant.
+pub(crate) const SETUP_GRANTS: Table = TableDefinition::new("setup_grants");
+/// Assertion digest (hex) → until (unix seconds, big-endian).
+pub(crate) const ASSERTIONS: Table = TableDefinition::new("consumed_assertions");
+
+fn link_key(org: &OrgId, external_id: &ExternalId) -> String {
+    format!("{org}/{}", external_id.as_str())
+}
+
+fn create_link(tx: &WriteTransaction, link: &IdentityLink) -> Result<(), StoreError> {
+    let key = link_key(&link.org_id, &link.external_id);
+    if tx.get_str(LINKS, &key)?.is_some() {
+        return Err(StoreError::Conflict);
+    }
+    put_json(tx, LINKS, &key, link)
+}
+
+/// The unix seconds until which a consumed-assertion record refuses replays.
+pub(crate) fn assertion_until(value: &[u8]) -> Option<i64> {
+    <[u8; 8]>::try_from(value).ok().map(i64::from_be_bytes)
+}
+
+#[async_trait]
+impl SignIns for EmbeddedStore {
+    async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {
+        let p = pending.clone();
+        self.write(move |tx| put_json(tx, SIGN_INS, &p.state.to_hex(), &p))
+            .await
+    }
+
+    async fn take_pending_sign_in(
+        &self,
+        state: &TokenDigest,
+    ) -> Result<Option<PendingSignIn>, StoreError> {
+        let key = state.to_hex();
+        self.write(move |tx| remove(tx, SIGN_INS, &key)?.map(|v| decode(&v)).transpose())
+            .await
+    }
+
+    async fn record_assertion(
+        &self,
+        digest: &TokenDigest,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let key = digest.to_hex();
+        self.write(move |tx| {
+            let mut table = tx.open_table(ASSERTIONS).map_err(unavailable)?;
+            let live = table
+                .get(key.as_str())
+                .map_err(unavailable)?
+                .and_then(|v| assertion_until(v.value()))
+                .is_some_and(|until| now.unix() < until);
+            if live {
+                return Ok(false);
+            }
+            table
+                .insert(key.as_str(), until.unix().to_be_bytes().as_slice())
+                .map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn identity_link(
+        &self,
+        org: &OrgId,
+        external_id: &ExternalId,
+    ) -> Result<Option<IdentityLink>, StoreError> {
+        let key = link_key(org, external_id);
+        self.read(move |tx| tx.get_json(LINKS, &key)).await
+    }
+
+    async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
+        let write = write.clone();
+        self.write(move |tx| match &write {
+            SignInWrite::Link { link, membership } => {
+                if !account_exists(tx, &link.user_id)? {
+                    return Err(StoreError::Conflict);
+                }
+                if let Some(m) = membership {
+                    expect_membership(tx, m, &Expected::as_read(m))?;
+                }
+                create_link(tx, link)
+            }
+            SignInWrite::CreateAccountForInvitation {
+                link,
+                account,
+                membership,
+                expected,
+            } => {
+                let stored = expect_membership(tx, membership, expected)?;
+                if stored.user_id.is_some() {
+                    return Err(StoreError::Conflict);
+                }
+                create_account(tx, account)?;
+                create_link(tx, link)?;
+                put_membership(tx, membership)
+            }
+            SignInWrite::CreateAccountAndMembership {
+                org: seen,
+                link,
+                account,
+                membership,
+            } => {
+                if membership.org_id != seen.id {
+                    return Err(StoreError::Conflict);
+                }
+                take_seats(tx, seen, 1)?;
+                if membership_exists(tx, membership)? {
+                    return Err(StoreError::Conflict);
+                }
+                create_account(tx, account)?;
+                create_link(tx, link)?;
+                put_membership(tx, membership)
+            }
+        })
+        .await
+    }
+
+    async fn put_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError> {
+        let g = grant.clone();
+        self.write(move |tx| put_json(tx, SETUP_GRANTS, &g.digest.to_hex(), &g))
+            .await
+    }
+
+    async fn setup_grant(&self, digest: &TokenDigest) -> Result<Option<SetupGrant>, StoreError> {
+        let key = digest.to_hex();
+        self.read(move |tx| tx.get_json(SETUP_GRANTS, &key)).await
+    }
+
+    async fn complete_setup(
+        &self,
+        grant: &TokenDigest,
+        membership: &Membership,
+        expected: &Expected,
+        account: &Account,
+    ) -> Result<(), StoreError> {
+        let (key, m, expected, account) = (
+            grant.to_hex(),
+            membership.clone(),
+            expected.clone(),
+            account.clone(),
+        );
+        self.write(move |tx| {
+            remove(tx, SETUP_GRANTS, &key)?.ok_or(StoreError::Conflict)?;
+            expect_membership(tx, &m, &expected)?;
+            replace_account(tx, &account)?;
+            put_membership(tx, &m)
+        })
+        .await
+    }
+}

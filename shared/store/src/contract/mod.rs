@@ -1,0 +1,165 @@
+//! The contract every [`Store`] implementation passes, one module of checks
+//! per capability. Each implementation's tests invoke
+//! [`crate::contract_tests!`] with a constructor of a fresh store, which runs
+//! every check listed there; `tests/contract_guard.rs` fails when a check
+//! exists that the list (and so a backend) does not run.
+
+pub mod accounts;
+pub mod domains;
+pub mod housekeeping;
+pub mod mail_queue;
+pub mod memberships;
+pub mod organizations;
+pub mod sessions;
+pub mod sign_ins;
+
+pub(crate) use crate::prelude::*;
+pub(crate) use crate::{Expected, SignInWrite, StoreError, Swept};
+pub(crate) use admit_domain::{
+    Account, AdminDigest, ClaimedMail, Email, InvitationToken, Kdf, MasterPassword, MemberId,
+    Membership, OrgId, Organization, OwedKind, Role, SeatPlan, Secret, Session, SsoIdentifier,
+    Status, Timestamp, UserId,
+};
+pub(crate) use std::sync::Arc;
+pub(crate) use time::Duration;
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Generates one `#[tokio::test]` per contract check, each on a fresh store
+/// made by the async closure `$make` (`async || -> impl Store`). Every
+/// check of every capability module is listed here, once.
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:expr) => {
+        $crate::contract_tests!(@each $make;
+            organizations::organizations_are_unique_by_sso_identifier,
+            organizations::settings_change_without_touching_seats,
+            memberships::invitations_take_seats_atomically,
+            memberships::an_existing_membership_is_never_overwritten,
+            memberships::updates_are_conditional_on_what_was_read,
+            memberships::revoking_frees_a_seat_and_restoring_takes_one,
+            memberships::removing_a_member_frees_its_seat,
+            memberships::accepting_creates_the_account_in_the_same_write,
+            memberships::listing_pages_through_every_membership,
+            memberships::memberships_of_a_user,
+            memberships::race_twenty_accepts_of_one_invitation,
+            memberships::race_thirty_invitations_for_ten_seats,
+            accounts::emails_with_accounts_are_found_in_batches,
+            sessions::sessions_round_trip,
+            sign_ins::pending_sign_ins_are_used_once,
+            sign_ins::assertions_are_consumed_once_until_they_expire,
+            sign_ins::identity_links_are_unique,
+            sign_ins::sign_in_creates_the_invited_account_atomically,
+            sign_ins::sign_in_creates_account_and_membership_taking_a_seat,
+            sign_ins::setup_completes_once,
+            mail_queue::owed_mail_is_found_when_due_and_claimed_once,
+            mail_queue::admin_digests_are_claimed_once,
+            domains::domains_are_claimed_by_one_organization,
+            housekeeping::sweeping_removes_only_what_expired,
+        );
+    };
+    (@each $make:expr; $($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let store = ($make)().await;
+                $crate::contract::$module::$name(::std::sync::Arc::new(store)).await;
+            }
+        )*
+    };
+}
+
+pub(crate) fn now() -> Timestamp {
+    Timestamp::from_unix(1_800_000_000)
+}
+
+/// A seat plan of `n` seats, no autoscaling.
+pub(crate) fn limit(n: u32) -> SeatPlan {
+    SeatPlan {
+        limit: Some(n),
+        autoscale_max: None,
+    }
+}
+
+pub(crate) fn email(s: &str) -> Email {
+    Email::parse(s).unwrap()
+}
+
+pub(crate) fn unique_identifier() -> SsoIdentifier {
+    let id = OrgId::generate(&mut rand::rng());
+    SsoIdentifier::parse(&format!("t-{}", &id.as_str()[4..20])).unwrap()
+}
+
+/// A new organization (owner included) stored in `store`.
+pub async fn seed_org(
+    store: &DynStore,
+    seats: SeatPlan,
+) -> (Organization, Membership, InvitationToken) {
+    let mut rng = rand::rng();
+    let mut org = Organization::new(
+        OrgId::generate(&mut rng),
+        "Acme",
+        unique_identifier(),
+        seats,
+        now(),
+    )
+    .unwrap();
+    let (owner, token) = Membership::invite(
+        &org.id,
+        email("owner@acme.test"),
+        Role::Owner,
+        now(),
+        Duration::days(5),
+        &mut rng,
+    );
+    org.occupied_seats = 1;
+    store.create_organization(&org, &owner).await.unwrap();
+    (org, owner, token)
+}
+
+pub(crate) fn invitee(org: &Organization, address: &str) -> (Membership, InvitationToken) {
+    Membership::invite(
+        &org.id,
+        email(address),
+        Role::User,
+        now(),
+        Duration::days(5),
+        &mut rand::rng(),
+    )
+}
+
+pub(crate) fn account(address: &str) -> Account {
+    Account {
+        id: UserId::generate(&mut rand::rng()),
+        email: email(address),
+        name: None,
+        master_password: Some(MasterPassword {
+            verifier: "$argon2id$test".into(),
+            kdf: Kdf::DEFAULT,
+        }),
+        keys: None,
+        devices: Vec::new(),
+        created_at: now(),
+    }
+}
+
+pub(crate) async fn org_now(store: &DynStore, org: &Organization) -> Organization {
+    store
+        .organization(&org.id)
+        .await
+        .unwrap()
+        .expect("organization exists")
+}
+
+pub(crate) fn link(
+    org: &Organization,
+    external: &str,
+    user: &UserId,
+) -> admit_domain::IdentityLink {
+    admit_domain::IdentityLink {
+        org_id: org.id.clone(),
+        external_id: admit_domain::ExternalId::parse(external).unwrap(),
+        user_id: user.clone(),
+        linked_at: now(),
+    }
+}

@@ -1,0 +1,135 @@
+//! Memberships: an organization's members, their status and their seats.
+
+use crate::{Page, StoreError};
+use admit_domain::{Account, MemberId, Membership, OrgId, Organization, OwedMail, Status, UserId};
+use async_trait::async_trait;
+
+/// What a conditional membership write expects to find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub status: Status,
+    /// The digest of the invitation the caller saw, if any.
+    pub invitation: Option<admit_domain::TokenDigest>,
+    /// When set, the owed email must be exactly this one (or none): the
+    /// condition of a claim, and of recording a send.
+    pub mail: Option<Option<OwedMail>>,
+}
+
+impl Expected {
+    /// Expect the membership as `m` was read: its status and invitation.
+    pub fn as_read(m: &Membership) -> Self {
+        Expected {
+            status: m.status,
+            invitation: m.invitation.as_ref().map(|i| i.digest),
+            mail: None,
+        }
+    }
+
+    /// [`Expected::as_read`], and its owed email unchanged too.
+    pub fn with_mail(m: &Membership) -> Self {
+        Expected {
+            mail: Some(m.mail),
+            ..Expected::as_read(m)
+        }
+    }
+
+    /// Is the stored `m` as expected?
+    pub fn matches(&self, m: &Membership) -> bool {
+        m.status == self.status
+            && m.invitation.as_ref().map(|i| i.digest) == self.invitation
+            && self.mail.is_none_or(|mail| mail == m.mail)
+    }
+}
+
+/// How a membership change moves the organization's occupied seats: +1, -1,
+/// or `None` when it moves none.
+pub fn seat_delta(updated: &Membership, expected: &Expected) -> Option<i8> {
+    match (expected.status != Status::Revoked, updated.occupies_seat()) {
+        (false, true) => Some(1),
+        (true, false) => Some(-1),
+        _ => None,
+    }
+}
+
+/// Memberships by organization and member, by user, and the writes that
+/// create, change and delete them — the seat-moving ones together with the
+/// organization's seat counter.
+#[async_trait]
+pub trait Memberships: Send + Sync {
+    async fn membership(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+    ) -> Result<Option<Membership>, StoreError>;
+
+    /// The memberships among `members` that exist (any order).
+    async fn memberships(
+        &self,
+        org: &OrgId,
+        members: &[MemberId],
+    ) -> Result<Vec<Membership>, StoreError>;
+
+    /// Memberships of `org` in member-id order, optionally of one status.
+    async fn list_memberships(
+        &self,
+        org: &OrgId,
+        status: Option<Status>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Membership>, StoreError>;
+
+    /// Every membership held by an account.
+    async fn memberships_of_user(&self, user: &UserId) -> Result<Vec<Membership>, StoreError>;
+
+    /// The most memberships [`Memberships::add_memberships`] takes in one
+    /// atomic write: the backend's own bound (a DynamoDB transaction holds
+    /// 100 items, the new memberships plus the seat counter).
+    fn max_new_memberships_per_write(&self) -> usize;
+
+    /// Create `new` (invited, at most
+    /// [`Memberships::max_new_memberships_per_write`]) and take one seat
+    /// each, in one atomic write. `org` is the organization as read: its seat
+    /// plan must still hold. `NoSeats` when they do not fit, `Conflict` when
+    /// one of them exists or the seat plan changed.
+    async fn add_memberships(
+        &self,
+        org: &Organization,
+        new: &[Membership],
+    ) -> Result<(), StoreError>;
+
+    /// Replace a membership that is still as `expected`. Seats are unchanged,
+    /// so `updated` must occupy a seat exactly when the stored one does.
+    async fn update_membership(
+        &self,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError>;
+
+    /// Revoke or restore: replace a membership that is still as `expected`
+    /// and, in the same write, free its seat (revoke) or take one again
+    /// (restore; `NoSeats` when full). `org` is the organization as read, as
+    /// for [`Memberships::add_memberships`]. `Conflict` when the change moves no seat.
+    async fn update_membership_seat(
+        &self,
+        org: &Organization,
+        updated: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError>;
+
+    /// Delete a membership that is still as `expected`, freeing its seat if it
+    /// occupies one, in one write. The account and its identity links stay.
+    async fn remove_membership(
+        &self,
+        membership: &Membership,
+        expected: &Expected,
+    ) -> Result<(), StoreError>;
+
+    /// [`Memberships::update_membership`] and, in the same write, create
+    /// `new_account` (`Conflict` when its email already has an account).
+    async fn accept_membership(
+        &self,
+        updated: &Membership,
+        expected: &Expected,
+        new_account: Option<&Account>,
+    ) -> Result<(), StoreError>;
+}

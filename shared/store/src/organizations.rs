@@ -1,0 +1,32 @@
+//! Organizations and their seat counters.
+
+use crate::StoreError;
+use admit_domain::{Membership, OrgId, Organization, SsoIdentifier};
+use async_trait::async_trait;
+
+/// Organizations, found by id or by SSO identifier. Their seat counter
+/// (`occupied_seats`) moves only in the writes that take or free seats
+/// ([`crate::Memberships::add_memberships`], `update_membership_seat`,
+/// `remove_membership`, and the sign-in that creates a membership).
+#[async_trait]
+pub trait Organizations: Send + Sync {
+    /// Create `org` and its first (owner) membership, which occupies a seat.
+    /// `Conflict` when the SSO identifier is taken.
+    async fn create_organization(
+        &self,
+        org: &Organization,
+        owner: &Membership,
+    ) -> Result<(), StoreError>;
+
+    async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError>;
+
+    /// Replace the organization's settings: every field but `occupied_seats`
+    /// (which only seat-taking writes move). `Conflict` when the organization
+    /// does not exist or `org.sso_identifier` is not the stored one.
+    async fn update_organization_settings(&self, org: &Organization) -> Result<(), StoreError>;
+
+    async fn organization_by_sso_identifier(
+        &self,
+        id: &SsoIdentifier,
+    ) -> Result<Option<Organization>, StoreError>;
+}
