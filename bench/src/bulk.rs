@@ -53,6 +53,11 @@ pub async fn run(requests: usize, per_request: usize) -> anyhow::Result<Bulk> {
         operator_token: Some(seed::OPERATOR_TOKEN.into()),
         remind_every: Duration::from_secs(24 * 3600),
         clock_offset: None,
+        trusted_proxies: Vec::new(),
+        // One client sends the whole load: measure the work, not the 429s.
+        rate_limit_address: "100000000/1m".into(),
+        rate_limit_account: "10/15m".into(),
+        ca_file: None,
     };
     let running =
         admit::start_with(opts, Arc::new(admit_app::SystemClock), Some(sdk.clone())).await?;

@@ -4,6 +4,7 @@
 
 mod bulk;
 mod coldstart;
+mod hash_flood;
 mod runtime_api;
 mod seed;
 mod stats;
@@ -37,6 +38,19 @@ enum Cmd {
         lookup_body: PathBuf,
         #[arg(long)]
         members_body: PathBuf,
+    },
+    /// Honest sign-ins during a flood of failed ones, alone (the last
+    /// section of `run`, without moto or the Lambda builds).
+    HashFlood {
+        /// The `admit` binary (release build).
+        #[arg(long)]
+        admit: PathBuf,
+        /// Scratch space.
+        #[arg(long)]
+        work: PathBuf,
+        /// Fewer samples: to check the harness, not to quote.
+        #[arg(long)]
+        quick: bool,
     },
 }
 
@@ -80,6 +94,12 @@ async fn main() -> anyhow::Result<()> {
                 std::fs::read_to_string(members_body)?,
             )
             .await
+        }
+        Cmd::HashFlood { admit, work, quick } => {
+            std::fs::create_dir_all(&work)?;
+            let flood = hash_flood::run(&admit, &work, quick).await?;
+            println!("{}", hash_flood::markdown(&flood));
+            Ok(())
         }
     }
 }
@@ -162,6 +182,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     report["bulk"] = serde_json::to_value(&bulk)?;
     std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
     println!("{}", bulk_markdown(&bulk));
+
+    eprintln!("sign-ins under a flood of failed ones …");
+    let flood = hash_flood::run(&args.admit, &args.work, args.quick).await?;
+    report["hash_flood"] = serde_json::to_value(&flood)?;
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
+    println!("{}", hash_flood::markdown(&flood));
     Ok(())
 }
 
@@ -195,6 +221,11 @@ async fn lambda_fixture(
         operator_token: Some(seed::OPERATOR_TOKEN.into()),
         remind_every: Duration::from_secs(24 * 3600),
         clock_offset: None,
+        trusted_proxies: Vec::new(),
+        // One client sends the whole load: measure the work, not the 429s.
+        rate_limit_address: "100000000/1m".into(),
+        rate_limit_account: "10/15m".into(),
+        ca_file: None,
     };
     let running = admit::start_with(opts, Arc::new(admit_app::SystemClock), Some(sdk)).await?;
     let client = Client::new(&format!("http://{}", running.addr));

@@ -2,8 +2,10 @@
 // Admit's black-box tests. `tests/src/oidc.rs` starts it:
 //
 //   node provider.mjs --port N --config '{"clients":[...]}'
+//                     [--tls-cert cert.pem --tls-key key.pem]
 //
-// Issuer `http://127.0.0.1:N`; authorization code flow; PKCE (S256) checked
+// Issuer `http://127.0.0.1:N` (`https://127.0.0.1:N` with --tls-cert and
+// --tls-key, served with that certificate); authorization code flow; PKCE (S256) checked
 // whenever the relying party sends a code_challenge (and required for every
 // client when the config says `"pkce_required": true`).
 //
@@ -22,7 +24,9 @@
 // provider behind, and it prints nothing but real errors.
 
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { parseArgs } from 'node:util';
 
 // oidc-provider announces its development conveniences (the in-memory store,
@@ -45,6 +49,8 @@ const { values: args } = parseArgs({
     port: { type: 'string' },
     host: { type: 'string', default: '127.0.0.1' },
     config: { type: 'string', default: '{}' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   },
 });
 const port = Number(args.port);
@@ -53,7 +59,14 @@ if (!Number.isInteger(port) || port <= 0) {
   process.exit(2);
 }
 const config = JSON.parse(args.config);
-const issuer = `http://${args.host}:${port}`;
+if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) {
+  console.error('provider.mjs: --tls-cert and --tls-key go together');
+  process.exit(2);
+}
+const tls = args['tls-cert']
+  ? { cert: readFileSync(args['tls-cert']), key: readFileSync(args['tls-key']) }
+  : undefined;
+const issuer = `${tls ? 'https' : 'http'}://${args.host}:${port}`;
 
 // Exit when the parent (the test process) does.
 const parent = process.ppid;
@@ -276,7 +289,7 @@ async function interaction(req, res, uid, action) {
 
 const handleProvider = provider.callback();
 
-const server = createServer((req, res) => {
+const handle = (req, res) => {
   const { pathname } = new URL(req.url, issuer);
   const m = /^\/interaction\/([^/]+)(?:\/(login|confirm|abort))?$/.exec(pathname);
   if (!m) return handleProvider(req, res);
@@ -287,6 +300,7 @@ const server = createServer((req, res) => {
       res.end();
     }
   });
-});
+};
 
+const server = tls ? createTlsServer(tls, handle) : createServer(handle);
 server.listen(port, args.host);

@@ -11,9 +11,11 @@
 use reqwest::header::LOCATION;
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::node::NodeProvider;
+use crate::node::{NodeProvider, idp_dir, node};
 
 /// A client (relying party) registered at the provider: confidential,
 /// `client_secret_basic` at the token endpoint, authorization code flow.
@@ -58,10 +60,115 @@ pub fn sub_for(login: &str) -> String {
 /// A running provider on a free loopback port; stopped when dropped (and it
 /// exits by itself when the test process does).
 pub struct OidcProvider {
-    /// `http://127.0.0.1:PORT`, exactly as in its discovery document and in
-    /// the `iss` of its tokens.
+    /// `http://127.0.0.1:PORT` (`https://` from [`OidcProvider::start_tls`]),
+    /// exactly as in its discovery document and in the `iss` of its tokens.
     pub issuer: String,
-    _provider: NodeProvider,
+    _provider: Running,
+}
+
+/// The provider's process.
+enum Running {
+    Http { _node: NodeProvider },
+    Tls { _node: TlsProcess },
+}
+
+/// The provider serving https: stopped when dropped.
+struct TlsProcess {
+    child: Child,
+}
+
+impl Drop for TlsProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A certificate authority of a test's own and a server certificate it
+/// signed for `127.0.0.1` and `localhost` (EC P-256, made with the `openssl`
+/// command, valid two days), in a temporary directory removed when dropped.
+pub struct TestCa {
+    /// The CA's certificate (PEM): what a client must trust.
+    pub ca_pem: PathBuf,
+    /// The server's certificate and key (PEM).
+    pub cert_pem: PathBuf,
+    pub key_pem: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    /// Panics, saying why, when `openssl` cannot make them.
+    pub fn new() -> TestCa {
+        let dir = tempfile::tempdir().expect("a temporary directory for the test CA");
+        let at = |name: &str| dir.path().join(name);
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run openssl ({e}): it makes the test CA"));
+            assert!(
+                out.status.success(),
+                "openssl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+        openssl(
+            &[
+                &["req", "-x509", "-nodes", "-days", "2"][..],
+                &ec,
+                &["-subj", "/CN=admit-test-ca"],
+                &["-keyout", "ca-key.pem", "-out", "ca.pem"],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req", "-nodes"][..],
+                &ec,
+                &["-subj", "/CN=localhost"],
+                &["-keyout", "key.pem", "-out", "server.csr"],
+            ]
+            .concat(),
+        );
+        std::fs::write(
+            at("server.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("write the certificate's extensions");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "cert.pem",
+        ]);
+        TestCa {
+            ca_pem: at("ca.pem"),
+            cert_pem: at("cert.pem"),
+            key_pem: at("key.pem"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Default for TestCa {
+    fn default() -> Self {
+        TestCa::new()
+    }
 }
 
 impl OidcProvider {
@@ -72,19 +179,7 @@ impl OidcProvider {
     }
 
     pub fn start_with(clients: &[OidcClient], options: ProviderOptions) -> OidcProvider {
-        let config = serde_json::json!({
-            "clients": clients
-                .iter()
-                .map(|c| serde_json::json!({
-                    "client_id": c.client_id,
-                    "client_secret": c.client_secret,
-                    "redirect_uris": c.redirect_uris,
-                    "id_token_signed_response_alg": "RS256",
-                }))
-                .collect::<Vec<_>>(),
-            "pkce_required": options.pkce_required,
-        });
-
+        let config = provider_config(clients, &options);
         let provider = NodeProvider::start(
             "the test OpenID provider",
             "provider.mjs",
@@ -93,7 +188,46 @@ impl OidcProvider {
         );
         OidcProvider {
             issuer: provider.issuer.clone(),
-            _provider: provider,
+            _provider: Running::Http { _node: provider },
+        }
+    }
+
+    /// A provider serving https on `https://127.0.0.1:PORT` with the
+    /// certificate `ca` signed: a client must trust `ca.ca_pem`. Panics,
+    /// saying why, when it cannot start.
+    pub fn start_tls(clients: &[OidcClient], ca: &TestCa) -> OidcProvider {
+        let config = provider_config(clients, &ProviderOptions::default());
+        let port = crate::moto::free_port();
+        let mut child = Command::new(node())
+            .arg(idp_dir().join("provider.mjs"))
+            .args(["--port", &port.to_string(), "--config", &config.to_string()])
+            .arg("--tls-cert")
+            .arg(&ca.cert_pem)
+            .arg("--tls-key")
+            .arg(&ca.key_pem)
+            .current_dir(idp_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the https test OpenID provider: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        // Listening means ready: the provider is set up before it listens.
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the https test OpenID provider exited ({status}) before listening");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the https test OpenID provider did not listen on port {port} within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        OidcProvider {
+            issuer: format!("https://127.0.0.1:{port}"),
+            _provider: Running::Tls {
+                _node: TlsProcess { child },
+            },
         }
     }
 
@@ -113,6 +247,22 @@ impl OidcProvider {
             .await
             .expect("the discovery document is JSON")
     }
+}
+
+/// The provider's `--config`.
+fn provider_config(clients: &[OidcClient], options: &ProviderOptions) -> serde_json::Value {
+    serde_json::json!({
+        "clients": clients
+            .iter()
+            .map(|c| serde_json::json!({
+                "client_id": c.client_id,
+                "client_secret": c.client_secret,
+                "redirect_uris": c.redirect_uris,
+                "id_token_signed_response_alg": "RS256",
+            }))
+            .collect::<Vec<_>>(),
+        "pkce_required": options.pkce_required,
+    })
 }
 
 /// One HTTP response as the [`Browser`] saw it.
@@ -168,6 +318,22 @@ impl Browser {
             .build()
             .expect("an HTTP client");
         Browser { client }
+    }
+
+    /// A browser that also trusts the CA certificate(s) of the PEM file `ca`
+    /// (a provider of [`OidcProvider::start_tls`]).
+    pub fn trusting(ca: &Path) -> Browser {
+        let pem = std::fs::read(ca).unwrap_or_else(|e| panic!("{}: {e}", ca.display()));
+        let mut builder = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30));
+        for cert in reqwest::Certificate::from_pem_bundle(&pem).expect("PEM certificates") {
+            builder = builder.add_root_certificate(cert);
+        }
+        Browser {
+            client: builder.build().expect("an HTTP client"),
+        }
     }
 
     /// The underlying client (same cookie jar, redirects not followed).

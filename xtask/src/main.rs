@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: everything that is not `cargo build`.
 //!
-//! - `test`: install what the tests need, then run every check and test.
+//! - `test`: install what the tests need, then run every check and test;
+//!   `test --quick`: only the tests that need no install and no server.
 //! - `demo`: start `admit serve` with demo organizations a newcomer can click through.
 //! - `package`: the deployable artifacts (zips, the sso-callback image) and their sizes.
 //! - `bench`: the benchmarks of BENCHMARKS.md.
@@ -23,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// Install the test dependencies (idempotent) and run every check and test.
-    Test,
+    Test(test::TestArgs),
     /// Build and start `admit serve` with a demo organization; print what to do next.
     Demo(demo::DemoArgs),
     /// Build every function as it deploys (cargo lambda) and print the sizes.
@@ -34,7 +35,7 @@ enum Task {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
-        Task::Test => test::run(),
+        Task::Test(args) => test::run(args),
         Task::Demo(args) => demo::run(args),
         Task::Package => package::run(),
         Task::Bench(args) => bench::run(args),

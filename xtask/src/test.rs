@@ -1,11 +1,56 @@
 //! `cargo xtask test`: the one command that sets up and runs every test.
+//! `cargo xtask test --quick`: the inner loop, with no install and no server.
 
 use crate::setup;
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-pub fn run() -> anyhow::Result<()> {
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Only the tests that need no install and no external server: the
+    /// domain's unit tests, the store contract on the embedded store, the
+    /// use cases of admit-app (embedded store, outbox, fake IdPs), the mail
+    /// templates and outbox, the HTTP adapter's and the reminder handler's
+    /// tests. No fmt, clippy, moto, IdP, browser or template linting.
+    #[arg(long)]
+    quick: bool,
+}
+
+/// What `--quick` runs: each a `cargo test` invocation. Packages whose other
+/// test targets start moto or an IdP (admit-mail's SES test, for one) are
+/// run with `--lib` only.
+const QUICK: &[&[&str]] = &[
+    &[
+        "test",
+        "-p",
+        "admit-domain",
+        "-p",
+        "admit-mail",
+        "-p",
+        "admit-http",
+        "--lib",
+    ],
+    &[
+        "test",
+        "-p",
+        "admit-store",
+        "-p",
+        "admit-store-embedded",
+        "-p",
+        "admit-app",
+        "-p",
+        "admit-remind",
+        "-p",
+        "xtask",
+        "--tests",
+    ],
+];
+
+pub fn run(args: TestArgs) -> anyhow::Result<()> {
+    if args.quick {
+        return run_quick();
+    }
     setup::ensure_build_deps()?;
     setup::ensure_moto()?;
     setup::ensure_idp()?;
@@ -23,10 +68,48 @@ pub fn run() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ])?;
-    let (passed, failed) = cargo_test()?;
-    // One closing line for the whole run (cargo's own last line is a doc-test
-    // summary of a crate without doc tests).
-    println!("tests: {passed} passed, {failed} failed");
+    close(cargo_test(&["test", "--workspace"])?)
+}
+
+/// The quick inner loop: every invocation of [`QUICK`] runs, even after a
+/// failure, and one closing line counts them all.
+fn run_quick() -> anyhow::Result<()> {
+    let mut total = Tally::default();
+    for args in QUICK {
+        let t = cargo_test(args)?;
+        total.passed += t.passed;
+        total.failed += t.failed;
+        total.ok &= t.ok;
+    }
+    close(total)
+}
+
+/// Test results added up over `test result:` lines, and whether every
+/// cargo invocation succeeded.
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ok: bool,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            passed: 0,
+            failed: 0,
+            ok: true,
+        }
+    }
+}
+
+/// One closing line for the whole run (cargo's own last line is a doc-test
+/// summary of a crate without doc tests); a failed build counts as a failure.
+fn close(t: Tally) -> anyhow::Result<()> {
+    if !t.ok {
+        println!("tests: {} passed, {} failed", t.passed, t.failed.max(1));
+        bail!("cargo test failed");
+    }
+    println!("tests: {} passed, {} failed", t.passed, t.failed);
     Ok(())
 }
 
@@ -52,11 +135,11 @@ fn lint_template() -> anyhow::Result<()> {
     .context("checkov found failed checks in infra/template.yaml")
 }
 
-/// `cargo test --workspace`, echoed, with the per-binary results added up.
-fn cargo_test() -> anyhow::Result<(u64, u64)> {
-    eprintln!("$ cargo test --workspace");
+/// `cargo <args>` (a `cargo test`), echoed, with the per-binary results added up.
+fn cargo_test(args: &[&str]) -> anyhow::Result<Tally> {
+    eprintln!("$ cargo {}", args.join(" "));
     let mut child = Command::new("cargo")
-        .args(["test", "--workspace"])
+        .args(args)
         .current_dir(setup::root())
         .stdout(Stdio::piped())
         .spawn()
@@ -72,10 +155,13 @@ fn cargo_test() -> anyhow::Result<(u64, u64)> {
     }
     let status = child.wait()?;
     if !status.success() {
-        println!("tests: {passed} passed, {} failed", failed.max(1));
-        bail!("cargo test failed ({status})");
+        eprintln!("cargo {} failed ({status})", args.join(" "));
     }
-    Ok((passed, failed))
+    Ok(Tally {
+        passed,
+        failed,
+        ok: status.success(),
+    })
 }
 
 /// `N` in "... N <word>; ..." of a `test result:` line.

@@ -8,33 +8,40 @@ use admit_app::views::{
     Accept, Login, SetupDone, SetupKeyConnector, SetupMasterPassword, SetupTokenOnly,
     SetupTrustedDevice, TokenOnly,
 };
-use admit_http::{ApiError, Json, Session, clear_session_cookie, page, session_cookie};
+use admit_http::routes::{Route, Routes};
+use admit_http::{ApiError, ClientApp, Json, Session, clear_session_cookie, page, session_cookie};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/app") }))
-        .route(
-            "/accept",
-            get(|| page(include_str!("../pages/accept.html"))),
-        )
-        .route("/app", get(|| page(include_str!("../pages/app.html"))))
-        .route("/setup", get(|| page(include_str!("../pages/setup.html"))))
-        .route("/done", get(|| page(include_str!("../pages/done.html"))))
-        .route("/assets/{name}", get(asset))
-        .route("/setup/lookup", post(setup_lookup))
-        .route("/setup/master-password", post(setup_master_password))
-        .route("/setup/trusted-device", post(setup_trusted_device))
-        .route("/setup/key-connector", post(setup_key_connector))
-        .route("/invitations/lookup", post(lookup))
-        .route("/invitations/accept", post(accept))
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/me", get(me))
+    mounted().into_router()
+}
+
+/// Everything [`routes`] mounts, as `(method, path)`: held to `openapi.yaml`
+/// and `infra/template.yaml` by `tests/tests/routes.rs`.
+pub fn route_table() -> Vec<Route> {
+    mounted().into_table()
+}
+
+fn mounted() -> Routes<App> {
+    Routes::new()
+        .get("/", || async { Redirect::to("/app") })
+        .get("/accept", || page(include_str!("../pages/accept.html")))
+        .get("/app", || page(include_str!("../pages/app.html")))
+        .get("/setup", || page(include_str!("../pages/setup.html")))
+        .get("/done", || page(include_str!("../pages/done.html")))
+        .get("/assets/{name}", asset)
+        .post("/setup/lookup", setup_lookup)
+        .post("/setup/master-password", setup_master_password)
+        .post("/setup/trusted-device", setup_trusted_device)
+        .post("/setup/key-connector", setup_key_connector)
+        .post("/invitations/lookup", lookup)
+        .post("/invitations/accept", accept)
+        .post("/auth/login", login)
+        .post("/auth/logout", logout)
+        .get("/me", me)
 }
 
 type Result<T = Response> = std::result::Result<T, ApiError>;
@@ -77,15 +84,15 @@ async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Result
         .into_response())
 }
 
-async fn lookup(State(app): State<App>, Json(req): Json<TokenOnly>) -> Result {
+async fn lookup(ClientApp(app): ClientApp, Json(req): Json<TokenOnly>) -> Result {
     Ok(axum::Json(app.lookup_invitation(&req.token).await?).into_response())
 }
 
-async fn accept(State(app): State<App>, Json(req): Json<Accept>) -> Result {
+async fn accept(ClientApp(app): ClientApp, Json(req): Json<Accept>) -> Result {
     Ok(axum::Json(app.accept_invitation(req).await?).into_response())
 }
 
-async fn login(State(app): State<App>, Json(req): Json<Login>) -> Result {
+async fn login(ClientApp(app): ClientApp, Json(req): Json<Login>) -> Result {
     let issued = app.login(req).await?;
     let max_age = issued.expires_at.unix() - time::OffsetDateTime::now_utc().unix_timestamp();
     let cookie = session_cookie(&app, &issued.session_token, max_age.max(0));
@@ -105,7 +112,7 @@ async fn me(State(app): State<App>, Session(who): Session) -> Result {
     Ok(axum::Json(app.me(&who).await?).into_response())
 }
 
-async fn setup_lookup(State(app): State<App>, Json(req): Json<SetupTokenOnly>) -> Result {
+async fn setup_lookup(ClientApp(app): ClientApp, Json(req): Json<SetupTokenOnly>) -> Result {
     Ok(axum::Json(app.setup_lookup(&req.setup_token).await?).into_response())
 }
 
@@ -120,7 +127,7 @@ fn signed_in(app: &App, done: SetupDone) -> Response {
 }
 
 async fn setup_master_password(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Json(req): Json<SetupMasterPassword>,
 ) -> Result {
     let done = app.setup_master_password(req).await?;
@@ -128,14 +135,17 @@ async fn setup_master_password(
 }
 
 async fn setup_trusted_device(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Json(req): Json<SetupTrustedDevice>,
 ) -> Result {
     let done = app.setup_trusted_device(req).await?;
     Ok(signed_in(&app, done))
 }
 
-async fn setup_key_connector(State(app): State<App>, Json(req): Json<SetupKeyConnector>) -> Result {
+async fn setup_key_connector(
+    ClientApp(app): ClientApp,
+    Json(req): Json<SetupKeyConnector>,
+) -> Result {
     let done = app.setup_key_connector(req).await?;
     Ok(signed_in(&app, done))
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
-async fn main() -> Result<(), admit_http::lambda::BoxError> {
-    admit_http::lambda::run(admit_accept::routes).await
+async fn main() -> Result<(), admit_lambda::BoxError> {
+    admit_lambda::run(admit_accept::routes).await
 }

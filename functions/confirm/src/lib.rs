@@ -3,16 +3,26 @@
 
 use admit_app::App;
 use admit_app::views::{Confirm, ConfirmMany};
+use admit_http::routes::{Route, Routes};
 use admit_http::{ApiError, Json, Session};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/orgs/{org}/members/{member}/confirm", post(confirm))
-        .route("/orgs/{org}/members/confirm", post(confirm_many))
+    mounted().into_router()
+}
+
+/// Everything [`routes`] mounts, as `(method, path)`: held to `openapi.yaml`
+/// and `infra/template.yaml` by `tests/tests/routes.rs`.
+pub fn route_table() -> Vec<Route> {
+    mounted().into_table()
+}
+
+fn mounted() -> Routes<App> {
+    Routes::new()
+        .post("/orgs/{org}/members/{member}/confirm", confirm)
+        .post("/orgs/{org}/members/confirm", confirm_many)
 }
 
 async fn confirm(

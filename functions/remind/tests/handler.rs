@@ -1,11 +1,15 @@
 //! The Lambda handler end to end on the embedded store and the outbox: a
 //! Scheduled Event sends what is due before its deadline; anything else is
-//! acknowledged without a run; each run logs one summary line.
+//! acknowledged without a run; each run logs one summary line. A failed run
+//! fails the invocation: its store unreachable (DynamoDB on a closed
+//! loopback port), or its sends failing (an outbox that cannot be written).
 
 use admit_app::{App, Clock, Config, ManualClock};
 use admit_domain::{Membership, Role, Timestamp};
 use admit_mail::OutboxMailer;
+use admit_remind::RunFailed;
 use admit_store::Store;
+use admit_store_dynamodb::DynamoStore;
 use admit_store_embedded::EmbeddedStore;
 use lambda_runtime::{Context, LambdaEvent};
 use std::sync::Arc;
@@ -14,6 +18,8 @@ use time::Duration;
 
 struct World {
     app: App,
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
     outbox: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -36,18 +42,49 @@ async fn world() -> World {
     store.add_memberships(&org, &[m]).await.unwrap();
     let outbox = dir.path().join("outbox");
     let mailer = Arc::new(OutboxMailer::new(&outbox, "admit@acme.test").unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(now));
+    let clock = Arc::new(ManualClock::new(now));
     let app = App::new(
-        store,
+        store.clone(),
         mailer,
-        clock,
+        clock.clone(),
         Config::new("http://127.0.0.1:8080", None),
     );
     World {
         app,
+        store,
+        clock,
         outbox,
         _dir: dir,
     }
+}
+
+/// A DynamoDB store nobody answers: its endpoint is a loopback port bound,
+/// read and released, so connecting is refused at once.
+fn unreachable_dynamodb() -> Arc<dyn Store> {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .credentials_provider(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "admit-remind-tests",
+        ))
+        // The SDK's retries would only make the test wait for the same refusal.
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        "admit",
+    ))
 }
 
 fn sent(w: &World) -> usize {
@@ -162,4 +199,94 @@ async fn each_run_logs_one_summary_line() {
     // the first run retries it, the second finds nothing due.
     assert!(runs[0].contains("sent=1 retried=1"), "{}", runs[0]);
     assert!(runs[1].contains("sent=0 retried=0"), "{}", runs[1]);
+}
+
+#[tokio::test]
+async fn a_run_whose_store_fails_fails_the_invocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mailer = Arc::new(OutboxMailer::new(dir.path().join("outbox"), "admit@acme.test").unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(Timestamp::from_datetime(
+        time::OffsetDateTime::now_utc(),
+    )));
+    let app = App::new(
+        unreachable_dynamodb(),
+        mailer,
+        clock,
+        Config::new("http://127.0.0.1:8080", None),
+    );
+    let err = admit_remind::handle(&app, event(scheduled(), 60_000))
+        .await
+        .expect_err("a run whose store fails is a failed invocation");
+    assert!(
+        matches!(err.downcast_ref::<RunFailed>(), Some(RunFailed::Stopped(_))),
+        "{err}"
+    );
+    assert!(err.to_string().contains("stopped"), "{err}");
+    // `admit serve`'s timer gets the same answer.
+    assert!(matches!(
+        admit_remind::run_once(&app, None).await,
+        Err(RunFailed::Stopped(_))
+    ));
+    // Anything but a Scheduled Event is still acknowledged: no run, no store.
+    admit_remind::handle(&app, event(serde_json::json!({"hello": "world"}), 60_000))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_run_whose_sends_fail_fails_the_invocation() {
+    let w = world().await;
+    // The outbox cannot be written: a file stands where its directory was.
+    std::fs::remove_dir_all(&w.outbox).unwrap();
+    std::fs::write(&w.outbox, b"not a directory").unwrap();
+    let err = admit_remind::handle(&w.app, event(scheduled(), 60_000))
+        .await
+        .expect_err("a run whose sends failed is a failed invocation");
+    let Some(RunFailed::SendsFailed(summary)) = err.downcast_ref::<RunFailed>() else {
+        panic!("the sends failed, not the run: {err}");
+    };
+    assert_eq!((summary.failed, summary.sent), (1, 0));
+    // The error names counts, never an address.
+    let text = err.to_string();
+    assert!(text.contains("1 of its sends failed"), "{text}");
+    assert!(!text.contains("@acme.test"), "{text}");
+    // The outbox back: the failed email waits out its backoff, then goes out.
+    std::fs::remove_file(&w.outbox).unwrap();
+    std::fs::create_dir(&w.outbox).unwrap();
+    admit_remind::handle(&w.app, event(scheduled(), 60_000))
+        .await
+        .unwrap();
+    assert_eq!(sent(&w), 0);
+    w.clock.advance(admit_domain::owed_mail::backoff(2));
+    admit_remind::handle(&w.app, event(scheduled(), 60_000))
+        .await
+        .unwrap();
+    assert_eq!(sent(&w), 1);
+    // Anything but a Scheduled Event is still acknowledged.
+    admit_remind::handle(&w.app, event(serde_json::json!({"hello": "world"}), 60_000))
+        .await
+        .unwrap();
+}
+
+/// The job's run also sweeps what expired: on the embedded store (no TTL),
+/// a session is gone once the clock has passed its end and a run went by.
+#[tokio::test]
+async fn a_run_sweeps_what_expired() {
+    let w = world().await;
+    let (session, _) = admit_domain::Session::start(
+        admit_domain::UserId::generate(&mut rand::rng()),
+        None,
+        w.clock.now(),
+        &mut rand::rng(),
+    );
+    w.store.put_session(&session).await.unwrap();
+    admit_remind::run_once(&w.app, None).await.unwrap();
+    assert!(
+        w.store.session(&session.digest).await.unwrap().is_some(),
+        "a live session stays"
+    );
+    w.clock
+        .advance(admit_domain::session::SESSION_LIFETIME + Duration::minutes(1));
+    let _ = admit_remind::run_once(&w.app, None).await;
+    assert_eq!(w.store.session(&session.digest).await.unwrap(), None);
 }

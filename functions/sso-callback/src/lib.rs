@@ -3,12 +3,13 @@
 //! is the one function that links libxml2/libxmlsec1 (through samael).
 
 use admit_app::{App, Error, SignInOutcome};
-use admit_http::{ApiError, Json, cookie, session_cookie};
+use admit_http::routes::{Route, Routes};
+use admit_http::{ApiError, ClientApp, Json, cookie, session_cookie};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 
 /// The cookie binding a sign-in to the browser that started it.
@@ -18,19 +19,29 @@ const SIGN_IN_COOKIE: &str = "admit_sso";
 const MAX_ACS_BODY: usize = admit_sso_saml::MAX_SAML_RESPONSE_BASE64 + 4 * 1024;
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route(
-            "/sso",
-            get(|| admit_http::page(include_str!("../pages/sso.html"))),
-        )
-        .route("/sso/discover", post(discover))
-        .route("/sso/start", get(start))
-        .route("/sso/oidc/callback", get(callback).post(callback_form))
-        .route(
+    mounted().into_router()
+}
+
+/// Everything [`routes`] mounts, as `(method, path)`: held to `openapi.yaml`
+/// and `infra/template.yaml` by `tests/tests/routes.rs`.
+pub fn route_table() -> Vec<Route> {
+    mounted().into_table()
+}
+
+fn mounted() -> Routes<App> {
+    Routes::new()
+        .get("/sso", || {
+            admit_http::page(include_str!("../pages/sso.html"))
+        })
+        .post("/sso/discover", discover)
+        .get("/sso/start", start)
+        .get("/sso/oidc/callback", callback)
+        .post("/sso/oidc/callback", callback_form)
+        .post(
             "/sso/saml/acs",
-            post(acs).layer(DefaultBodyLimit::max(MAX_ACS_BODY)),
+            acs.layer(DefaultBodyLimit::max(MAX_ACS_BODY)),
         )
-        .route("/sso/saml/metadata/{sso_identifier}", get(saml_metadata))
+        .get("/sso/saml/metadata/{sso_identifier}", saml_metadata)
 }
 
 #[derive(Deserialize)]
@@ -41,7 +52,7 @@ struct DiscoverRequest {
 
 /// The SSO identifier for an email in a verified claimed domain.
 async fn discover(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Json(req): Json<DiscoverRequest>,
 ) -> Result<Response, ApiError> {
     Ok(axum::Json(app.discover(&req.email).await?).into_response())
@@ -83,11 +94,11 @@ fn refusal(headers: &HeaderMap, e: Error) -> Response {
     }
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let html = admit_http::render_error_page(e.code(), &e.public_message());
-    (status, Html(html)).into_response()
+    admit_http::with_retry_after(&e, (status, Html(html)).into_response())
 }
 
 async fn start(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     headers: HeaderMap,
     Query(q): Query<StartQuery>,
 ) -> Response {

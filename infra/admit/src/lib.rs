@@ -2,9 +2,16 @@
 //! routes on one listener exactly as API Gateway routes them, on the embedded
 //! store and the mail outbox by default (or DynamoDB and SES), and runs the
 //! reminder job on a timer.
+//!
+//! This is the self-hosted world's composition root (the Lambda functions'
+//! is `admit-lambda`). Its arguments take their environment variable names
+//! and defaults from `admit-settings`, the same ones the functions read, and
+//! become one [`Settings`] ([`Serve::settings`]) that the DynamoDB store, the
+//! SES mailer and the use cases' configuration are built from.
 
-use admit_app::{App, Clock, Config, OffsetClock, SystemClock};
+use admit_app::{App, Clock, Config, OffsetClock, RateLimitConfig, SystemClock};
 use admit_mail::{Mailer, OutboxMailer, SesMailer};
+use admit_settings::{OperatorToken, Settings, default, var};
 use admit_store::Store;
 use admit_store_dynamodb::DynamoStore;
 use admit_store_embedded::EmbeddedStore;
@@ -16,6 +23,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub mod key_file;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -46,42 +55,85 @@ pub enum MailKind {
     Ses,
 }
 
+// `admit serve`'s arguments (a plain comment: a doc comment would become its
+// help text). Every environment variable name and default is
+// `admit-settings`'s (`var`, `default`).
 #[derive(Args, Debug, Clone)]
 pub struct Serve {
-    #[arg(long, env = "ADMIT_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = var::LISTEN, default_value = default::LISTEN)]
     pub listen: SocketAddr,
     /// Where members reach this process; default `http://<listen>`.
-    #[arg(long, env = "ADMIT_PUBLIC_URL")]
+    #[arg(long, env = var::PUBLIC_URL)]
     pub public_url: Option<String>,
-    #[arg(long, env = "ADMIT_STORE", value_enum, default_value = "embedded")]
+    #[arg(long, env = var::STORE, value_enum, default_value = default::STORE)]
     pub store: StoreKind,
-    #[arg(long, env = "ADMIT_DATA_DIR", default_value = "./.admit/data")]
+    #[arg(long, env = var::DATA_DIR, default_value = default::DATA_DIR)]
     pub data_dir: PathBuf,
     /// DynamoDB table (with `--store dynamodb`).
-    #[arg(long, env = "ADMIT_TABLE")]
+    #[arg(long, env = var::TABLE)]
     pub table: Option<String>,
     /// Create the DynamoDB table when it does not exist (for local emulators).
-    #[arg(long, env = "ADMIT_CREATE_TABLE", default_value_t = false)]
+    #[arg(long, env = var::CREATE_TABLE, default_value_t = false)]
     pub create_table: bool,
-    #[arg(long, env = "ADMIT_MAIL", value_enum, default_value = "outbox")]
+    #[arg(long, env = var::MAIL, value_enum, default_value = default::MAIL)]
     pub mail: MailKind,
-    #[arg(long, env = "ADMIT_OUTBOX_DIR", default_value = "./.admit/outbox")]
+    #[arg(long, env = var::OUTBOX_DIR, default_value = default::OUTBOX_DIR)]
     pub outbox_dir: PathBuf,
-    #[arg(long, env = "ADMIT_MAIL_FROM", default_value = "admit@localhost")]
+    #[arg(long, env = var::MAIL_FROM, default_value = default::MAIL_FROM)]
     pub mail_from: String,
     /// SES configuration set (with `--mail ses`).
-    #[arg(long, env = "ADMIT_SES_CONFIGURATION_SET")]
+    #[arg(long, env = var::SES_CONFIGURATION_SET)]
     pub ses_configuration_set: Option<String>,
     /// Bearer token of the operator API; without it the operator API is off.
-    #[arg(long, env = "ADMIT_OPERATOR_TOKEN", hide_env_values = true)]
+    #[arg(long, env = var::OPERATOR_TOKEN, hide_env_values = true)]
     pub operator_token: Option<String>,
     /// How often the reminder job runs: `30s`, `15m`, `1h`.
-    #[arg(long, env = "ADMIT_REMIND_EVERY", default_value = "15m", value_parser = parse_interval)]
+    #[arg(long, env = var::REMIND_EVERY, default_value = default::REMIND_EVERY, value_parser = parse_interval)]
     pub remind_every: Duration,
     /// Development only: run with the clock this far ahead (`2d`, `5h`), to
     /// see reminders go out and invitations expire.
-    #[arg(long, env = "ADMIT_CLOCK_OFFSET", value_parser = parse_interval)]
+    #[arg(long, env = var::CLOCK_OFFSET, value_parser = parse_interval)]
     pub clock_offset: Option<Duration>,
+    /// A proxy in front of Admit (an IP address; repeat, or comma-separate):
+    /// requests from it are counted against the client its
+    /// `X-Forwarded-For` names. Without one, the client is the socket's peer.
+    #[arg(long = "trusted-proxy", env = var::TRUSTED_PROXY, value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Sign-in and token requests per client address: `attempts/window`.
+    #[arg(long, env = var::RATE_LIMIT_ADDRESS, default_value = default::RATE_LIMIT_ADDRESS)]
+    pub rate_limit_address: String,
+    /// Failed passwords per account email: `attempts/window`.
+    #[arg(long, env = var::RATE_LIMIT_ACCOUNT, default_value = default::RATE_LIMIT_ACCOUNT)]
+    pub rate_limit_account: String,
+    /// CA certificates (a PEM bundle) trusted for calls to IdPs, besides the
+    /// platform's roots and `SSL_CERT_FILE`: an on-premises IdP's private CA.
+    #[arg(long, env = var::CA_FILE)]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Serve {
+    /// The settings the ports are built from, once the listener is bound at
+    /// `addr` (the public URL's default). `admit serve` neither reads the
+    /// operator token from a secret nor warms DynamoDB up at start: those
+    /// are the Lambda functions' own.
+    pub fn settings(&self, addr: SocketAddr) -> Settings {
+        Settings {
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            table: self.table.clone(),
+            mail_from: self.mail_from.clone(),
+            ses_configuration_set: self.ses_configuration_set.clone(),
+            operator_token: self.operator_token.clone().map(OperatorToken::Inline),
+            warm_at_init: false,
+            // Secrets are sealed with the key file in the data directory.
+            kms_key_id: None,
+            rate_limit_address: self.rate_limit_address.clone(),
+            rate_limit_account: self.rate_limit_account.clone(),
+            ca_file: self.ca_file.clone(),
+        }
+    }
 }
 
 /// `90s`, `15m`, `2h` → a duration.
@@ -181,10 +233,14 @@ pub async fn start_with(
         .await
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    let public_url = opts
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+    let settings = opts.settings(addr);
+    // Stored secrets are sealed with `<data-dir>/secret.key` (either store).
+    let secrets = key_file::load_or_create(&opts.data_dir).with_context(|| {
+        format!(
+            "the key file that seals stored secrets ({})",
+            opts.data_dir.join(key_file::KEY_FILE).display()
+        )
+    })?;
     let needs_aws = opts.store == StoreKind::Dynamodb || opts.mail == MailKind::Ses;
     let aws = match aws {
         Some(c) => Some(c),
@@ -193,19 +249,79 @@ pub async fn start_with(
         }
         None => None,
     };
-    let store = build_store(&opts, aws.as_ref()).await?;
-    let mailer = build_mailer(&opts, aws.as_ref())?;
-    let oidc =
-        admit_sso_oidc::OpenIdConnect::new().context("cannot build the OpenID Connect client")?;
-    let config = Config::new(&public_url, opts.operator_token.as_deref());
+    let store = build_store(&opts, &settings, aws.as_ref()).await?;
+    let mailer = build_mailer(&opts, &settings, aws.as_ref())?;
+    let operator_token = match &settings.operator_token {
+        Some(OperatorToken::Inline(token)) => Some(token.as_str()),
+        Some(OperatorToken::Secret(_)) => {
+            bail!("admit serve takes the operator token itself, not a secret's ARN")
+        }
+        None => None,
+    };
+    let mut config = Config::new(&settings.public_url, operator_token);
+    config.rate_limits =
+        RateLimitConfig::parse(&settings.rate_limit_address, &settings.rate_limit_account)
+            .map_err(|e| anyhow::anyhow!("rate limits: {e}"))?;
+    // IdPs on loopback only while Admit itself runs there; `--ca-file` trusted.
+    let oidc = admit_sso_oidc::OpenIdConnect::with_options(&admit_sso_oidc::ClientOptions {
+        reach: admit_sso_oidc::Reach::when_local(config.is_local()),
+        ca_file: settings.ca_file.clone(),
+    })
+    .context("cannot build the OpenID Connect client")?;
     let app = App::new(store, mailer, clock, config)
         .with_oidc(Arc::new(oidc))
-        .with_saml(Arc::new(admit_sso_saml::SamaelProvider::new()));
-    let router = admit_http::finish(routes(), app.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        .with_saml(Arc::new(admit_sso_saml::SamaelProvider::new()))
+        .with_secret_box(Arc::new(secrets));
+    let trusted = Arc::new(opts.trusted_proxies.clone());
+    let router = admit_http::finish(routes(), app.clone()).layer(axum::middleware::map_request(
+        move |req: axum::extract::Request| client_ip(trusted.clone(), req),
+    ));
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
     tokio::spawn(remind_timer(app.clone(), opts.remind_every));
-    tracing::info!(%public_url, store = ?opts.store, mail = ?opts.mail, "configured");
+    tracing::info!(public_url = %settings.public_url, store = ?opts.store, mail = ?opts.mail, "configured");
     Ok(Running { addr, app, server })
+}
+
+/// The client's address for the rate limits: the socket's peer or, when the
+/// peer is a trusted proxy, the last address of `X-Forwarded-For` that is not
+/// one (each proxy appends the address it saw; only the trusted ones' word
+/// counts, so a client cannot choose its own address).
+async fn client_ip(
+    trusted: Arc<Vec<std::net::IpAddr>>,
+    mut req: axum::extract::Request,
+) -> axum::extract::Request {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let Some(peer) = peer else { return req };
+    let client = if trusted.contains(&peer) {
+        forwarded_client(req.headers(), &trusted).unwrap_or(peer)
+    } else {
+        peer
+    };
+    req.extensions_mut().insert(admit_http::ClientIp(client));
+    req
+}
+
+/// The rightmost `X-Forwarded-For` address not among `trusted`.
+fn forwarded_client(
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        for hop in value.to_str().ok()?.split(',') {
+            hops.push(hop.trim().parse().ok()?);
+        }
+    }
+    hops.into_iter().rev().find(|ip| !trusted.contains(ip))
 }
 
 async fn remind_timer(app: App, every: Duration) {
@@ -216,11 +332,21 @@ async fn remind_timer(app: App, every: Duration) {
         // A run is bounded (by its interval, at least a minute); the next
         // tick waits for it, so runs of one process never overlap.
         let budget = every.max(Duration::from_secs(60));
-        admit_remind::run_once(&app, Some(std::time::Instant::now() + budget)).await;
+        // A failed run (the store failed, or sends did) is logged; the timer
+        // keeps going, and the next tick runs the job again.
+        if let Err(failed) =
+            admit_remind::run_once(&app, Some(std::time::Instant::now() + budget)).await
+        {
+            tracing::error!(error = %failed, "scheduled run failed");
+        }
     }
 }
 
-async fn build_store(opts: &Serve, aws: Option<&SdkConfig>) -> anyhow::Result<Arc<dyn Store>> {
+async fn build_store(
+    opts: &Serve,
+    settings: &Settings,
+    aws: Option<&SdkConfig>,
+) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match opts.store {
         StoreKind::Embedded => {
             let path = opts.data_dir.join("admit.redb");
@@ -230,12 +356,12 @@ async fn build_store(opts: &Serve, aws: Option<&SdkConfig>) -> anyhow::Result<Ar
             )
         }
         StoreKind::Dynamodb => {
-            let Some(table) = opts.table.clone() else {
-                bail!("--store dynamodb needs --table (ADMIT_TABLE)")
+            let Ok(table) = settings.table() else {
+                bail!("--store dynamodb needs --table ({})", var::TABLE)
             };
             let client = aws_sdk_dynamodb::Client::new(aws.context("AWS configuration")?);
             if opts.create_table {
-                admit_store_dynamodb::create_table(&client, &table)
+                admit_store_dynamodb::create_table(&client, table)
                     .await
                     .context("cannot create the table")?;
             }
@@ -244,15 +370,19 @@ async fn build_store(opts: &Serve, aws: Option<&SdkConfig>) -> anyhow::Result<Ar
     })
 }
 
-fn build_mailer(opts: &Serve, aws: Option<&SdkConfig>) -> anyhow::Result<Arc<dyn Mailer>> {
+fn build_mailer(
+    opts: &Serve,
+    settings: &Settings,
+    aws: Option<&SdkConfig>,
+) -> anyhow::Result<Arc<dyn Mailer>> {
     Ok(match opts.mail {
-        MailKind::Outbox => Arc::new(OutboxMailer::new(&opts.outbox_dir, &opts.mail_from)?),
+        MailKind::Outbox => Arc::new(OutboxMailer::new(&opts.outbox_dir, &settings.mail_from)?),
         MailKind::Ses => {
             let client = aws_sdk_sesv2::Client::new(aws.context("AWS configuration")?);
             Arc::new(SesMailer::new(
                 client,
-                &opts.mail_from,
-                opts.ses_configuration_set.clone(),
+                &settings.mail_from,
+                settings.ses_configuration_set.clone(),
             )?)
         }
     })
@@ -270,6 +400,54 @@ mod tests {
         assert!(parse_interval("0s").is_err());
         assert!(parse_interval("15").is_err());
         assert!(parse_interval("m").is_err());
+    }
+
+    #[test]
+    fn serve_settings() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["admit", "serve"], args].concat()).unwrap();
+            let Command::Serve(serve) = cli.command;
+            serve
+        };
+        let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let defaults = serve(&[]).settings(addr);
+        assert_eq!(defaults.public_url, "http://127.0.0.1:4000");
+        assert_eq!(defaults.mail_from, default::MAIL_FROM);
+        assert_eq!(defaults.table, None);
+        assert_eq!(defaults.operator_token, None);
+        assert!(!defaults.warm_at_init);
+        assert_eq!(defaults.ca_file, None);
+
+        let given = serve(&[
+            "--public-url",
+            "https://admit.example",
+            "--table",
+            "admit",
+            "--mail-from",
+            "noreply@admit.example",
+            "--ses-configuration-set",
+            "admit-events",
+            "--operator-token",
+            "op",
+            "--ca-file",
+            "certs/idp-ca.pem",
+        ])
+        .settings(addr);
+        assert_eq!(
+            given,
+            Settings {
+                public_url: "https://admit.example".into(),
+                table: Some("admit".into()),
+                mail_from: "noreply@admit.example".into(),
+                ses_configuration_set: Some("admit-events".into()),
+                operator_token: Some(OperatorToken::Inline("op".into())),
+                warm_at_init: false,
+                kms_key_id: None,
+                rate_limit_address: "120/1m".into(),
+                rate_limit_account: "10/15m".into(),
+                ca_file: Some("certs/idp-ca.pem".into()),
+            }
+        );
     }
 
     #[test]

@@ -24,12 +24,15 @@ pub enum Error {
     NoSeats,
     #[error("the request body is too large")]
     PayloadTooLarge,
-    /// The SSO sign-in decision refused (PRODUCT.md's table).
+    /// The SSO sign-in decision refused (docs/product.md's decision table).
     #[error("{}", refusal_message(*.0))]
     Refused(admit_domain::Refusal),
     /// The sign-in response did not verify, or the sign-in state is unknown, used or from another browser.
     #[error("single sign-on failed: {0}")]
     SignInRejected(String),
+    /// Past a rate limit; try again after `retry_after` seconds.
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    RateLimited { retry_after: u64 },
     /// The organization's identity provider could not be reached.
     #[error("the identity provider is unavailable; try again later")]
     IdpUnavailable(String),
@@ -58,7 +61,7 @@ impl From<StoreError> for Error {
 }
 
 impl Error {
-    /// The contract's error code (API.md).
+    /// The contract's error code (docs/api.md).
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidRequest(_) => "invalid_request",
@@ -72,6 +75,7 @@ impl Error {
             Error::PayloadTooLarge => "payload_too_large",
             Error::Refused(r) => r.code(),
             Error::SignInRejected(_) => "invalid_request",
+            Error::RateLimited { .. } => "rate_limited",
             Error::IdpUnavailable(_) => "idp_unavailable",
             Error::Internal(_) => "internal",
         }
@@ -90,6 +94,7 @@ impl Error {
             Error::Refused(admit_domain::Refusal::EmailMissing) => 400,
             Error::Refused(_) => 403,
             Error::SignInRejected(_) => 400,
+            Error::RateLimited { .. } => 429,
             Error::IdpUnavailable(_) => 502,
             Error::Internal(_) => 500,
         }

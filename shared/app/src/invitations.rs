@@ -10,7 +10,7 @@ use admit_domain::{
     Account, Email, InvitationError, InvitationToken, MasterPassword, MasterPasswordHash, MemberId,
     Membership, Organization, Role, UserId,
 };
-use admit_store::{Expected, MAX_NEW_MEMBERSHIPS_PER_WRITE, StoreError};
+use admit_store::{Expected, StoreError};
 use futures::StreamExt;
 use std::collections::HashSet;
 
@@ -63,7 +63,8 @@ impl App {
         }
         let mut first_chunk = true;
         while !remaining.is_empty() {
-            let rest = remaining.split_off(remaining.len().min(MAX_NEW_MEMBERSHIPS_PER_WRITE));
+            let per_write = self.store().max_new_memberships_per_write();
+            let rest = remaining.split_off(remaining.len().min(per_write));
             let chunk = std::mem::replace(&mut remaining, rest);
             match self
                 .add_chunk(&mut org, chunk, req.role, &mut skipped)
@@ -131,17 +132,15 @@ impl App {
         emails: Vec<Email>,
         skipped: &mut Vec<Skipped>,
     ) -> Result<Vec<Email>> {
-        let mut existing = HashSet::new();
-        for chunk in emails.chunks(MAX_NEW_MEMBERSHIPS_PER_WRITE) {
-            let ids: Vec<MemberId> = chunk.iter().map(|e| MemberId::of(&org.id, e)).collect();
-            existing.extend(
-                self.store()
-                    .memberships(&org.id, &ids)
-                    .await?
-                    .into_iter()
-                    .map(|m| m.email),
-            );
-        }
+        // One batched read (the store splits it into round trips of its own size).
+        let ids: Vec<MemberId> = emails.iter().map(|e| MemberId::of(&org.id, e)).collect();
+        let existing: HashSet<Email> = self
+            .store()
+            .memberships(&org.id, &ids)
+            .await?
+            .into_iter()
+            .map(|m| m.email)
+            .collect();
         let (members, rest): (Vec<_>, Vec<_>) =
             emails.into_iter().partition(|e| existing.contains(e));
         skipped.extend(members.into_iter().map(|e| Skipped {
@@ -267,6 +266,7 @@ impl App {
     }
 
     pub async fn lookup_invitation(&self, token: &str) -> Result<InvitationView> {
+        self.count_request().await?;
         let (_, m, org) = self.open_invitation(token).await?;
         let account_exists = self.store().account_by_email(&m.email).await?.is_some();
         Ok(InvitationView {
@@ -291,6 +291,7 @@ impl App {
     /// an account, an organization without SSO registers one with it.
     #[tracing::instrument(skip_all)]
     pub async fn accept_invitation(&self, req: Accept) -> Result<Accepted> {
+        self.count_request().await?;
         let (_, m, org) = self.open_invitation(&req.token).await?;
         let secret =
             MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
@@ -298,11 +299,13 @@ impl App {
         let existing = self.store().account_by_email(&m.email).await?;
         let (user, new_account) = match existing {
             Some(account) => {
+                self.check_password_budget(&m.email).await?;
                 let verifier = account
                     .master_password
                     .as_ref()
                     .map(|p| p.verifier.as_str());
                 if !passwords::verify(&secret, verifier).await? {
+                    self.count_password_failure(&m.email).await?;
                     return Err(Error::WrongCredentials);
                 }
                 (account.id, None)

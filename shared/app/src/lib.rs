@@ -7,12 +7,15 @@
 mod access;
 mod clock;
 mod error;
+mod housekeeping;
 mod idp_metadata;
 mod invitations;
 mod members;
 mod operator;
 mod owed_mail;
 mod passwords;
+mod rate_limits;
+mod secrets_port;
 mod sessions;
 mod setup;
 mod sso_flow;
@@ -21,10 +24,15 @@ mod sso_settings;
 pub mod views;
 
 pub use access::Principal;
+pub use admit_store::Swept;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use error::Error;
 pub use idp_metadata::IdpMetadata;
 pub use owed_mail::RunSummary;
+pub use rate_limits::RateLimitConfig;
+pub use secrets_port::{
+    DataKey, LocalKey, SecretBox, SecretError, context as secret_context, seal_with,
+};
 pub use sso_flow::{SignInOutcome, SignInStarted};
 pub use sso_port::{
     AuthorizationRequest, Oidc, OidcError, Saml, SamlError, SamlRequest, ServiceProvider,
@@ -46,6 +54,8 @@ pub struct Config {
     pub public_url: String,
     /// Digest of the operator token; `None` turns the operator API off.
     pub operator_token: Option<TokenDigest>,
+    /// The budgets of the sign-in and token endpoints.
+    pub rate_limits: RateLimitConfig,
 }
 
 impl Config {
@@ -55,6 +65,7 @@ impl Config {
             operator_token: operator_token
                 .filter(|t| !t.is_empty())
                 .map(operator::digest_of),
+            rate_limits: RateLimitConfig::default(),
         }
     }
 
@@ -78,6 +89,9 @@ impl Config {
 #[derive(Clone)]
 pub struct App {
     inner: Arc<Inner>,
+    /// The address of the client this request came from, when known
+    /// ([`App::for_client`]): what rate limits count against.
+    client: Option<std::net::IpAddr>,
 }
 
 struct Inner {
@@ -88,6 +102,22 @@ struct Inner {
     config: Config,
     oidc: Option<Arc<dyn Oidc>>,
     saml: Option<Arc<dyn Saml>>,
+    secrets: Option<Arc<dyn SecretBox>>,
+}
+
+/// The secret box of an `App` nobody gave one ([`App::with_secret_box`]).
+/// Release builds have none: sealing fails, so no secret is ever stored in
+/// clear or under a key that dies with the process. Debug builds (tests)
+/// have a key of this process's own, so the many tests that build an `App`
+/// need not each make one.
+fn default_secret_box() -> Option<Arc<dyn SecretBox>> {
+    static PROCESS_KEY: std::sync::OnceLock<Arc<LocalKey>> = std::sync::OnceLock::new();
+    if cfg!(debug_assertions) {
+        let key = PROCESS_KEY.get_or_init(|| Arc::new(LocalKey::generate()));
+        Some(key.clone() as Arc<dyn SecretBox>)
+    } else {
+        None
+    }
 }
 
 impl App {
@@ -106,7 +136,9 @@ impl App {
                 config,
                 oidc: None,
                 saml: None,
+                secrets: default_secret_box(),
             }),
+            client: None,
         }
     }
 
@@ -126,6 +158,23 @@ impl App {
             .expect("with_saml is called before the App is shared")
             .saml = Some(saml);
         self
+    }
+
+    /// Give the use cases the master key that seals the secrets they store
+    /// (both composition roots do: AWS KMS on Lambda, the key file under
+    /// `admit serve`). Call before the `App` is cloned.
+    pub fn with_secret_box(mut self, secrets: Arc<dyn SecretBox>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_secret_box is called before the App is shared")
+            .secrets = Some(secrets);
+        self
+    }
+
+    pub(crate) fn secrets(&self) -> Result<&dyn SecretBox> {
+        self.inner
+            .secrets
+            .as_deref()
+            .ok_or_else(|| Error::Internal("no secret box configured (ADMIT_KMS_KEY_ID)".into()))
     }
 
     pub(crate) fn saml(&self) -> Result<Arc<dyn Saml>> {

@@ -18,6 +18,7 @@ impl App {
     pub async fn organization(&self, who: &Principal, org: &str) -> Result<OrganizationView> {
         let o = self.administrator(who, org).await?.org;
         Ok(OrganizationView {
+            version: o.settings_version,
             org_id: o.id.to_string(),
             seats: SeatsView {
                 limit: o.seats.limit,

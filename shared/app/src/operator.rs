@@ -112,6 +112,7 @@ impl App {
     /// `POST /sso/discover`: the SSO identifier of the organization whose
     /// verified claimed domain the email is in, when it uses SSO.
     pub async fn discover(&self, email: &str) -> Result<crate::views::Discovered> {
+        self.count_request().await?;
         let email = Email::parse(email).map_err(Error::invalid)?;
         let org = self
             .organization_claiming(&email)

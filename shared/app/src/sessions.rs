@@ -9,15 +9,18 @@ impl App {
     pub async fn login(&self, req: Login) -> Result<SessionIssued> {
         // Malformed input is a 400; a well-formed but wrong one a 401 that
         // says nothing of whether the account exists.
+        self.count_request().await?;
         let email = Email::parse(&req.email).map_err(Error::invalid)?;
         let secret =
             MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
+        self.check_password_budget(&email).await?;
         let account = self.store().account_by_email(&email).await?;
         let verifier = account
             .as_ref()
             .and_then(|a| a.master_password.as_ref())
             .map(|m| m.verifier.as_str());
         if !passwords::verify(&secret, verifier).await? {
+            self.count_password_failure(&email).await?;
             return Err(Error::WrongCredentials);
         }
         let account = account.ok_or(Error::WrongCredentials)?;

@@ -35,6 +35,7 @@ impl App {
 
     /// What the setup page shows: whose setup it is and which option applies.
     pub async fn setup_lookup(&self, token: &str) -> Result<SetupView> {
+        self.count_request().await?;
         let (grant, org) = self.live_grant(token).await?;
         let account = self
             .store()
@@ -50,6 +51,7 @@ impl App {
 
     #[tracing::instrument(skip_all)]
     pub async fn setup_master_password(&self, req: SetupMasterPassword) -> Result<SetupDone> {
+        self.count_request().await?;
         let secret =
             MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
         let kdf = req.kdf.validate().map_err(Error::invalid)?;
@@ -67,6 +69,7 @@ impl App {
 
     #[tracing::instrument(skip_all)]
     pub async fn setup_trusted_device(&self, req: SetupTrustedDevice) -> Result<SetupDone> {
+        self.count_request().await?;
         let keys = req.keys.validate().map_err(Error::invalid)?;
         let (grant, org, membership, mut account) = self
             .open_setup(&req.setup_token, MemberDecryption::TrustedDevices)
@@ -89,6 +92,7 @@ impl App {
 
     #[tracing::instrument(skip_all)]
     pub async fn setup_key_connector(&self, req: SetupKeyConnector) -> Result<SetupDone> {
+        self.count_request().await?;
         let keys: KeyMaterial = req.keys.validate().map_err(Error::invalid)?;
         let (grant, org, membership, mut account) = self
             .open_setup(&req.setup_token, MemberDecryption::KeyConnector)

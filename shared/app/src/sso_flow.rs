@@ -41,6 +41,7 @@ impl App {
         identifier: &str,
         invitation: Option<&str>,
     ) -> Result<SignInStarted> {
+        self.count_request().await?;
         let ident = SsoIdentifier::parse(identifier).map_err(|_| Error::NotFound)?;
         let org = self
             .store()
@@ -139,10 +140,13 @@ impl App {
                 "single sign-on is not enabled for this organization",
             ));
         };
+        // Opened here, for the token request only: never before the pending
+        // sign-in checked out, so a stranger's request costs no key-service call.
+        let with_secret = self.open_client_secret(&org, config).await?;
         let identity = self
             .oidc()?
             .identify(
-                config,
+                &with_secret,
                 &self.redirect_uri(),
                 code,
                 &pending.pkce_verifier,

@@ -2,8 +2,12 @@
 
 use crate::views::{PoliciesInput, PutSso, SsoView};
 use crate::{App, Error, Principal, Result};
-use admit_domain::sso_config::parse_endpoint_url;
-use admit_domain::{MemberDecryption, OidcConfig, Policies, SamlConfig, SsoConfig};
+use admit_domain::sso_config::{
+    ClientSecret, Reach, SealedSecret, check_idp_url, parse_endpoint_url,
+};
+use admit_domain::{MemberDecryption, OidcConfig, Organization, Policies, SamlConfig, SsoConfig};
+use admit_store::StoreError;
+use zeroize::Zeroizing;
 
 impl App {
     pub async fn sso_settings(&self, who: &Principal, org: &str) -> Result<SsoView> {
@@ -22,6 +26,7 @@ impl App {
         };
         let sp = self.service_provider(org);
         SsoView {
+            version: org.settings_version,
             enabled: org.sso_enabled,
             protocol: org.sso.as_ref().map(|c| match c {
                 SsoConfig::Oidc(_) => "oidc",
@@ -48,19 +53,73 @@ impl App {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(org_id = %org))]
+    /// Configure the organization's IdP (see [`App::configure_sso_if_match`]).
     pub async fn configure_sso(&self, who: &Principal, org: &str, req: PutSso) -> Result<SsoView> {
-        let mut org = self.administrator(who, org).await?.org;
-        // A plain-http (loopback) IdP is for local development: only when Admit itself runs there.
+        self.configure_sso_if_match(who, org, req, None).await
+    }
+
+    /// Configure the organization's IdP. With `if_match` (the HTTP
+    /// `If-Match`), only if the settings are still at that version.
+    #[tracing::instrument(skip_all, fields(org_id = %org))]
+    pub async fn configure_sso_if_match(
+        &self,
+        who: &Principal,
+        org: &str,
+        req: PutSso,
+        if_match: Option<u64>,
+    ) -> Result<SsoView> {
+        let org = self
+            .edit_settings(who, org, if_match, |org| self.apply_sso(org, &req))
+            .await?;
+        tracing::info!(enabled = org.sso_enabled, "sso configured");
+        Ok(self.sso_view(&org))
+    }
+
+    /// Read the organization as an administrator, change its settings with
+    /// `edit`, and write them conditional on the version read. With
+    /// `if_match`, a different version read or a concurrent write is 409
+    /// `conflict`; without it, a concurrent write makes the edit start over
+    /// from what that write left (a few times), so no edit is ever lost or
+    /// torn.
+    async fn edit_settings(
+        &self,
+        who: &Principal,
+        org: &str,
+        if_match: Option<u64>,
+        edit: impl Fn(&mut Organization) -> Result<()>,
+    ) -> Result<Organization> {
+        const ATTEMPTS: usize = 5;
+        // What was sealed for an earlier attempt: sealed once, whatever the retries.
+        let mut sealed = None;
+        for _ in 0..ATTEMPTS {
+            let mut o = self.administrator(who, org).await?.org;
+            let read = o.settings_version;
+            if if_match.is_some_and(|v| v != read) {
+                return Err(Error::Conflict(
+                    "the settings changed since they were read (If-Match)".into(),
+                ));
+            }
+            edit(&mut o)?;
+            self.seal_client_secret(&mut o, &mut sealed).await?;
+            o.settings_version = read + 1;
+            match self.store().update_organization_settings(&o, read).await {
+                Ok(()) => return Ok(o),
+                Err(StoreError::Conflict) if if_match.is_none() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Conflict(
+            "the settings kept changing while this request ran; try again".into(),
+        ))
+    }
+
+    fn apply_sso(&self, org: &mut Organization, req: &PutSso) -> Result<()> {
+        // An IdP URL must not reach inside; loopback (and plain http there) is
+        // for local development: only when Admit itself runs there.
+        let reach = Reach::when_local(self.config().is_local());
         for (field, url) in [("issuer", &req.issuer), ("idp_sso_url", &req.idp_sso_url)] {
-            if url
-                .as_deref()
-                .is_some_and(|i| i.trim().starts_with("http://"))
-                && !self.config().is_local()
-            {
-                return Err(Error::InvalidRequest(format!(
-                    "{field}: must be https (http only when Admit itself runs on loopback)"
-                )));
+            if let Some(url) = url.as_deref() {
+                check_idp_url(field, url, reach).map_err(Error::invalid)?;
             }
         }
         let other_protocols_fields = match req.protocol.as_str() {
@@ -95,13 +154,16 @@ impl App {
                     }
                     _ => None,
                 };
+                // A new secret is in clear until the settings write seals it.
                 let secret = req
                     .client_secret
+                    .as_deref()
+                    .map(ClientSecret::from)
                     .or(kept)
                     .ok_or_else(|| Error::InvalidRequest("client_secret: required".into()))?;
                 let alg = req.signing_algorithm.unwrap_or_default();
                 SsoConfig::Oidc(
-                    OidcConfig::new(issuer, client_id, &secret, req.scopes, alg)
+                    OidcConfig::new(issuer, client_id, secret, req.scopes.clone(), alg)
                         .map_err(Error::invalid)?,
                 )
             }
@@ -114,6 +176,7 @@ impl App {
         };
         org.key_connector_url = match (req.member_decryption, req.key_connector_url.as_deref()) {
             (MemberDecryption::KeyConnector, Some(url)) => {
+                check_idp_url("key_connector_url", url, reach).map_err(Error::invalid)?;
                 Some(parse_endpoint_url("key_connector_url", url).map_err(Error::invalid)?)
             }
             (MemberDecryption::KeyConnector, None) => {
@@ -126,9 +189,64 @@ impl App {
         org.sso = Some(config);
         org.sso_enabled = req.enabled;
         org.member_decryption = req.member_decryption;
-        self.store().update_organization_settings(&org).await?;
-        tracing::info!(enabled = org.sso_enabled, "sso configured");
-        Ok(self.sso_view(&org))
+        Ok(())
+    }
+
+    /// Seal the organization's OIDC client secret when it is in clear: just
+    /// set, or read from an organization stored before secrets were sealed
+    /// (migrated on its next settings write). `sealed` keeps what was sealed
+    /// across the attempts of one edit, so a retry costs no key-service call.
+    async fn seal_client_secret(
+        &self,
+        org: &mut Organization,
+        sealed: &mut Option<(Zeroizing<String>, SealedSecret)>,
+    ) -> Result<()> {
+        let Some(SsoConfig::Oidc(config)) = org.sso.as_mut() else {
+            return Ok(());
+        };
+        let Some(clear) = config.client_secret.clear() else {
+            return Ok(());
+        };
+        let done = match sealed.take() {
+            Some((plain, s)) if plain.as_str() == clear => (plain, s),
+            _ => {
+                let context = crate::secrets_port::context(&org.id, ClientSecret::FIELD);
+                let s = self
+                    .secrets()?
+                    .seal(clear.as_bytes(), &context)
+                    .await
+                    .map_err(|e| Error::Internal(format!("cannot seal the client secret: {e}")))?;
+                (Zeroizing::new(clear.to_owned()), s)
+            }
+        };
+        config.client_secret = ClientSecret::Sealed(done.1.clone());
+        *sealed = Some(done);
+        Ok(())
+    }
+
+    /// `config` with its client secret opened, for the one token request
+    /// that sends it. A secret still in clear (stored before secrets were
+    /// sealed) is used as it is.
+    pub(crate) async fn open_client_secret(
+        &self,
+        org: &Organization,
+        config: &OidcConfig,
+    ) -> Result<OidcConfig> {
+        let ClientSecret::Sealed(sealed) = &config.client_secret else {
+            return Ok(config.clone());
+        };
+        let context = crate::secrets_port::context(&org.id, ClientSecret::FIELD);
+        let opened = self
+            .secrets()?
+            .open(sealed, &context)
+            .await
+            .map_err(|e| Error::Internal(format!("cannot open the client secret: {e}")))?;
+        let clear = std::str::from_utf8(&opened)
+            .map_err(|_| Error::Internal("the client secret is not UTF-8".into()))?;
+        Ok(OidcConfig {
+            client_secret: ClientSecret::Clear(clear.to_owned()),
+            ..config.clone()
+        })
     }
 
     /// A SAML configuration from the request, completed from the IdP's
@@ -158,11 +276,13 @@ impl App {
             &req.idp_sso_url,
             imported.as_ref().map(|m| &m.sso_url),
         )?;
-        if sso_url.trim().starts_with("http://") && !self.config().is_local() {
-            return Err(Error::InvalidRequest(
-                "idp_sso_url: must be https (http only when Admit itself runs on loopback)".into(),
-            ));
-        }
+        // Given or imported from the metadata, the same check as in `apply_sso`.
+        check_idp_url(
+            "idp_sso_url",
+            &sso_url,
+            Reach::when_local(self.config().is_local()),
+        )
+        .map_err(Error::invalid)?;
         // Without a certificate nothing could be verified: it is required.
         let certificate = pick(
             "idp_certificate_pem",
@@ -184,21 +304,37 @@ impl App {
         Ok(config)
     }
 
-    #[tracing::instrument(skip_all, fields(org_id = %org))]
+    /// Set the organization's policies (see [`App::set_policies_if_match`]).
     pub async fn set_policies(
         &self,
         who: &Principal,
         org: &str,
         req: PoliciesInput,
     ) -> Result<Policies> {
-        let mut org = self.administrator(who, org).await?.org;
-        if let Some(v) = req.require_sso {
-            org.policies.require_sso = v;
-        }
-        if let Some(v) = req.jit_without_invitation {
-            org.policies.jit_without_invitation = v;
-        }
-        self.store().update_organization_settings(&org).await?;
-        Ok(org.policies)
+        Ok(self.set_policies_if_match(who, org, req, None).await?.0)
+    }
+
+    /// Set the policies given; with `if_match`, only if the settings are
+    /// still at that version. Returns the policies and the new version.
+    #[tracing::instrument(skip_all, fields(org_id = %org))]
+    pub async fn set_policies_if_match(
+        &self,
+        who: &Principal,
+        org: &str,
+        req: PoliciesInput,
+        if_match: Option<u64>,
+    ) -> Result<(Policies, u64)> {
+        let org = self
+            .edit_settings(who, org, if_match, |org| {
+                if let Some(v) = req.require_sso {
+                    org.policies.require_sso = v;
+                }
+                if let Some(v) = req.jit_without_invitation {
+                    org.policies.jit_without_invitation = v;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok((org.policies, org.settings_version))
     }
 }

@@ -1,5 +1,5 @@
 //! The use cases' inputs and outputs, in the shapes of the HTTP contract
-//! (API.md). Inputs arrive as loosely typed JSON and are parsed into domain
+//! (docs/api.md). Inputs arrive as loosely typed JSON and are parsed into domain
 //! types inside the use case, so every refusal has one wording. Those that
 //! carry a secret (a token, a master-password hash, a client secret)
 //! deliberately have no `Debug`, so they cannot be logged.
@@ -64,6 +64,9 @@ pub struct MyMembership {
 
 #[derive(Debug, Serialize)]
 pub struct OrganizationView {
+    /// The settings' version, sent as the `ETag` (not in the body).
+    #[serde(skip)]
+    pub version: u64,
     pub org_id: String,
     pub name: String,
     pub sso_identifier: String,
@@ -177,7 +180,21 @@ impl MemberView {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Confirm {
+    /// The organization key encrypted for the member: opaque, stored as given.
+    #[serde(deserialize_with = "key_text")]
     pub key: String,
+}
+
+/// An opaque key (`key` of a confirmation): a string of key text
+/// ([`admit_domain::account::is_key_text`]), refused as the body is read —
+/// 400 `invalid_request` naming the field, before anything is looked up, for
+/// the bulk confirmation too. Its length is the use case's to check.
+fn key_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let key = String::deserialize(d)?;
+    // The error names the field already (`key: …`, `keys[2].key: …`).
+    admit_domain::account::check_key_text("key", &key)
+        .map_err(|e| serde::de::Error::custom(e.why))?;
+    Ok(key)
 }
 
 #[derive(Debug, Serialize)]
@@ -195,6 +212,7 @@ pub struct ConfirmMany {
 #[serde(deny_unknown_fields)]
 pub struct ConfirmOne {
     pub member_id: String,
+    #[serde(deserialize_with = "key_text")]
     pub key: String,
 }
 
@@ -331,6 +349,9 @@ impl PutSso {
 /// An organization's SSO settings, without secrets.
 #[derive(Debug, Serialize)]
 pub struct SsoView {
+    /// The settings' version, sent as the `ETag` (not in the body).
+    #[serde(skip)]
+    pub version: u64,
     pub enabled: bool,
     pub protocol: Option<&'static str>,
     pub sso_identifier: String,

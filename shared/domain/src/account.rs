@@ -71,6 +71,28 @@ impl Kdf {
     }
 }
 
+/// Whether `v` is fit to be an opaque key: printable ASCII without the
+/// space, `!` to `~` (0x21–0x7E). Keys are encrypted or public keys the
+/// clients encode as base64 (with `.`, `|` and `:` around it in their
+/// encrypted-value formats), which never needs anything else. The server
+/// stores them as given and hands them back, so a control character (a NUL),
+/// whitespace or a non-ASCII character is refused rather than kept.
+pub fn is_key_text(v: &str) -> bool {
+    v.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// [`is_key_text`], as the refusal of the field `what`.
+pub fn check_key_text(what: &'static str, v: &str) -> Result<(), ParseError> {
+    if is_key_text(v) {
+        Ok(())
+    } else {
+        Err(ParseError::new(
+            what,
+            "must be printable ASCII without spaces",
+        ))
+    }
+}
+
 /// Encrypted key material the client keeps on the server; opaque here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +115,7 @@ impl KeyMaterial {
                     "each key must be 1 to 16384 characters",
                 ));
             }
+            check_key_text("keys", v)?;
         }
         Ok(self)
     }
@@ -196,5 +219,34 @@ mod tests {
             encrypted_private_key: String::new(),
         };
         assert!(k.validate().is_err());
+    }
+
+    #[test]
+    fn keys_are_printable_ascii_without_spaces() {
+        let keys = |user_key: &str| KeyMaterial {
+            user_key: user_key.into(),
+            public_key: "cHVibGlj".into(),
+            encrypted_private_key: "2.aXY=|ZGF0YQ==|bWFj".into(),
+        };
+        assert!(keys("2.aXY=|ZGF0YQ==|bWFj!~").validate().is_ok());
+        for bad in [
+            "a\0b",
+            "a b",
+            " ab",
+            "ab\n",
+            "a\tb",
+            "\u{7f}",
+            "clé",
+            "a\u{200b}b",
+        ] {
+            let e = keys(bad).validate().unwrap_err();
+            assert_eq!(e.what, "keys", "{bad:?}");
+            assert!(!is_key_text(bad), "{bad:?}");
+        }
+        assert!(check_key_text("key", "k\0").is_err());
+        assert!(
+            check_key_text("key", "").is_ok(),
+            "length is checked elsewhere"
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod invitation;
 pub mod membership;
 pub mod organization;
 pub mod owed_mail;
+pub mod rate_limit;
 pub mod seats;
 pub mod secret;
 pub mod session;

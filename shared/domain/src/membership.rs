@@ -4,14 +4,19 @@
 //!  invited ──accept──▶ accepted ──confirm──▶ confirmed
 //!     └──────── revoke ────┴───── revoke ───────┘──▶ revoked ──restore──▶ previous status
 //! ```
+//!
+//! What email each transition owes, and how an owed email is claimed, sent
+//! and moved on, are [`crate::owed_mail`]'s.
 
 use crate::invitation::{InvitationError, InvitationToken, IssuedInvitation};
-use crate::owed_mail::{DIGEST_AFTER, DIGEST_EVERY, OwedKind, OwedMail};
+use crate::owed_mail::{Change, OwedMail};
 use crate::{Email, Invitation, MemberId, OrgId, Timestamp, UserId};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::Duration;
+
+pub use crate::owed_mail::ClaimedMail;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,7 +124,7 @@ impl Membership {
         let member_id = MemberId::of(org, &email);
         let IssuedInvitation { invitation, token } =
             Invitation::issue(org, &member_id, now, lifetime, rng);
-        let m = Membership {
+        let mut m = Membership {
             org_id: org.clone(),
             member_id,
             email,
@@ -132,9 +137,9 @@ impl Membership {
             accepted_at: None,
             confirmed_at: None,
             org_key: None,
-            // Owed in the write that creates it; the inviting request sends it.
-            mail: Some(OwedMail::invitation_claimed(now)),
+            mail: None,
         };
+        m.owe_after(Change::Invited { at: now });
         (m, token)
     }
 
@@ -197,11 +202,7 @@ impl Membership {
         self.status = Status::Accepted;
         self.user_id = Some(user);
         self.invitation = None;
-        // The administrators are told, by the accepting request's own attempt.
-        self.mail = Some(OwedMail::claimed_by_request(
-            OwedKind::AwaitingConfirmation,
-            now,
-        ));
+        self.owe_after(Change::Accepted { at: now });
         self.accepted_at = Some(now);
         Ok(())
     }
@@ -219,7 +220,7 @@ impl Membership {
         self.accept(user, now)?;
         self.status = Status::Confirmed;
         self.confirmed_at = Some(now);
-        self.mail = None;
+        self.owe_after(Change::ConfirmedAsBootstrapOwner);
         Ok(())
     }
 
@@ -231,8 +232,7 @@ impl Membership {
         self.status = Status::Confirmed;
         self.org_key = Some(org_key);
         self.confirmed_at = Some(now);
-        // The member is told, by the confirming request's own attempt.
-        self.mail = Some(OwedMail::claimed_by_request(OwedKind::Confirmed, now));
+        self.owe_after(Change::Confirmed { at: now });
         Ok(())
     }
 
@@ -244,7 +244,7 @@ impl Membership {
         self.revoked_from = Some(self.status);
         self.status = Status::Revoked;
         self.invitation = None;
-        self.mail = None;
+        self.owe_after(Change::Revoked);
         Ok(())
     }
 
@@ -256,9 +256,7 @@ impl Membership {
             (Status::Revoked, Some(previous)) => {
                 self.status = previous;
                 self.revoked_from = None;
-                if let (Status::Accepted, Some(at)) = (previous, self.accepted_at) {
-                    self.mail = Some(OwedMail::digest_at(at + DIGEST_AFTER));
-                }
+                self.owe_after(Change::Restored);
                 Ok(())
             }
             _ => self.refuse(Action::Restore),
@@ -283,91 +281,9 @@ impl Membership {
         invitation.sent_count = sent_count;
         self.invitation = Some(invitation);
         self.invited_at = now;
-        // The schedule starts again; the reinviting request sends it.
-        self.mail = Some(OwedMail::invitation_claimed(now));
+        self.owe_after(Change::Reinvited { at: now });
         Ok(token)
     }
-
-    /// The owed email can no longer be sent: an invitation's membership left
-    /// `invited` or expired (nothing goes out after expiry); a notice's
-    /// membership left the status it was about.
-    pub fn owed_mail_is_moot(&self, now: Timestamp) -> bool {
-        match self.mail.map(|m| m.kind) {
-            None => true,
-            Some(OwedKind::Invitation | OwedKind::Reminder { .. }) => {
-                self.status != Status::Invited
-                    || self.invitation.as_ref().is_none_or(|i| i.is_expired(now))
-            }
-            Some(OwedKind::AwaitingConfirmation | OwedKind::Digest) => {
-                self.status != Status::Accepted
-            }
-            Some(OwedKind::Confirmed) => self.status != Status::Confirmed,
-        }
-    }
-
-    /// Claim the owed email for one more attempt (see [`OwedMail::claimed`]).
-    /// An invitation or reminder gets a new link: the token of the first
-    /// email keeps working, and so does this one, until the next resend or
-    /// reminder replaces it. `None` when nothing (sendable) is owed.
-    pub fn claim_mail(&mut self, now: Timestamp, rng: &mut impl CryptoRng) -> Option<ClaimedMail> {
-        let mail = self.mail.as_mut()?;
-        if !mail.kind.is_invitation() {
-            *mail = mail.claimed(now);
-            return Some(ClaimedMail::Notice(mail.kind));
-        }
-        let invitation = self.invitation.as_mut()?;
-        *mail = mail.claimed(now);
-        let token = InvitationToken::generate(&self.org_id, &self.member_id, rng);
-        invitation.resent_digest = Some(token.digest());
-        Some(ClaimedMail::Invitation(token))
-    }
-
-    /// The owed email went out at `now`; what is owed next:
-    /// - after an invitation (marked sent) or a reminder, the next reminder
-    ///   of `reminder_days` (days after the invitation was issued) that falls
-    ///   before expiry, or nothing;
-    /// - after the awaiting-confirmation notice, a place in the digest a
-    ///   day after accepting; after a digest, a place in the next one;
-    /// - after the confirmation notice, nothing.
-    pub fn mail_sent(&mut self, reminder_days: &[u32], now: Timestamp) {
-        let Some(mail) = self.mail else {
-            return;
-        };
-        self.mail = match mail.kind {
-            OwedKind::Invitation | OwedKind::Reminder { .. } => {
-                let Some(invitation) = self.invitation.as_mut() else {
-                    self.mail = None;
-                    return;
-                };
-                if mail.kind == OwedKind::Invitation {
-                    invitation.mark_sent();
-                }
-                mail.next(reminder_days, invitation.issued_at, invitation.expires_at)
-            }
-            OwedKind::AwaitingConfirmation => self
-                .accepted_at
-                .map(|at| OwedMail::digest_at(at + DIGEST_AFTER)),
-            OwedKind::Digest => Some(OwedMail::digest_at(now + DIGEST_EVERY)),
-            OwedKind::Confirmed => None,
-        };
-    }
-
-    /// This member's place in the digest moves to `at` (another sender's
-    /// digest covered it, or the next may not go out before then).
-    pub fn digest_deferred(&mut self, at: Timestamp) {
-        if self.mail.is_some_and(|m| m.kind == OwedKind::Digest) {
-            self.mail = Some(OwedMail::digest_at(at));
-        }
-    }
-}
-
-/// What claiming a membership's owed email gives its sender.
-#[derive(Debug)]
-pub enum ClaimedMail {
-    /// An invitation or reminder, and the token of its new link.
-    Invitation(InvitationToken),
-    /// A notice or a digest place: no link to issue.
-    Notice(OwedKind),
 }
 
 #[cfg(test)]
@@ -512,116 +428,6 @@ mod tests {
         );
         assert_eq!(m.check_invitation(&new, later), Ok(()));
         assert_eq!(m.invited_at, later);
-    }
-
-    #[test]
-    fn owed_mail_follows_the_invitation() {
-        let t0 = Timestamp::from_unix(T0);
-        let (mut m, first) = invited(Role::User);
-        // Owed from the start, claimed by the inviting request's attempt.
-        assert_eq!(m.mail, Some(OwedMail::invitation_claimed(t0)));
-        // A retry claims it again with a second link; the first still opens.
-        let retry_at = t0 + Duration::minutes(6);
-        let Some(ClaimedMail::Invitation(second)) = m.claim_mail(retry_at, &mut rand::rng()) else {
-            panic!("an invitation claim issues a link")
-        };
-        assert_eq!(m.mail.unwrap().attempts, 2);
-        assert_eq!(m.check_invitation(&first, retry_at), Ok(()));
-        assert_eq!(m.check_invitation(&second, retry_at), Ok(()));
-        // Sent: marked so, and the first reminder is owed on day 2.
-        m.mail_sent(&[2, 4], retry_at);
-        let invitation = m.invitation.as_ref().unwrap();
-        assert_eq!(
-            (invitation.sent_count, invitation.delivery),
-            (1, crate::Delivery::Sent)
-        );
-        let r1 = m.mail.unwrap();
-        assert_eq!(
-            (r1.kind, r1.due_at),
-            (OwedKind::Reminder { step: 1 }, t0 + Duration::days(2))
-        );
-        // A reminder's link replaces the retry's; the first keeps working.
-        let Some(ClaimedMail::Invitation(third)) = m.claim_mail(r1.due_at, &mut rand::rng()) else {
-            panic!("a reminder claim issues a link")
-        };
-        assert_eq!(
-            m.check_invitation(&second, r1.due_at),
-            Err(InvitationError::Unknown)
-        );
-        assert_eq!(m.check_invitation(&first, r1.due_at), Ok(()));
-        assert_eq!(m.check_invitation(&third, r1.due_at), Ok(()));
-        // Moot once expired, or once answered (accepting clears it).
-        assert!(!m.owed_mail_is_moot(t0 + Duration::days(4)));
-        assert!(m.owed_mail_is_moot(t0 + Duration::days(5)));
-        m.accept(UserId::generate(&mut rand::rng()), t0).unwrap();
-        assert_eq!(m.mail.map(|o| o.kind), Some(OwedKind::AwaitingConfirmation));
-        // A reinvite owes a fresh invitation; a revoke owes nothing.
-        let (mut m, _) = invited(Role::User);
-        m.mail_sent(&[2, 4], t0);
-        let later = t0 + Duration::days(6);
-        m.reinvite(later, Duration::days(5), &mut rand::rng())
-            .unwrap();
-        assert_eq!(m.mail, Some(OwedMail::invitation_claimed(later)));
-        m.revoke().unwrap();
-        assert_eq!(m.mail, None);
-    }
-
-    #[test]
-    fn owed_notices_follow_acceptance_and_confirmation() {
-        let t0 = Timestamp::from_unix(T0);
-        let (mut m, _) = invited(Role::User);
-        m.accept(user(), t0).unwrap();
-        // Accepting owes the administrators a notice, claimed by the request.
-        assert_eq!(
-            m.mail,
-            Some(OwedMail::claimed_by_request(
-                OwedKind::AwaitingConfirmation,
-                t0
-            ))
-        );
-        let retry = t0 + Duration::minutes(5);
-        let Some(ClaimedMail::Notice(OwedKind::AwaitingConfirmation)) =
-            m.claim_mail(retry, &mut rand::rng())
-        else {
-            panic!("a notice claim issues no link")
-        };
-        assert_eq!(m.mail.unwrap().attempts, 2);
-        // Sent: the member is owed in the digest a day after accepting.
-        m.mail_sent(&[2, 4], retry);
-        assert_eq!(m.mail, Some(OwedMail::digest_at(t0 + DIGEST_AFTER)));
-        assert!(!m.owed_mail_is_moot(t0 + Duration::days(3)));
-        // Another sender's digest covered it: its place moves on.
-        m.digest_deferred(t0 + Duration::days(2));
-        assert_eq!(m.mail, Some(OwedMail::digest_at(t0 + Duration::days(2))));
-        let day2 = t0 + Duration::days(2);
-        m.claim_mail(day2, &mut rand::rng()).unwrap();
-        m.mail_sent(&[2, 4], day2);
-        assert_eq!(m.mail, Some(OwedMail::digest_at(day2 + DIGEST_EVERY)));
-        // Confirming owes the member a notice; after it, nothing.
-        m.confirm("key".into(), day2).unwrap();
-        assert_eq!(
-            m.mail,
-            Some(OwedMail::claimed_by_request(OwedKind::Confirmed, day2))
-        );
-        assert!(!m.owed_mail_is_moot(day2));
-        m.mail_sent(&[2, 4], day2);
-        assert_eq!(m.mail, None);
-        // A notice about a status the member left is moot.
-        let (mut m, _) = invited(Role::User);
-        m.accept(user(), t0).unwrap();
-        m.revoke().unwrap();
-        assert_eq!(m.mail, None);
-        m.restore().unwrap();
-        assert_eq!(m.mail, Some(OwedMail::digest_at(t0 + DIGEST_AFTER)));
-        let mut confirmed = m.clone();
-        confirmed.status = Status::Confirmed;
-        assert!(confirmed.owed_mail_is_moot(t0));
-        m.digest_deferred(t0);
-        assert_eq!(m.mail, Some(OwedMail::digest_at(t0)));
-        // The bootstrap owner owes nothing.
-        let (mut owner, _) = invited(Role::Owner);
-        owner.accept_as_bootstrap_owner(user(), t0).unwrap();
-        assert_eq!(owner.mail, None);
     }
 
     #[test]

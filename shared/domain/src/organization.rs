@@ -52,6 +52,11 @@ pub struct Organization {
     /// Days after sending at which a reminder goes out.
     pub reminder_days: Vec<u32>,
     pub created_at: Timestamp,
+    /// Counts the writes of the settings (everything but the seat counter):
+    /// each is conditional on the version it was computed from, so two
+    /// administrators' concurrent edits cannot lose one (the HTTP `ETag`).
+    #[serde(default)]
+    pub settings_version: u64,
 }
 
 pub const DEFAULT_INVITATION_LIFETIME_DAYS: u32 = 5;
@@ -97,6 +102,7 @@ impl Organization {
             invitation_lifetime_days: DEFAULT_INVITATION_LIFETIME_DAYS,
             reminder_days: DEFAULT_REMINDER_DAYS.to_vec(),
             created_at: now,
+            settings_version: 0,
         })
     }
 

@@ -13,8 +13,15 @@
 //! `accepted`), the notice that its access is ready (once `confirmed`).
 //! The digest itself is the organization's: [`AdminDigest`] makes it go out
 //! at most once a day, whichever of its waiting members comes due first.
+//!
+//! The transitions of [`crate::membership`] say what they owe through
+//! `Membership::owe_after`: the whole table is here, with the claims, their
+//! backoff and what a send moves on to.
 
-use crate::{OrgId, Timestamp};
+use crate::invitation::InvitationToken;
+use crate::membership::Status;
+use crate::{Membership, OrgId, Timestamp};
+use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
@@ -138,6 +145,141 @@ impl OwedMail {
     }
 }
 
+/// A change of a membership's state that decides the email it owes: each
+/// transition of [`crate::membership`] names its own, once the change is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Created `invited`, by an invitation issued `at`.
+    Invited { at: Timestamp },
+    /// Invited again `at`, with a new token.
+    Reinvited { at: Timestamp },
+    /// invited → accepted, `at`.
+    Accepted { at: Timestamp },
+    /// The bootstrap owner accepted, and so was confirmed at once.
+    ConfirmedAsBootstrapOwner,
+    /// accepted → confirmed, `at`.
+    Confirmed { at: Timestamp },
+    /// → revoked.
+    Revoked,
+    /// revoked → the status it had (already restored).
+    Restored,
+}
+
+impl Membership {
+    /// What this membership owes once `change` is made: the email every
+    /// transition owes, in one place.
+    pub(crate) fn owe_after(&mut self, change: Change) {
+        match change {
+            // Owed in the write that creates (or reinvites) it; that request
+            // sends it. After a reinvite the schedule starts again.
+            Change::Invited { at } | Change::Reinvited { at } => {
+                self.mail = Some(OwedMail::invitation_claimed(at));
+            }
+            // The administrators are told, by the accepting request's own attempt.
+            Change::Accepted { at } => {
+                self.mail = Some(OwedMail::claimed_by_request(
+                    OwedKind::AwaitingConfirmation,
+                    at,
+                ));
+            }
+            // The bootstrap owner has nobody to tell; a revoked member is owed nothing.
+            Change::ConfirmedAsBootstrapOwner | Change::Revoked => self.mail = None,
+            // The member is told, by the confirming request's own attempt.
+            Change::Confirmed { at } => {
+                self.mail = Some(OwedMail::claimed_by_request(OwedKind::Confirmed, at));
+            }
+            // A member restored to `accepted` awaits confirmation again, so
+            // it is owed in the administrators' digest.
+            Change::Restored => {
+                if let (Status::Accepted, Some(at)) = (self.status, self.accepted_at) {
+                    self.mail = Some(OwedMail::digest_at(at + DIGEST_AFTER));
+                }
+            }
+        }
+    }
+
+    /// The owed email can no longer be sent: an invitation's membership left
+    /// `invited` or expired (nothing goes out after expiry); a notice's
+    /// membership left the status it was about.
+    pub fn owed_mail_is_moot(&self, now: Timestamp) -> bool {
+        match self.mail.map(|m| m.kind) {
+            None => true,
+            Some(OwedKind::Invitation | OwedKind::Reminder { .. }) => {
+                self.status != Status::Invited
+                    || self.invitation.as_ref().is_none_or(|i| i.is_expired(now))
+            }
+            Some(OwedKind::AwaitingConfirmation | OwedKind::Digest) => {
+                self.status != Status::Accepted
+            }
+            Some(OwedKind::Confirmed) => self.status != Status::Confirmed,
+        }
+    }
+
+    /// Claim the owed email for one more attempt (see [`OwedMail::claimed`]).
+    /// An invitation or reminder gets a new link: the token of the first
+    /// email keeps working, and so does this one, until the next resend or
+    /// reminder replaces it. `None` when nothing (sendable) is owed.
+    pub fn claim_mail(&mut self, now: Timestamp, rng: &mut impl CryptoRng) -> Option<ClaimedMail> {
+        let mail = self.mail.as_mut()?;
+        if !mail.kind.is_invitation() {
+            *mail = mail.claimed(now);
+            return Some(ClaimedMail::Notice(mail.kind));
+        }
+        let invitation = self.invitation.as_mut()?;
+        *mail = mail.claimed(now);
+        let token = InvitationToken::generate(&self.org_id, &self.member_id, rng);
+        invitation.resent_digest = Some(token.digest());
+        Some(ClaimedMail::Invitation(token))
+    }
+
+    /// The owed email went out at `now`; what is owed next:
+    /// - after an invitation (marked sent) or a reminder, the next reminder
+    ///   of `reminder_days` (days after the invitation was issued) that falls
+    ///   before expiry, or nothing;
+    /// - after the awaiting-confirmation notice, a place in the digest a
+    ///   day after accepting; after a digest, a place in the next one;
+    /// - after the confirmation notice, nothing.
+    pub fn mail_sent(&mut self, reminder_days: &[u32], now: Timestamp) {
+        let Some(mail) = self.mail else {
+            return;
+        };
+        self.mail = match mail.kind {
+            OwedKind::Invitation | OwedKind::Reminder { .. } => {
+                let Some(invitation) = self.invitation.as_mut() else {
+                    self.mail = None;
+                    return;
+                };
+                if mail.kind == OwedKind::Invitation {
+                    invitation.mark_sent();
+                }
+                mail.next(reminder_days, invitation.issued_at, invitation.expires_at)
+            }
+            OwedKind::AwaitingConfirmation => self
+                .accepted_at
+                .map(|at| OwedMail::digest_at(at + DIGEST_AFTER)),
+            OwedKind::Digest => Some(OwedMail::digest_at(now + DIGEST_EVERY)),
+            OwedKind::Confirmed => None,
+        };
+    }
+
+    /// This member's place in the digest moves to `at` (another sender's
+    /// digest covered it, or the next may not go out before then).
+    pub fn digest_deferred(&mut self, at: Timestamp) {
+        if self.mail.is_some_and(|m| m.kind == OwedKind::Digest) {
+            self.mail = Some(OwedMail::digest_at(at));
+        }
+    }
+}
+
+/// What claiming a membership's owed email gives its sender.
+#[derive(Debug)]
+pub enum ClaimedMail {
+    /// An invitation or reminder, and the token of its new link.
+    Invitation(InvitationToken),
+    /// A notice or a digest place: no link to issue.
+    Notice(OwedKind),
+}
+
 /// An organization's administrators' digest: when the last one went out,
 /// and until when a sender holds the claim on the next. Every write is
 /// conditional on `version`, so of two senders only one sends a day's digest.
@@ -204,9 +346,31 @@ impl AdminDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invitation::InvitationError;
+    use crate::{Email, Role, UserId};
+
+    const T0: i64 = 1_800_000_000;
 
     fn t0() -> Timestamp {
-        Timestamp::from_unix(1_800_000_000)
+        Timestamp::from_unix(T0)
+    }
+
+    fn invited(role: Role) -> (Membership, InvitationToken) {
+        let mut rng = rand::rng();
+        let org = OrgId::generate(&mut rng);
+        let email = Email::parse("m@x.test").unwrap();
+        Membership::invite(
+            &org,
+            email,
+            role,
+            Timestamp::from_unix(T0),
+            Duration::days(5),
+            &mut rng,
+        )
+    }
+
+    fn user() -> UserId {
+        UserId::generate(&mut rand::rng())
     }
 
     #[test]
@@ -270,5 +434,115 @@ mod tests {
             (None, None)
         );
         assert_eq!(released.next_allowed(t0()), t0());
+    }
+
+    #[test]
+    fn owed_mail_follows_the_invitation() {
+        let t0 = Timestamp::from_unix(T0);
+        let (mut m, first) = invited(Role::User);
+        // Owed from the start, claimed by the inviting request's attempt.
+        assert_eq!(m.mail, Some(OwedMail::invitation_claimed(t0)));
+        // A retry claims it again with a second link; the first still opens.
+        let retry_at = t0 + Duration::minutes(6);
+        let Some(ClaimedMail::Invitation(second)) = m.claim_mail(retry_at, &mut rand::rng()) else {
+            panic!("an invitation claim issues a link")
+        };
+        assert_eq!(m.mail.unwrap().attempts, 2);
+        assert_eq!(m.check_invitation(&first, retry_at), Ok(()));
+        assert_eq!(m.check_invitation(&second, retry_at), Ok(()));
+        // Sent: marked so, and the first reminder is owed on day 2.
+        m.mail_sent(&[2, 4], retry_at);
+        let invitation = m.invitation.as_ref().unwrap();
+        assert_eq!(
+            (invitation.sent_count, invitation.delivery),
+            (1, crate::Delivery::Sent)
+        );
+        let r1 = m.mail.unwrap();
+        assert_eq!(
+            (r1.kind, r1.due_at),
+            (OwedKind::Reminder { step: 1 }, t0 + Duration::days(2))
+        );
+        // A reminder's link replaces the retry's; the first keeps working.
+        let Some(ClaimedMail::Invitation(third)) = m.claim_mail(r1.due_at, &mut rand::rng()) else {
+            panic!("a reminder claim issues a link")
+        };
+        assert_eq!(
+            m.check_invitation(&second, r1.due_at),
+            Err(InvitationError::Unknown)
+        );
+        assert_eq!(m.check_invitation(&first, r1.due_at), Ok(()));
+        assert_eq!(m.check_invitation(&third, r1.due_at), Ok(()));
+        // Moot once expired, or once answered (accepting clears it).
+        assert!(!m.owed_mail_is_moot(t0 + Duration::days(4)));
+        assert!(m.owed_mail_is_moot(t0 + Duration::days(5)));
+        m.accept(UserId::generate(&mut rand::rng()), t0).unwrap();
+        assert_eq!(m.mail.map(|o| o.kind), Some(OwedKind::AwaitingConfirmation));
+        // A reinvite owes a fresh invitation; a revoke owes nothing.
+        let (mut m, _) = invited(Role::User);
+        m.mail_sent(&[2, 4], t0);
+        let later = t0 + Duration::days(6);
+        m.reinvite(later, Duration::days(5), &mut rand::rng())
+            .unwrap();
+        assert_eq!(m.mail, Some(OwedMail::invitation_claimed(later)));
+        m.revoke().unwrap();
+        assert_eq!(m.mail, None);
+    }
+
+    #[test]
+    fn owed_notices_follow_acceptance_and_confirmation() {
+        let t0 = Timestamp::from_unix(T0);
+        let (mut m, _) = invited(Role::User);
+        m.accept(user(), t0).unwrap();
+        // Accepting owes the administrators a notice, claimed by the request.
+        assert_eq!(
+            m.mail,
+            Some(OwedMail::claimed_by_request(
+                OwedKind::AwaitingConfirmation,
+                t0
+            ))
+        );
+        let retry = t0 + Duration::minutes(5);
+        let Some(ClaimedMail::Notice(OwedKind::AwaitingConfirmation)) =
+            m.claim_mail(retry, &mut rand::rng())
+        else {
+            panic!("a notice claim issues no link")
+        };
+        assert_eq!(m.mail.unwrap().attempts, 2);
+        // Sent: the member is owed in the digest a day after accepting.
+        m.mail_sent(&[2, 4], retry);
+        assert_eq!(m.mail, Some(OwedMail::digest_at(t0 + DIGEST_AFTER)));
+        assert!(!m.owed_mail_is_moot(t0 + Duration::days(3)));
+        // Another sender's digest covered it: its place moves on.
+        m.digest_deferred(t0 + Duration::days(2));
+        assert_eq!(m.mail, Some(OwedMail::digest_at(t0 + Duration::days(2))));
+        let day2 = t0 + Duration::days(2);
+        m.claim_mail(day2, &mut rand::rng()).unwrap();
+        m.mail_sent(&[2, 4], day2);
+        assert_eq!(m.mail, Some(OwedMail::digest_at(day2 + DIGEST_EVERY)));
+        // Confirming owes the member a notice; after it, nothing.
+        m.confirm("key".into(), day2).unwrap();
+        assert_eq!(
+            m.mail,
+            Some(OwedMail::claimed_by_request(OwedKind::Confirmed, day2))
+        );
+        assert!(!m.owed_mail_is_moot(day2));
+        m.mail_sent(&[2, 4], day2);
+        assert_eq!(m.mail, None);
+        // A notice about a status the member left is moot.
+        let (mut m, _) = invited(Role::User);
+        m.accept(user(), t0).unwrap();
+        m.revoke().unwrap();
+        assert_eq!(m.mail, None);
+        m.restore().unwrap();
+        assert_eq!(m.mail, Some(OwedMail::digest_at(t0 + DIGEST_AFTER)));
+        let mut confirmed = m.clone();
+        confirmed.status = Status::Confirmed;
+        assert!(confirmed.owed_mail_is_moot(t0));
+        m.digest_deferred(t0);
+        assert_eq!(m.mail, Some(OwedMail::digest_at(t0)));
+        // The bootstrap owner owes nothing.
+        let (mut owner, _) = invited(Role::Owner);
+        owner.accept_as_bootstrap_owner(user(), t0).unwrap();
+        assert_eq!(owner.mail, None);
     }
 }

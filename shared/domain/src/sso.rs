@@ -1,4 +1,4 @@
-//! The SSO sign-in decision: one table for both protocols (PRODUCT.md).
+//! The SSO sign-in decision: one table for both protocols (docs/product.md).
 //!
 //! A protocol adapter (OIDC, SAML) verifies what the IdP sent and reduces it
 //! to an [`IdpIdentity`]; the use case loads the [`SignInFacts`] from the

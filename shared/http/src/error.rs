@@ -21,8 +21,19 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::json!({"error": self.0.code(), "message": self.0.public_message()});
-        (status, axum::Json(body)).into_response()
+        with_retry_after(&self.0, (status, axum::Json(body)).into_response())
     }
+}
+
+/// `response` with `Retry-After` when `error` is a rate limit.
+pub fn with_retry_after(error: &Error, mut response: Response) -> Response {
+    if let Error::RateLimited { retry_after } = error {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(*retry_after),
+        );
+    }
+    response
 }
 
 /// An error with a code the use cases don't produce (413 and friends).

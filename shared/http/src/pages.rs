@@ -1,33 +1,18 @@
-//! HTML pages: the security headers every page gets, and the error page.
+//! HTML pages and the error page. Their security headers (CSP, framing,
+//! referrer, caching) come from the layer every response passes
+//! (`headers::security_headers`), so no page can forget them.
 
-use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 
-/// Pages may carry tokens in their URLs: no caching, no referrer, no framing,
-/// and scripts only from this origin.
+/// A static page.
 pub async fn page(html: &'static str) -> Response {
-    let mut r = Html(html).into_response();
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    r
+    Html(html).into_response()
 }
 
 const ERROR_PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign-in failed — Admit</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}code{background:#eee;padding:0 .3rem}</style>
+<link rel="stylesheet" href="/assets/admit.css">
 </head><body><main>
 <h1>You could not be signed in</h1>
 <p>{{ message }}.</p>

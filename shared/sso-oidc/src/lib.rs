@@ -4,6 +4,16 @@
 //! algorithm, and UserInfo for the same subject. The HTTP client follows no
 //! redirects. An ID token signed with a key id the cached key set does not
 //! know makes the key set be fetched again, once (key rotation).
+//!
+//! Nothing it connects to may be inside ([`outbound`]): each request's URL,
+//! each endpoint discovery names and each address a host name resolves to is
+//! checked before connecting; a refusal fails the sign-in as a rejected IdP
+//! response. It trusts the platform's roots plus [`ClientOptions::ca_file`].
+
+pub mod outbound;
+
+pub use admit_domain::sso_config::Reach;
+pub use outbound::{ClientError, ClientOptions, Refusal};
 
 use admit_app::{AuthorizationRequest, Oidc, OidcError};
 use admit_domain::{Email, ExternalId, IdpIdentity, OidcConfig, SigningAlgorithm};
@@ -14,17 +24,18 @@ use openidconnect::core::{
 use openidconnect::{
     AccessToken, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
     IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    SignatureVerificationError, SubjectIdentifier, TokenResponse, reqwest,
+    SignatureVerificationError, SubjectIdentifier, TokenResponse,
 };
+use outbound::{Guarded, chain, check_endpoints, refusal};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long discovered provider metadata (and its keys) is reused.
 pub const METADATA_LIFETIME: Duration = Duration::from_secs(600);
 
 pub struct OpenIdConnect {
-    http: reqwest::Client,
+    http: Guarded,
     cache: Mutex<HashMap<String, (Instant, CoreProviderMetadata)>>,
 }
 
@@ -34,6 +45,15 @@ fn unavailable(e: impl std::fmt::Display) -> OidcError {
 
 fn rejected(e: impl std::fmt::Display) -> OidcError {
     OidcError::Rejected(e.to_string())
+}
+
+/// A failed request: rejected when the outbound rules refused it (the IdP
+/// named a place inside), unavailable otherwise.
+fn request_failed(what: &str, e: &(dyn std::error::Error + 'static)) -> OidcError {
+    match refusal(e) {
+        Some(r) => rejected(format!("{what}: refused before connecting: {r}")),
+        None => unavailable(format!("{what}: {}", chain(e))),
+    }
 }
 
 fn algorithm(a: SigningAlgorithm) -> CoreJwsSigningAlgorithm {
@@ -49,14 +69,27 @@ fn algorithm(a: SigningAlgorithm) -> CoreJwsSigningAlgorithm {
 }
 
 impl OpenIdConnect {
-    pub fn new() -> Result<Self, OidcError> {
-        let http = reqwest::ClientBuilder::new()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(unavailable)?;
+    /// A client for public IdPs, trusting the platform's roots
+    /// ([`ClientOptions::default`]).
+    pub fn new() -> Result<Self, ClientError> {
+        Self::with_options(&ClientOptions::default())
+    }
+
+    /// A client reaching what `options.reach` allows, trusting the
+    /// platform's roots plus `options.ca_file`.
+    pub fn with_options(options: &ClientOptions) -> Result<Self, ClientError> {
+        Self::with_resolver(options, Arc::new(outbound::SystemResolver))
+    }
+
+    fn with_resolver(
+        options: &ClientOptions,
+        resolver: Arc<dyn reqwest::dns::Resolve>,
+    ) -> Result<Self, ClientError> {
         Ok(Self {
-            http,
+            http: Guarded {
+                inner: outbound::http_client(options, resolver)?,
+                reach: options.reach,
+            },
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -76,7 +109,9 @@ impl OpenIdConnect {
         let issuer_url = IssuerUrl::new(issuer.to_owned()).map_err(rejected)?;
         let m = CoreProviderMetadata::discover_async(issuer_url, &self.http)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| request_failed("discovery", &e))?;
+        // Before the document is used or cached: none of its endpoints may be inside.
+        check_endpoints(&m, self.http.reach).map_err(rejected)?;
         self.cache
             .lock()
             .expect("cache lock")
@@ -94,7 +129,12 @@ impl OpenIdConnect {
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(config.client_id.clone()),
-            Some(ClientSecret::new(config.client_secret.clone())),
+            // In clear only for a token request (`identify`); the
+            // authorization request sends none.
+            config
+                .client_secret
+                .clear()
+                .map(|s| ClientSecret::new(s.to_owned())),
         )
         .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(rejected)?);
         Ok(ClientWithMetadata(client))
@@ -149,6 +189,11 @@ impl Oidc for OpenIdConnect {
         pkce_verifier: &str,
         nonce: &str,
     ) -> Result<IdpIdentity, OidcError> {
+        if config.client_secret.clear().is_none() {
+            return Err(unavailable(
+                "the client secret was not opened for the token request",
+            ));
+        }
         let ClientWithMetadata(client) = self.client(config, redirect_uri, false).await?;
         let token = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -156,7 +201,7 @@ impl Oidc for OpenIdConnect {
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(|e| rejected(format!("token request: {e}")))?;
+            .map_err(|e| rejected(format!("token request: {}", chain(&e))))?;
         let id_token = token
             .id_token()
             .ok_or_else(|| rejected("no id_token in the token response"))?;
@@ -193,7 +238,7 @@ impl Oidc for OpenIdConnect {
                 .map_err(unavailable)?
                 .request_async(&self.http)
                 .await
-                .map_err(|e| rejected(format!("userinfo: {e}")))?;
+                .map_err(|e| rejected(format!("userinfo: {}", chain(&e))))?;
             if email.is_none() {
                 email = info.email().map(|e| e.as_str().to_owned());
                 email_verified = info.email_verified();

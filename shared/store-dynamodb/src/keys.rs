@@ -94,6 +94,11 @@ impl Key {
         Key::new(format!("DOMAIN#{domain}"), "DOMAIN")
     }
 
+    /// A rate-limit counter (the key names the subject and the window).
+    pub fn rate_limit(key: &str) -> Self {
+        Key::new(format!("RATE#{key}"), "RATE")
+    }
+
     pub fn setup_grant(digest: &TokenDigest) -> Self {
         Key::new(format!("SETUP#{}", digest.to_hex()), "SETUP")
     }

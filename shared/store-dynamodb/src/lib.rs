@@ -2,7 +2,7 @@
 //! (single-table design), with the semantics of the embedded store and the
 //! same contract suite. One module per capability, named as its trait
 //! (`organizations`, `memberships`, `accounts`,
-//! `sessions`, `sign_ins`, `mail_queue`, `domains`, `housekeeping`), each
+//! `sessions`, `sign_ins`, `mail_queue`, `domains`, `rate_limits`, `housekeeping`), each
 //! building its own items; `ops` holds the request plumbing they share,
 //! `keys` the key layout, `items` the encoding, `schema` the table.
 //!
@@ -29,6 +29,7 @@
 //! | setup grant     | `SETUP#{digest}`     | `SETUP`               | `ttl` = expiry in unix seconds (hex digest of the setup token)    |
 //! | consumed assertion | `SAML#{digest}`   | `SAML`                | `ttl` = until when a replay is refused (digest of the IdP and assertion ID) |
 //! | claimed domain  | `DOMAIN#{domain}`    | `DOMAIN`              | `org_id` (the claim's owner), `verified`                          |
+//! | rate-limit counter | `RATE#{key}`      | `RATE`                | `attempts` (`ADD`ed to); `ttl` = the end of its window             |
 //!
 //! # Access patterns
 //!
@@ -36,7 +37,7 @@
 //! |------------------------------------|----------------------------------------------------|--------------------------------|-------------------|
 //! | `create_organization`              | SSO guard + organization + owner membership        | TransactWriteItems (3 Puts)    | each `attribute_not_exists(pk)`; any failure → `Conflict` |
 //! | `organization`                     | `ORG#{org}` / `ORG`                                | GetItem (consistent)           | |
-//! | `update_organization_settings`     | `ORG#{org}` / `ORG`                                | UpdateItem                     | `SET` every attribute but `occupied_seats`, if `attribute_exists(pk) AND sso_identifier = :ident` |
+//! | `update_organization_settings`     | `ORG#{org}` / `ORG`                                | UpdateItem                     | `SET` every attribute but `occupied_seats`, if `attribute_exists(pk) AND sso_identifier = :ident AND settings_version = :expected` (absent counts as 0) |
 //! | `organization_by_sso_identifier`   | `SSOID#{id}` / `SSOID`, then the organization      | 2 × GetItem (consistent)       | |
 //! | `membership`                       | `ORG#{org}` / `MEMBER#{member}`                    | GetItem (consistent)           | |
 //! | `memberships`                      | `ORG#{org}` / `MEMBER#{member}` × n                | BatchGetItem (consistent), chunks of 100 | unprocessed keys asked again with backoff |
@@ -66,7 +67,9 @@
 //! | `delete_session`                   | `SESSION#{digest}` / `SESSION`                     | DeleteItem                     | idempotent |
 //! | `put_claimed_domain`               | `DOMAIN#{domain}` / `DOMAIN`                       | PutItem                        | `attribute_not_exists(pk) OR org_id = :org_id`: another organization's claim → `Conflict` |
 //! | `claimed_domain`                   | `DOMAIN#{domain}` / `DOMAIN`                       | GetItem (consistent)           | |
-//! | `sweep_expired`                    | none                                               | none                           | TTL on `ttl` deletes expired sessions, pending sign-ins, setup grants and assertion records |
+//! | `count_attempt`                    | `RATE#{key}` / `RATE`                              | UpdateItem (`ReturnValues = UPDATED_NEW`) | `ADD attempts :1 SET ttl = :window_end`: atomic, each attempt counted once |
+//! | `attempts`                         | `RATE#{key}` / `RATE`                              | GetItem (consistent)           | |
+//! | `sweep_expired`                    | none                                               | none                           | TTL on `ttl` deletes expired sessions, pending sign-ins, setup grants, assertion records and rate-limit counters |
 //! | [`create_table`]                   | the table                                          | CreateTable, DescribeTable, DescribeTimeToLive, UpdateTimeToLive | an existing table is fine |
 //!
 //! # Failures
@@ -104,6 +107,7 @@ mod mail_queue;
 mod memberships;
 mod ops;
 mod organizations;
+mod rate_limits;
 pub mod schema;
 mod sessions;
 mod sign_ins;

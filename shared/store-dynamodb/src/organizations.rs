@@ -162,7 +162,11 @@ impl Organizations for DynamoStore {
 
     /// One UpdateItem setting every settings attribute; `occupied_seats` and
     /// the keys are left as stored.
-    async fn update_organization_settings(&self, org: &Organization) -> Result<(), StoreError> {
+    async fn update_organization_settings(
+        &self,
+        org: &Organization,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         let mut item = organization_item(org)?;
         for kept in [crate::keys::PK, crate::keys::SK, "occupied_seats"] {
             item.remove(kept);
@@ -176,13 +180,23 @@ impl Organizations for DynamoStore {
         }
         expr.name("#ident", "sso_identifier");
         expr.value(":ident", s(org.sso_identifier.as_str()));
+        expr.name("#version", "settings_version");
+        expr.value(":version", n(expected_version));
+        // Items written before versions existed have none: version 0.
+        let version = if expected_version == 0 {
+            "(attribute_not_exists(#version) OR #version = :version)"
+        } else {
+            "#version = :version"
+        };
         let written = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(crate::keys::Key::organization(&org.id).item()))
             .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression("attribute_exists(pk) AND #ident = :ident")
+            .condition_expression(format!(
+                "attribute_exists(pk) AND #ident = :ident AND {version}"
+            ))
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
             .send()

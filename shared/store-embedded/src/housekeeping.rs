@@ -1,8 +1,9 @@
 //! [`Housekeeping`]: deleting expired sessions, pending sign-ins, setup
-//! grants and consumed-assertion records (what DynamoDB's TTL does on AWS),
+//! grants, consumed-assertion records and rate-limit counters (what DynamoDB's TTL does on AWS),
 //! so a long-running `admit serve` does not grow without bound. The job's
 //! timer sweeps on every run.
 
+use crate::rate_limits::{Counter, RATE_LIMITS};
 use crate::sessions::SESSIONS;
 use crate::sign_ins::{ASSERTIONS, SETUP_GRANTS, SIGN_INS, assertion_until};
 use crate::{EmbeddedStore, Table, decode, unavailable};
@@ -49,6 +50,9 @@ impl Housekeeping for EmbeddedStore {
                         decode::<SetupGrant>(v).ok().map(|g| g.expires_at.unix())
                     })?,
                     assertions: sweep_table(tx, ASSERTIONS, now, assertion_until)?,
+                    rate_limit_counters: sweep_table(tx, RATE_LIMITS, now, |v| {
+                        decode::<Counter>(v).ok().map(|c| c.expires_at.unix())
+                    })?,
                 })
             })
             .await?;
@@ -58,6 +62,7 @@ impl Housekeeping for EmbeddedStore {
                 pending_sign_ins = swept.pending_sign_ins,
                 setup_grants = swept.setup_grants,
                 assertions = swept.assertions,
+                rate_limit_counters = swept.rate_limit_counters,
                 "expired records swept"
             );
         }

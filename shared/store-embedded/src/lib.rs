@@ -18,7 +18,8 @@
 //! | `sign_ins` | `SignIns` | `pending_sign_ins` (state digest → pending sign-in), `identity_links` (`{org}/{external id}` → link), `setup_grants` (digest → grant), `consumed_assertions` (digest → until, big-endian unix seconds) |
 //! | `mail_queue` | `MailQueue` | `owed_mail_due` (`{due_at:012}/{org}/{member}` → empty: the sparse due index), `admin_digests` (org id → digest record) |
 //! | `domains` | `Domains` | `claimed_domains` (domain → claim) |
-//! | `housekeeping` | `Housekeeping` | none of its own: it deletes the expired records of `sessions`, `pending_sign_ins`, `setup_grants` and `consumed_assertions` |
+//! | `rate_limits` | `RateLimits` | `rate_limits` (counter key → attempts and window end) |
+//! | `housekeeping` | `Housekeeping` | none of its own: it deletes the expired records of `sessions`, `pending_sign_ins`, `setup_grants`, `consumed_assertions` and `rate_limits` |
 //!
 //! A write that spans capabilities (a membership and its seat counter, an
 //! account created with a membership) calls the owning modules' helpers
@@ -30,6 +31,7 @@ mod housekeeping;
 mod mail_queue;
 mod memberships;
 mod organizations;
+mod rate_limits;
 mod sessions;
 mod sign_ins;
 
@@ -44,7 +46,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 type Table = TableDefinition<'static, &'static str, &'static [u8]>;
 
 /// Every table of the store, opened (created) when the file is opened.
-pub const TABLES: [Table; 14] = [
+pub const TABLES: [Table; 15] = [
     organizations::ORGS,
     organizations::SSO_IDS,
     memberships::MEMBERS,
@@ -59,6 +61,7 @@ pub const TABLES: [Table; 14] = [
     mail_queue::DUE,
     mail_queue::DIGESTS,
     domains::DOMAINS,
+    rate_limits::RATE_LIMITS,
 ];
 
 /// The names of [`TABLES`], for documentation checks.

@@ -67,13 +67,19 @@ impl Organizations for EmbeddedStore {
         self.read(move |tx| tx.get_json(ORGS, id.as_str())).await
     }
 
-    async fn update_organization_settings(&self, org: &Organization) -> Result<(), StoreError> {
+    async fn update_organization_settings(
+        &self,
+        org: &Organization,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         let updated = org.clone();
         self.write(move |tx| {
             let stored: Organization = tx
                 .get_json(ORGS, updated.id.as_str())?
                 .ok_or(StoreError::Conflict)?;
-            if stored.sso_identifier != updated.sso_identifier {
+            if stored.sso_identifier != updated.sso_identifier
+                || stored.settings_version != expected_version
+            {
                 return Err(StoreError::Conflict);
             }
             let org = Organization {

@@ -11,16 +11,21 @@ pub struct Swept {
     pub pending_sign_ins: u64,
     pub setup_grants: u64,
     pub assertions: u64,
+    pub rate_limit_counters: u64,
 }
 
 impl Swept {
     pub fn total(&self) -> u64 {
-        self.sessions + self.pending_sign_ins + self.setup_grants + self.assertions
+        self.sessions
+            + self.pending_sign_ins
+            + self.setup_grants
+            + self.assertions
+            + self.rate_limit_counters
     }
 }
 
-/// Expired sessions, pending sign-ins, setup grants and consumed-assertion
-/// records are never read as live (each read checks its expiry), but they
+/// Expired sessions, pending sign-ins, setup grants, consumed-assertion
+/// records and rate-limit counters are never read as live (each read checks its expiry), but they
 /// take space until removed. DynamoDB removes them itself (TTL on `ttl`),
 /// so its sweep does nothing; the embedded store deletes them when swept.
 #[async_trait]

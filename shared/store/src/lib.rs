@@ -2,7 +2,8 @@
 //! traits — [`Organizations`] (and their seats), [`Memberships`],
 //! [`Accounts`], [`Sessions`], [`SignIns`] (SSO sign-in state), [`MailQueue`]
 //! (owed email and the administrators' digest), [`Domains`] (claimed
-//! domains) and [`Housekeeping`] (expired records) — with [`Store`] as their
+//! domains), [`RateLimits`] (attempt counters) and [`Housekeeping`]
+//! (expired records) — with [`Store`] as their
 //! union for whoever needs them all.
 //!
 //! Two backends implement every trait, laid out the same way (one module per
@@ -25,6 +26,7 @@ mod housekeeping;
 mod mail_queue;
 mod memberships;
 mod organizations;
+mod rate_limits;
 mod sessions;
 mod sign_ins;
 
@@ -37,6 +39,7 @@ pub use housekeeping::{Housekeeping, Swept};
 pub use mail_queue::MailQueue;
 pub use memberships::{Expected, Memberships, seat_delta};
 pub use organizations::Organizations;
+pub use rate_limits::RateLimits;
 pub use sessions::Sessions;
 pub use sign_ins::{SignInWrite, SignIns};
 
@@ -44,8 +47,8 @@ pub use sign_ins::{SignInWrite, SignIns};
 /// holds a [`Store`] and calls its methods.
 pub mod prelude {
     pub use crate::{
-        Accounts, Domains, Housekeeping, MailQueue, Memberships, Organizations, Sessions, SignIns,
-        Store,
+        Accounts, Domains, Housekeeping, MailQueue, Memberships, Organizations, RateLimits,
+        Sessions, SignIns, Store,
     };
 }
 
@@ -85,6 +88,7 @@ pub trait Store:
     + SignIns
     + MailQueue
     + Domains
+    + RateLimits
     + Housekeeping
     + Send
     + Sync
@@ -100,6 +104,7 @@ impl<T> Store for T where
         + SignIns
         + MailQueue
         + Domains
+        + RateLimits
         + Housekeeping
         + Send
         + Sync

@@ -21,9 +21,16 @@ pub trait Organizations: Send + Sync {
     async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError>;
 
     /// Replace the organization's settings: every field but `occupied_seats`
-    /// (which only seat-taking writes move). `Conflict` when the organization
-    /// does not exist or `org.sso_identifier` is not the stored one.
-    async fn update_organization_settings(&self, org: &Organization) -> Result<(), StoreError>;
+    /// (which only seat-taking writes move), if the stored `settings_version`
+    /// is still `expected_version` (`org` carries the next one). `Conflict`
+    /// when it is not, when the organization does not exist or when
+    /// `org.sso_identifier` is not the stored one: of concurrent writers with
+    /// the same expectation, exactly one succeeds.
+    async fn update_organization_settings(
+        &self,
+        org: &Organization,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
 
     async fn organization_by_sso_identifier(
         &self,

@@ -15,6 +15,9 @@ on_both_backends!(
     confirming_a_member_who_has_not_accepted,
     sessions_and_roles_guard_every_admin_route,
     operator_api_is_guarded,
+    every_json_body_must_be_an_object,
+    arrays_in_place_of_objects_change_nothing,
+    keys_are_printable_ascii,
 );
 
 /// Calls `f`, then checks the organization looks exactly as before.
@@ -631,4 +634,234 @@ async fn operator_api_is_guarded(backend: Backend) {
         StatusCode::NOT_FOUND,
         "not_found",
     );
+}
+
+/// Every operation of `openapi.yaml` whose request body is JSON, as
+/// `(METHOD, path template)`: a route added to the contract is walked here too.
+fn json_body_routes() -> Vec<(String, String)> {
+    let path = format!("{}/../openapi.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let yaml: serde_norway::Value = serde_norway::from_str(&text).expect("openapi.yaml is YAML");
+    let spec = serde_json::to_value(yaml).expect("openapi.yaml maps to JSON");
+    let mut routes = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("openapi.yaml has paths") {
+        for (method, op) in item.as_object().unwrap() {
+            if op["requestBody"]["content"]
+                .get("application/json")
+                .is_some()
+            {
+                routes.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+/// Where the contract shows an object, an array, a string, a number, a
+/// boolean or `null` is 400 `invalid_request`, on every route with a JSON
+/// body. Each is called as one that gets past its other checks would be: the
+/// owner's session (the operator token under `/operator`), ids of a real
+/// organization and member, so what refuses is the body.
+async fn every_json_body_must_be_an_object(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, s) = app.org_with_owner(json!({"limit": 5})).await;
+    let who = app.email("accepted");
+    app.invite(&org, &s, &[&who], "user").await;
+    app.accept_latest(&who, "pw", true).await;
+    let member = app.member_id(&org, &s, &who).await;
+    let routes = json_body_routes();
+    assert!(routes.len() >= 15, "{routes:?}");
+    unchanged(&app, &org, &s, async {
+        for (method, template) in &routes {
+            let path = template
+                .replace("{org}", &org)
+                .replace("{member}", &member)
+                .replace("{domain}", &app.domain);
+            assert!(
+                !path.contains('{'),
+                "{method} {template}: give this test a value for its parameter"
+            );
+            let token = if path.starts_with("/operator/") {
+                OPERATOR_TOKEN
+            } else {
+                s.as_str()
+            };
+            for body in [
+                json!([]),
+                json!(["x", "y"]),
+                json!([{}]),
+                json!("x"),
+                json!(5),
+                json!(true),
+                Value::Null,
+            ] {
+                let got = app
+                    .call(method, &path, Some(token), Some(body.clone()))
+                    .await;
+                assert!(
+                    got.0 == StatusCode::BAD_REQUEST && got.1["error"] == "invalid_request",
+                    "{method} {template} with {body}: {} {}",
+                    got.0,
+                    got.1
+                );
+            }
+        }
+    })
+    .await;
+}
+
+/// The attacker's reproductions: the same fields in an array sign nobody in,
+/// set no policy and invite nobody; an array where a nested object belongs
+/// (`seats`, `kdf`, `keys`) is refused too.
+async fn arrays_in_place_of_objects_change_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, s) = app.org_with_owner(json!({"limit": 5})).await;
+    let owner = app.owner_field(&org, &s, "email").await;
+    let someone = app.email("someone");
+    unchanged(&app, &org, &s, async {
+        // The right credentials, as an array: no session, no cookie.
+        let res = app
+            .http
+            .post(app.url("/auth/login"))
+            .json(&json!([owner, mp_hash("owner password")]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert!(res.headers().get("set-cookie").is_none());
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{body}");
+        assert!(body.get("session_token").is_none(), "{body}");
+        assert_error(
+            app.call(
+                "PUT",
+                &format!("/orgs/{org}/policies"),
+                Some(&s),
+                Some(json!([true, false])),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+        assert_error(
+            app.post(
+                &format!("/orgs/{org}/invitations"),
+                Some(&s),
+                json!([[someone], "user"]),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+    })
+    .await;
+    // The policies and the member list are as they were (checked above), and
+    // the same pair as an object does sign in.
+    app.login(&owner, "owner password").await;
+    assert!(app.mails_to(&someone).await.is_empty());
+
+    // `seats` as an array: no organization is created under that identifier.
+    let ident = format!("o-{}", unique());
+    let new_owner = app.email("new-owner");
+    let create = |seats: Value| json!({"name": "N", "sso_identifier": ident, "owner_email": new_owner, "seats": seats});
+    for seats in [json!([5, 10]), json!([{"limit": 5}])] {
+        assert_error(
+            app.post("/operator/orgs", Some(OPERATOR_TOKEN), create(seats))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
+    }
+    assert!(app.mails_to(&new_owner).await.is_empty());
+    let (status, body) = app
+        .post(
+            "/operator/orgs",
+            Some(OPERATOR_TOKEN),
+            create(json!({"limit": 5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // `kdf` and `keys` as arrays: the invitation stays open.
+    let who = app.email("invited");
+    app.invite(&org, &s, &[&who], "user").await;
+    let token = app.last_mail_to(&who).await.accept_token();
+    let accept = |kdf: Value, keys: Value| json!({"token": token, "master_password_hash": mp_hash("pw"), "kdf": kdf, "keys": keys});
+    let keys = json!({"user_key": "u", "public_key": "p", "encrypted_private_key": "e"});
+    unchanged(&app, &org, &s, async {
+        for body in [
+            accept(json!(["pbkdf2_sha256", 600000]), keys.clone()),
+            accept(kdf(), json!(["u", "p", "e"])),
+        ] {
+            assert_error(
+                app.post("/invitations/accept", None, body).await,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            );
+        }
+    })
+    .await;
+    assert_eq!(app.member(&org, &s, &who).await["status"], "invited");
+    let (status, body) = app
+        .post("/invitations/accept", None, accept(kdf(), keys))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Opaque keys are printable ASCII without spaces (`!` to `~`): a NUL, a
+/// space, a newline or a non-ASCII character is refused and nothing stored.
+async fn keys_are_printable_ascii(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, s) = app.org_with_owner(json!({})).await;
+    let who = app.email("accepted");
+    app.invite(&org, &s, &[&who], "user").await;
+    app.accept_latest(&who, "pw", true).await;
+    let id = app.member_id(&org, &s, &who).await;
+    let one = format!("/orgs/{org}/members/{id}/confirm");
+    let many = format!("/orgs/{org}/members/confirm");
+    unchanged(&app, &org, &s, async {
+        for bad in ["k\0ey", "cl\u{e9}", "\u{1F511}", "a key", "key\n", "\u{7f}"] {
+            assert_error(
+                app.post(&one, Some(&s), json!({"key": bad})).await,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            );
+            let keys = json!({"keys": [{"member_id": id, "key": bad}]});
+            assert_error(
+                app.post(&many, Some(&s), keys).await,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            );
+        }
+    })
+    .await;
+    assert_eq!(app.member(&org, &s, &who).await["status"], "accepted");
+    let (status, body) = app
+        .post(&one, Some(&s), json!({"key": "2.aXY=|ZGF0YQ==|bWFj"}))
+        .await;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::OK, &json!("confirmed")),
+        "{body}"
+    );
+
+    // The keys an account is created with, likewise.
+    let other = app.email("other");
+    app.invite(&org, &s, &[&other], "user").await;
+    let token = app.last_mail_to(&other).await.accept_token();
+    let with_keys = |user_key: &str| {
+        json!({"token": token, "master_password_hash": mp_hash("pw"), "kdf": kdf(),
+        "keys": {"user_key": user_key, "public_key": "p", "encrypted_private_key": "e"}})
+    };
+    unchanged(&app, &org, &s, async {
+        for bad in ["u\0", "\u{fc}", "u k"] {
+            assert_error(
+                app.post("/invitations/accept", None, with_keys(bad)).await,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            );
+        }
+    })
+    .await;
+    assert_eq!(app.member(&org, &s, &other).await["status"], "invited");
 }

@@ -48,6 +48,11 @@ pub fn kdf() -> Value {
     json!({"type": "pbkdf2_sha256", "iterations": 600000})
 }
 
+/// The production budget of sign-in requests per client address: every
+/// scenario runs under it (each scenario has its own store, so its own
+/// counters); the rate-limit scenarios lower it.
+pub const RATE_LIMIT_ADDRESS: &str = "120/1m";
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
@@ -88,6 +93,10 @@ async fn spawn_app_on(
         operator_token: Some(OPERATOR_TOKEN.into()),
         remind_every: std::time::Duration::from_secs(3600),
         clock_offset: None,
+        trusted_proxies: Vec::new(),
+        rate_limit_address: RATE_LIMIT_ADDRESS.into(),
+        rate_limit_account: "10/15m".into(),
+        ca_file: None,
     };
     let mut aws = None;
     if backend == Backend::Aws {

@@ -1,5 +1,5 @@
 //! Just-in-time provisioning through a real OpenID Connect provider
-//! (`oidc-provider`), row by row of PRODUCT.md's decision table.
+//! (`oidc-provider`), row by row of docs/product.md's decision table.
 
 use crate::helpers::*;
 use crate::on_both_backends;

@@ -238,7 +238,7 @@ async fn saml_rows_with_a_signed_response(backend: Backend) {
     rows(backend, "response").await
 }
 
-/// PRODUCT.md's table, row by row, through SAML. SAML has no "email
+/// docs/product.md's decision table, row by row, through SAML. SAML has no "email
 /// verified" claim: an email is trusted through an invitation or a verified
 /// claimed domain.
 async fn rows(backend: Backend, sign: &str) {

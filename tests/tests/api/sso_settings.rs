@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 on_both_backends!(
     sso_configuration_keeps_its_secret,
     bad_sso_configuration_changes_nothing,
-    policies_apply_to_members
+    policies_apply_to_members,
+    concurrent_settings_edits_are_never_lost,
+    the_client_secret_is_sealed_at_rest
 );
 
 const SECRET: &str = "client-secret-never-shown";
@@ -80,6 +82,109 @@ async fn sso_configuration_keeps_its_secret(backend: Backend) {
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
+}
+
+/// What the store holds has no client secret in clear: the redb file's
+/// bytes, or every item of the DynamoDB table as moto returns it. On
+/// DynamoDB, an organization stored before secrets were sealed (a bare
+/// string) still reads, and its next settings write seals the secret.
+async fn the_client_secret_is_sealed_at_rest(backend: Backend) {
+    let mut placed = None;
+    let app = spawn_app_with(backend, |opts| {
+        placed = Some((opts.data_dir.clone(), opts.table.clone()));
+    })
+    .await;
+    let (data_dir, table) = placed.expect("adjusted");
+    let dynamodb = aws_sdk_dynamodb::Client::new(&admit_tests::moto::Moto::shared().sdk_config());
+    let stored = async || match &table {
+        None => {
+            let bytes = std::fs::read(data_dir.join("admit.redb")).expect("the redb file");
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Some(table) => {
+            let items = dynamodb
+                .scan()
+                .table_name(table)
+                .send()
+                .await
+                .expect("moto scans the table");
+            format!("{:?}", items.items())
+        }
+    };
+    let (org, s) = app.org_with_owner(json!({})).await;
+    let path = format!("/orgs/{org}/sso");
+    let policies = format!("/orgs/{org}/policies");
+    let (status, view) = app.call("PUT", &path, Some(&s), Some(oidc(true))).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    // A later write that keeps the secret keeps it sealed too.
+    let (status, body) = app
+        .call(
+            "PUT",
+            &policies,
+            Some(&s),
+            Some(json!({"require_sso": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The organization's SSO settings are there (so the check looks at
+    // them), sealed under the key file of `admit serve`.
+    let text = stored().await;
+    assert!(
+        text.contains("https://idp.example.com"),
+        "the settings are stored"
+    );
+    assert!(text.contains("wrapped_data_key") && text.contains("local:"));
+    assert!(!text.contains(SECRET), "stored in clear ({backend:?})");
+
+    // The key file sits in the data directory, for its owner only.
+    let key = std::fs::metadata(data_dir.join("secret.key")).expect("the key file");
+    assert_eq!(key.len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    }
+
+    let Some(table) = &table else { return };
+    // The same organization as stored before secrets were sealed.
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let items = dynamodb.scan().table_name(table).send().await.unwrap();
+    let mut item = items
+        .items()
+        .iter()
+        .find(|i| i.get("sso").and_then(|v| v.as_m().ok()).is_some())
+        .cloned()
+        .expect("the organization's item");
+    let mut sso = item["sso"].as_m().unwrap().clone();
+    sso.insert("client_secret".into(), AttributeValue::S(SECRET.into()));
+    item.insert("sso".into(), AttributeValue::M(sso));
+    dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    assert!(stored().await.contains(SECRET), "the old form is in place");
+    let (status, view) = app.get(&path, Some(&s)).await;
+    assert_eq!(
+        (status, view["client_secret_set"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{view}"
+    );
+    let (status, body) = app
+        .call(
+            "PUT",
+            &policies,
+            Some(&s),
+            Some(json!({"require_sso": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let text = stored().await;
+    assert!(!text.contains(SECRET), "sealed by the next settings write");
+    assert!(text.contains("wrapped_data_key"));
 }
 
 async fn bad_sso_configuration_changes_nothing(backend: Backend) {
@@ -295,4 +400,119 @@ async fn policies_apply_to_members(backend: Backend) {
     );
     let (_, settings) = app.get(&format!("/orgs/{org}"), Some(&s)).await;
     assert_eq!(settings["policies"], policies);
+}
+
+/// `PUT` with `If-Match` (a raw request: the helpers send no headers).
+async fn put_if_match(
+    app: &TestApp,
+    path: &str,
+    session: &str,
+    etag: Option<&str>,
+    body: Value,
+) -> (StatusCode, Option<String>, Value) {
+    let mut req = app.http.put(app.url(path)).bearer_auth(session).json(&body);
+    if let Some(e) = etag {
+        req = req.header("If-Match", e);
+    }
+    let res = req.send().await.expect("admit answers");
+    let status = res.status();
+    let etag = res
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, etag, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn etag_of(app: &TestApp, path: &str, session: &str) -> String {
+    let res = app
+        .http
+        .get(app.url(path))
+        .bearer_auth(session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+async fn concurrent_settings_edits_are_never_lost(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, s) = app.org_with_owner(json!({})).await;
+    let (sso, policies) = (format!("/orgs/{org}/sso"), format!("/orgs/{org}/policies"));
+    let first = etag_of(&app, &sso, &s).await;
+    assert_eq!(first, etag_of(&app, &format!("/orgs/{org}"), &s).await);
+
+    // A write names the version it was computed from; a stale one is refused, whole.
+    let (status, next, _) = put_if_match(
+        &app,
+        &policies,
+        &s,
+        Some(&first),
+        json!({"jit_without_invitation": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let next = next.expect("a PUT answers its new ETag");
+    assert_ne!(next, first);
+    let (status, _, body) = put_if_match(&app, &sso, &s, Some(&first), oidc(true)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    let (_, view) = app.get(&sso, Some(&s)).await;
+    assert!(
+        view["protocol"].is_null(),
+        "the stale edit changed nothing: {view}"
+    );
+    let (status, _, body) = put_if_match(&app, &sso, &s, Some("not-an-etag"), oidc(true)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+
+    // Two edits from the same version at once: exactly one lands.
+    let (a, b) = tokio::join!(
+        put_if_match(&app, &sso, &s, Some(&next), oidc(false)),
+        put_if_match(
+            &app,
+            &policies,
+            &s,
+            Some(&next),
+            json!({"require_sso": true})
+        ),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+
+    // Without If-Match, concurrent edits of different settings all land.
+    for round in 0..5 {
+        let flag = round % 2 == 0;
+        let (a, b) = tokio::join!(
+            put_if_match(&app, &sso, &s, None, oidc(flag)),
+            put_if_match(
+                &app,
+                &policies,
+                &s,
+                None,
+                json!({"jit_without_invitation": flag})
+            ),
+        );
+        assert_eq!(
+            (a.0, b.0),
+            (StatusCode::OK, StatusCode::OK),
+            "{} {}",
+            a.2,
+            b.2
+        );
+        let (_, o) = app.get(&format!("/orgs/{org}"), Some(&s)).await;
+        assert_eq!(
+            (
+                o["sso_enabled"].as_bool(),
+                o["policies"]["jit_without_invitation"].as_bool()
+            ),
+            (Some(flag), Some(flag)),
+            "neither edit was lost: {o}"
+        );
+    }
 }

@@ -74,12 +74,22 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
             .unwrap()
     );
 
+    store
+        .count_attempt("sweep-old", now() + Duration::minutes(1))
+        .await
+        .unwrap();
+    store
+        .count_attempt("sweep-new", later + Duration::minutes(1))
+        .await
+        .unwrap();
+
     let swept = store.sweep_expired(later).await.unwrap();
     let all = Swept {
         sessions: 1,
         pending_sign_ins: 1,
         setup_grants: 1,
         assertions: 1,
+        rate_limit_counters: 1,
     };
     assert!(
         swept == all || swept == Swept::default(),
@@ -110,8 +120,11 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
         "a live assertion record survives the sweep"
     );
 
+    assert_eq!(store.attempts("sweep-new").await.unwrap(), 1);
+
     // The expired ones are gone exactly when the sweep says so.
     let gone = swept == all;
+    assert_eq!(store.attempts("sweep-old").await.unwrap() == 0, gone);
     assert_eq!(
         store.session(&old_session.digest).await.unwrap().is_none(),
         gone

@@ -247,7 +247,11 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
     // With room again, restoring takes the seat back.
     let mut roomy = org.clone();
     roomy.seats.limit = Some(3);
-    store.update_organization_settings(&roomy).await.unwrap();
+    roomy.settings_version = org.settings_version + 1;
+    store
+        .update_organization_settings(&roomy, org.settings_version)
+        .await
+        .unwrap();
     let org = org_now(&store, &org).await;
     store
         .update_membership_seat(&org, &restored, &Expected::as_read(&revoked))

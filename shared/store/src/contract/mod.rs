@@ -10,6 +10,7 @@ pub mod housekeeping;
 pub mod mail_queue;
 pub mod memberships;
 pub mod organizations;
+pub mod rate_limits;
 pub mod sessions;
 pub mod sign_ins;
 
@@ -34,6 +35,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@each $make;
             organizations::organizations_are_unique_by_sso_identifier,
             organizations::settings_change_without_touching_seats,
+            organizations::settings_writes_are_conditional_on_their_version,
             memberships::invitations_take_seats_atomically,
             memberships::an_existing_membership_is_never_overwritten,
             memberships::updates_are_conditional_on_what_was_read,
@@ -55,6 +57,7 @@ macro_rules! contract_tests {
             mail_queue::owed_mail_is_found_when_due_and_claimed_once,
             mail_queue::admin_digests_are_claimed_once,
             domains::domains_are_claimed_by_one_organization,
+            rate_limits::attempts_are_counted_once_each,
             housekeeping::sweeping_removes_only_what_expired,
         );
     };

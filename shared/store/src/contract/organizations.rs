@@ -96,7 +96,11 @@ pub async fn settings_change_without_touching_seats(store: DynStore) {
         .unwrap(),
     ));
     changed.key_connector_url = Some("https://kc.acme.test".into());
-    store.update_organization_settings(&changed).await.unwrap();
+    changed.settings_version = 1;
+    store
+        .update_organization_settings(&changed, 0)
+        .await
+        .unwrap();
     let stored = org_now(&store, &org).await;
     assert_eq!(
         stored,
@@ -109,14 +113,16 @@ pub async fn settings_change_without_touching_seats(store: DynStore) {
     let mut off = stored.clone();
     off.sso = None;
     off.key_connector_url = None;
-    store.update_organization_settings(&off).await.unwrap();
+    off.settings_version = 2;
+    store.update_organization_settings(&off, 1).await.unwrap();
     assert_eq!(org_now(&store, &org).await, off);
 
     // The SSO identifier cannot change here, and a missing organization is not created.
     let mut renamed = off.clone();
     renamed.sso_identifier = unique_identifier();
+    renamed.settings_version = 3;
     assert!(matches!(
-        store.update_organization_settings(&renamed).await,
+        store.update_organization_settings(&renamed, 2).await,
         Err(StoreError::Conflict)
     ));
     let ghost = Organization::new(
@@ -128,8 +134,67 @@ pub async fn settings_change_without_touching_seats(store: DynStore) {
     )
     .unwrap();
     assert!(matches!(
-        store.update_organization_settings(&ghost).await,
+        store.update_organization_settings(&ghost, 0).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.organization(&ghost.id).await.unwrap(), None);
+}
+
+/// A settings write is conditional on the version it was computed from: a
+/// stale one changes nothing, and of two concurrent edits from the same
+/// version exactly one lands.
+pub async fn settings_writes_are_conditional_on_their_version(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    assert_eq!(org.settings_version, 0);
+    let mut first = org.clone();
+    first.policies.require_sso = true;
+    first.settings_version = 1;
+    store.update_organization_settings(&first, 0).await.unwrap();
+
+    // Computed from version 0 again: stale.
+    let mut stale = org.clone();
+    stale.policies.jit_without_invitation = true;
+    stale.settings_version = 1;
+    assert!(matches!(
+        store.update_organization_settings(&stale, 0).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(org_now(&store, &org).await, first);
+
+    // Twenty edits from version 1 at once: one lands, whole.
+    let writes = (0..20).map(|i| {
+        let store = store.clone();
+        let mut edit = first.clone();
+        edit.name = format!("Acme {i}");
+        edit.policies.jit_without_invitation = i % 2 == 0;
+        edit.settings_version = 2;
+        tokio::spawn(async move {
+            store
+                .update_organization_settings(&edit, 1)
+                .await
+                .map(|()| edit)
+        })
+    });
+    let mut landed = Vec::new();
+    for w in join_all(writes).await {
+        match w {
+            Ok(edit) => landed.push(edit),
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(landed.len(), 1, "exactly one concurrent edit lands");
+    assert_eq!(org_now(&store, &org).await, landed[0]);
+}
+
+/// Await every task, in order.
+async fn join_all<T>(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<Result<T, StoreError>>>,
+) -> Vec<Result<T, StoreError>> {
+    let handles: Vec<_> = tasks.collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }

@@ -1,7 +1,7 @@
 //! The operator token is read from Secrets Manager (moto's server speaks
 //! its wire protocol), as a deployed function reads it at init.
 
-use admit_http::lambda::operator_token_from_secret;
+use admit_lambda::operator_token_from_secret;
 use admit_tests::moto::Moto;
 use aws_sdk_secretsmanager::Client;
 

@@ -1,0 +1,113 @@
+//! Rate limits on the endpoints that check a secret or a token (`/auth/login`,
+//! `/invitations/lookup`, `/invitations/accept`, `/setup/*`, `/sso/start`,
+//! `/sso/discover`): every request counts against its client address, and
+//! every failed password against the account's email. Past either budget the
+//! request is refused with 429 `rate_limited` before any secret is checked,
+//! so even the right password is refused until the window ends. The counters
+//! are in the store: the budget holds across every instance of a function.
+
+use crate::{App, Error, Result};
+use admit_domain::Email;
+use admit_domain::rate_limit::{Budget, Subject};
+use std::net::IpAddr;
+
+/// The budgets: per client address (every request to a limited endpoint)
+/// and per account email (failed passwords).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub per_address: Budget,
+    pub per_account: Budget,
+}
+
+impl Default for RateLimitConfig {
+    /// 120 requests a minute per address: far above what a person or a
+    /// shared office does, far below a scan. 10 failed passwords per 15
+    /// minutes per account: a typo-prone person never meets it, a guesser
+    /// gets under 1,000 tries a day.
+    fn default() -> Self {
+        RateLimitConfig {
+            per_address: Budget {
+                attempts: 120,
+                window_seconds: 60,
+            },
+            per_account: Budget {
+                attempts: 10,
+                window_seconds: 15 * 60,
+            },
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// The budgets from their settings (`120/1m`, `10/15m`).
+    pub fn parse(per_address: &str, per_account: &str) -> std::result::Result<Self, String> {
+        Ok(RateLimitConfig {
+            per_address: per_address.parse()?,
+            per_account: per_account.parse()?,
+        })
+    }
+}
+
+const ADDRESS_SCOPE: &str = "sign-in";
+const ACCOUNT_SCOPE: &str = "password";
+
+impl App {
+    /// This `App` acting for a request from `client` (its address as the
+    /// composition root knows it: the socket, a trusted proxy's header, or
+    /// API Gateway's request context). Cheap: it shares everything else.
+    pub fn for_client(&self, client: Option<IpAddr>) -> App {
+        App {
+            client,
+            ..self.clone()
+        }
+    }
+
+    /// Count this request against its client address; 429 past the budget.
+    /// Without a known address (a direct call), nothing is counted.
+    pub(crate) async fn count_request(&self) -> Result<()> {
+        let Some(ip) = self.client else {
+            return Ok(());
+        };
+        let now = self.now();
+        let budget = self.config().rate_limits.per_address;
+        let counter = budget.counter(ADDRESS_SCOPE, Subject::Address(ip), now);
+        let attempts = self
+            .store()
+            .count_attempt(&counter.key, counter.expires_at)
+            .await?;
+        if budget.exceeded_by(attempts) {
+            tracing::warn!("rate limited: too many sign-in requests from one address");
+            return Err(Error::RateLimited {
+                retry_after: counter.retry_after(now),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuse (429) when `email` has used up its failed passwords.
+    pub(crate) async fn check_password_budget(&self, email: &Email) -> Result<()> {
+        let now = self.now();
+        let budget = self.config().rate_limits.per_account;
+        let counter = budget.counter(ACCOUNT_SCOPE, Subject::Email(email), now);
+        if budget.exceeded_by(self.store().attempts(&counter.key).await?.saturating_add(1)) {
+            tracing::warn!("rate limited: too many failed passwords for one account");
+            return Err(Error::RateLimited {
+                retry_after: counter.retry_after(now),
+            });
+        }
+        Ok(())
+    }
+
+    /// Count a failed password against `email`.
+    pub(crate) async fn count_password_failure(&self, email: &Email) -> Result<()> {
+        let counter = self.config().rate_limits.per_account.counter(
+            ACCOUNT_SCOPE,
+            Subject::Email(email),
+            self.now(),
+        );
+        self.store()
+            .count_attempt(&counter.key, counter.expires_at)
+            .await?;
+        Ok(())
+    }
+}
