@@ -28,9 +28,9 @@ const ARGON2_MIB: u64 = 19;
 /// one working buffer per permit plus this margin: everything else a flood
 /// may add, 200 open connections with their read and write buffers (tens of
 /// KiB each), the blocking threads' touched stacks, the allocator's
-/// per-thread arenas. Measured: about 11 MiB of it. The base already holds
-/// the buffer its own sign-ins used, so one buffer of slack is counted
-/// twice. Unbounded, the flood needs `FLOOD × 19 MiB` (measured: 3.8 GiB
+/// per-thread arenas. Measured: 11 to 20 MiB of it. The base already holds
+/// the buffer its own sign-ins leased, so the ceiling has one to spare.
+/// Unbounded, the flood needs `FLOOD × 19 MiB` (measured: 3.8 GiB
 /// resident, and it stayed), so the ceiling (about 160 MiB on two cores)
 /// separates the two by far either way.
 const MARGIN_MIB: u64 = 64;

@@ -167,7 +167,7 @@ impl App {
                         .map_err(Error::invalid)?,
                 )
             }
-            "saml" => SsoConfig::Saml(self.saml_config(&req)?),
+            "saml" => SsoConfig::Saml(self.saml_config(req)?),
             other => {
                 return Err(Error::InvalidRequest(format!(
                     "protocol: {other:?} is not one of \"oidc\", \"saml\""

@@ -19,15 +19,7 @@ pub(crate) fn item(session: &Session) -> Result<Item, StoreError> {
 #[async_trait]
 impl Sessions for DynamoStore {
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
-        let item = item(session)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(sdk_unavailable)?;
-        Ok(())
+        self.put_item(item(session)?).await
     }
 
     async fn session(&self, digest: &TokenDigest) -> Result<Option<Session>, StoreError> {

@@ -1,5 +1,9 @@
 //! What Admit's IdP client may reach, and whom it trusts.
 //!
+//! - `PUT /orgs/{org}/sso` refuses an OIDC issuer, a SAML SSO URL (given
+//!   or imported from metadata) or a key connector URL that reaches inside:
+//!   400 `invalid_request` naming the field; loopback only while Admit
+//!   itself runs there.
 //! - A discovery document (served on loopback) that points an endpoint
 //!   inside (a private, link-local or IPv4-mapped address, or a URL whose
 //!   user name hides the host) is refused at `/sso/start`: 400
@@ -14,6 +18,7 @@
 use crate::helpers::*;
 use crate::on_both_backends;
 use admit_tests::oidc::{Browser, OidcClient, OidcProvider, Page, TestCa};
+use admit_tests::saml::SamlIdp;
 use axum::extract::State;
 use axum::routing::get;
 use reqwest::StatusCode;
@@ -21,6 +26,8 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
 on_both_backends!(
+    idp_urls_that_reach_inside_are_refused_naming_the_field,
+    loopback_idps_only_while_admit_itself_runs_there,
     discovered_endpoints_inside_are_refused_before_any_request,
     an_idp_whose_ca_is_the_ca_file_signs_in,
     without_the_ca_file_a_private_ca_idp_fails_cleanly,
@@ -218,4 +225,128 @@ async fn without_the_ca_file_a_private_ca_idp_fails_cleanly(backend: Backend) {
         "an IdP whose certificate no trusted CA signed",
     );
     assert_eq!(app.members(&org, &session).await, members);
+}
+
+/// `PUT /orgs/{org}/sso` with `config`: the status and the body.
+async fn put_sso(app: &TestApp, org: &str, session: &str, config: Value) -> (StatusCode, Value) {
+    app.call(
+        "PUT",
+        &format!("/orgs/{org}/sso"),
+        Some(session),
+        Some(config),
+    )
+    .await
+}
+
+fn refused_naming(answer: &(StatusCode, Value), field: &str, what: &str) {
+    let (status, body) = answer;
+    assert!(
+        *status == StatusCode::BAD_REQUEST
+            && body["error"] == "invalid_request"
+            && body["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&format!("{field}: "))),
+        "SECURITY: {what} was not refused naming {field}: {status} {body}"
+    );
+}
+
+const INSIDE: &[&str] = &[
+    "http://localhost:80@169.254.169.254",
+    "http://127.0.0.1:1@10.0.0.1",
+    "https://169.254.169.254",
+    "https://10.0.0.1/realms/acme",
+    "https://172.16.0.1",
+    "https://192.168.1.1",
+    "https://100.64.0.1",
+    "https://[fd00::1]",
+    "https://[fe80::1]",
+    "https://[::ffff:169.254.169.254]",
+    "https://224.0.0.1",
+    "https://0.0.0.0",
+    "https://255.255.255.255",
+    "https://192.0.2.1",
+    "https://idp.example.com/#fragment",
+];
+
+async fn idp_urls_that_reach_inside_are_refused_naming_the_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, session) = app.org_with_owner(json!({"limit": 5})).await;
+    let saml = SamlIdp::start();
+    let certificate = saml.certificate().await;
+    let metadata = saml.metadata().await;
+    let before = app.get(&format!("/orgs/{org}/sso"), Some(&session)).await;
+
+    for url in INSIDE {
+        let oidc = json!({"protocol": "oidc", "issuer": url, "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET, "member_decryption": "master_password", "enabled": true});
+        refused_naming(
+            &put_sso(&app, &org, &session, oidc).await,
+            "issuer",
+            &format!("issuer {url}"),
+        );
+
+        let sso = json!({"protocol": "saml", "idp_entity_id": saml.entity_id(), "idp_sso_url": url,
+            "idp_certificate_pem": certificate, "member_decryption": "master_password", "enabled": true});
+        refused_naming(
+            &put_sso(&app, &org, &session, sso).await,
+            "idp_sso_url",
+            &format!("idp_sso_url {url}"),
+        );
+
+        // The same URL read from the IdP's metadata.
+        let imported = metadata.replace(&saml.sso_url(), &url.replace('&', "&amp;"));
+        assert_ne!(imported, metadata);
+        let from_metadata = json!({"protocol": "saml", "idp_metadata_xml": imported,
+            "member_decryption": "master_password", "enabled": true});
+        refused_naming(
+            &put_sso(&app, &org, &session, from_metadata).await,
+            "idp_sso_url",
+            &format!("idp_sso_url {url} from metadata"),
+        );
+
+        let connector = json!({"protocol": "oidc", "issuer": "https://idp.example.com",
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "member_decryption": "key_connector", "key_connector_url": url, "enabled": true});
+        refused_naming(
+            &put_sso(&app, &org, &session, connector).await,
+            "key_connector_url",
+            &format!("key_connector_url {url}"),
+        );
+    }
+    // Nothing was written.
+    assert_eq!(
+        app.get(&format!("/orgs/{org}/sso"), Some(&session)).await,
+        before
+    );
+}
+
+/// Admit deployed (its public URL is not on loopback): a loopback IdP is
+/// refused, by address or by name, over http or https.
+async fn loopback_idps_only_while_admit_itself_runs_there(backend: Backend) {
+    let app = spawn_app_with(backend, |o| {
+        o.public_url = Some("https://admit.example.com".into())
+    })
+    .await;
+    let (org, session) = app.org_with_owner(json!({"limit": 5})).await;
+    for url in [
+        "http://127.0.0.1:9000",
+        "https://127.0.0.1:9000",
+        "https://localhost",
+        "https://idp.localhost",
+        "https://[::1]",
+        "https://[::ffff:127.0.0.1]",
+        "https://2130706433",
+    ] {
+        let oidc = json!({"protocol": "oidc", "issuer": url, "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET, "member_decryption": "master_password", "enabled": true});
+        refused_naming(
+            &put_sso(&app, &org, &session, oidc).await,
+            "issuer",
+            &format!("issuer {url} while deployed"),
+        );
+    }
+    let public = json!({"protocol": "oidc", "issuer": "https://idp.example.com", "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET, "member_decryption": "master_password", "enabled": true});
+    let (status, body) = put_sso(&app, &org, &session, public).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
