@@ -1,7 +1,8 @@
 //! Rate limits on the endpoints that check a secret or a token (`/auth/login`,
 //! `/invitations/lookup`, `/invitations/accept`, `/setup/*`, `/sso/start`,
 //! `/sso/discover`): every request counts against its client address, and
-//! every failed password against the account's email. Past either budget the
+//! every failed password against the account's email. A wrong operator token
+//! counts against the address too. Past either budget the
 //! request is refused with 429 `rate_limited` before any secret is checked,
 //! so even the right password is refused until the window ends. The counters
 //! are in the store: the budget holds across every instance of a function.
@@ -82,6 +83,32 @@ impl App {
             });
         }
         Ok(())
+    }
+
+    /// The operator's bearer token, checked with the client's address budget:
+    /// a wrong (or missing) token counts against it, and once it is spent
+    /// even the right token is refused (429) until the window ends. A right
+    /// token costs nothing: the operator's own calls are never counted.
+    pub async fn authorize_operator_from_client(&self, token: Option<&str>) -> Result<()> {
+        if let Some(ip) = self.client {
+            let now = self.now();
+            let budget = self.config().rate_limits.per_address;
+            let counter = budget.counter(ADDRESS_SCOPE, Subject::Address(ip), now);
+            let spent = self.store().attempts(&counter.key).await?;
+            if budget.exceeded_by(spent.saturating_add(1)) {
+                tracing::warn!("rate limited: too many failed operator tokens from one address");
+                return Err(Error::RateLimited {
+                    retry_after: counter.retry_after(now),
+                });
+            }
+        }
+        match self.authorize_operator(token) {
+            Err(Error::Unauthenticated) => {
+                self.count_request().await?;
+                Err(Error::Unauthenticated)
+            }
+            other => other,
+        }
     }
 
     /// Refuse (429) when `email` has used up its failed passwords.

@@ -114,14 +114,18 @@ impl FromRequestParts<App> for Session {
 }
 
 /// An operator call: its bearer token is the operator token (checked before
-/// the body is read). 404 when the operator API is off, else 401.
+/// the body is read). 404 when the operator API is off, else 401; a client
+/// address whose wrong tokens spent its budget gets 429.
 pub struct Operator;
 
 impl FromRequestParts<App> for Operator {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        app.authorize_operator(bearer(parts))?;
+        let client = parts.extensions.get::<crate::ClientIp>().map(|c| c.0);
+        app.for_client(client)
+            .authorize_operator_from_client(bearer(parts))
+            .await?;
         Ok(Operator)
     }
 }

@@ -10,7 +10,8 @@ use serde_json::json;
 on_both_backends!(
     one_address_past_its_budget_is_refused,
     an_account_past_its_failed_passwords_is_refused_even_with_the_right_one,
-    only_a_trusted_proxy_names_the_client
+    only_a_trusted_proxy_names_the_client,
+    wrong_operator_tokens_spend_the_address_budget
 );
 
 /// POST `body` to `path`, with `X-Forwarded-For` when given; the status,
@@ -160,4 +161,35 @@ async fn only_a_trusted_proxy_names_the_client(backend: Backend) {
     )
     .await;
     assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "another client");
+}
+
+async fn wrong_operator_tokens_spend_the_address_budget(backend: Backend) {
+    let app = spawn_app_with(backend, |o| o.rate_limit_address = "3/1m".into()).await;
+    let body = json!({"name": "Acme", "sso_identifier": format!("acme-{}", unique()), "owner_email": app.email("owner")});
+    // The operator's own calls are never counted.
+    for _ in 0..4 {
+        let (status, reply) = app
+            .post("/operator/owed-mail/run", Some(OPERATOR_TOKEN), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+    }
+    for _ in 0..3 {
+        let (status, _) = app
+            .call(
+                "POST",
+                "/operator/orgs",
+                Some("not-the-operator-token"),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, reply) = app
+        .call("POST", "/operator/orgs", Some(OPERATOR_TOKEN), Some(body))
+        .await;
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")),
+        "the right token is refused once wrong ones spent the budget"
+    );
 }

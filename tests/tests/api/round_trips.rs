@@ -58,12 +58,16 @@ const PINNED: &[(&str, &str)] = &[
         "dynamodb:GetItem×4 dynamodb:Query×1",
     ),
     (
+        // Run through `POST /operator/owed-mail/run`: the operator token's
+        // check reads the caller's address budget first (one GetItem), so a
+        // right token is refused too once wrong ones spent it. EventBridge's
+        // runs make no such read.
         "remind run, nothing due",
-        "dynamodb:Query×1 ses:GetAccount×1",
+        "dynamodb:GetItem×1 dynamodb:Query×1 ses:GetAccount×1",
     ),
     (
         "remind run, 100 reminders + 1 digest",
-        "dynamodb:BatchGetItem×2 dynamodb:GetItem×3 dynamodb:PutItem×204 dynamodb:Query×5 ses:GetAccount×1 ses:SendEmail×101",
+        "dynamodb:BatchGetItem×2 dynamodb:GetItem×4 dynamodb:PutItem×204 dynamodb:Query×5 ses:GetAccount×1 ses:SendEmail×101",
     ),
 ];
 
