@@ -101,8 +101,9 @@ async fn an_owner_switches_to_saml_and_a_member_signs_in_through_it() {
         &[
             "--app",
             &app.url("/app"),
-            "--session",
-            &session,
+            // One argument: a session token may begin with `-`, which
+            // node's parseArgs would take for an option.
+            &format!("--session={session}"),
             "--metadata",
             &metadata.path().to_string_lossy(),
             "--link",
