@@ -4,6 +4,7 @@
 //! documents lead somewhere. Files only: nothing here builds or starts
 //! anything.
 
+use admit_tests::workspace_members;
 use std::collections::BTreeSet;
 
 fn read(relative: &str) -> String {
@@ -13,21 +14,6 @@ fn read(relative: &str) -> String {
 
 fn exists(relative: &str) -> bool {
     std::path::Path::new(&format!("{}/../{relative}", env!("CARGO_MANIFEST_DIR"))).exists()
-}
-
-/// The `members` of the root manifest's `[workspace]`, as written.
-fn workspace_members(manifest: &str) -> Vec<&str> {
-    let start = manifest
-        .find("members = [")
-        .expect("Cargo.toml has `members = [`");
-    let list = &manifest[start + "members = [".len()..];
-    let list = &list[..list.find(']').expect("`members` is closed")];
-    list.lines()
-        .map(|l| l.split('#').next().unwrap_or_default())
-        .flat_map(|l| l.split(','))
-        .map(|m| m.trim().trim_matches('"'))
-        .filter(|m| !m.is_empty())
-        .collect()
 }
 
 /// The lines of a markdown section: from its heading to the next heading of

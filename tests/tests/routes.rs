@@ -5,6 +5,7 @@
 //! `admit_http::routes::Routes`, which records every `(method, path)` it
 //! mounts, and `route_table()` is that record. Nothing here starts a server.
 
+use admit_tests::workspace_members;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -211,19 +212,4 @@ fn every_function_crate_is_compared() {
         members, listed,
         "the workspace's functions/* members and tests/tests/routes.rs's FUNCTIONS differ"
     );
-}
-
-/// The `members` of the root manifest's `[workspace]`, as written.
-fn workspace_members(manifest: &str) -> Vec<&str> {
-    let start = manifest
-        .find("members = [")
-        .expect("Cargo.toml has `members = [`");
-    let list = &manifest[start + "members = [".len()..];
-    let list = &list[..list.find(']').expect("`members` is closed")];
-    list.lines()
-        .map(|l| l.split('#').next().unwrap_or_default())
-        .flat_map(|l| l.split(','))
-        .map(|m| m.trim().trim_matches('"'))
-        .filter(|m| !m.is_empty())
-        .collect()
 }

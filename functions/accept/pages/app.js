@@ -106,7 +106,13 @@
       option.value = v.member_decryption; enabled.checked = v.enabled;
       show();
     };
-    api("GET", `/orgs/${org}/sso`).then((res) => { if (res.ok) fill(res.data); });
+    // The protocol can be chosen once the stored settings are in: filling
+    // them in would otherwise undo a choice made while they loaded.
+    protocol.disabled = true;
+    api("GET", `/orgs/${org}/sso`).then((res) => {
+      if (res.ok) fill(res.data);
+      protocol.disabled = false;
+    });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = { protocol: protocol.value, member_decryption: option.value, enabled: enabled.checked };

@@ -1,83 +1,19 @@
 //! The embedded store survives `kill -9` in the middle of writes: after a
 //! restart every acknowledged write is there, and seats still add up.
 
-use base64::Engine;
+mod support;
+
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::{Server, hash, owner_token, post, wait_up};
 
 const OPERATOR: &str = "crash-test-operator";
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start(dir: &Path, addr: &str) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_admit"))
-        .arg("serve")
-        .env("ADMIT_LISTEN", addr)
-        .env("ADMIT_DATA_DIR", dir.join("data"))
-        .env("ADMIT_OUTBOX_DIR", dir.join("outbox"))
-        .env("ADMIT_OPERATOR_TOKEN", OPERATOR)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("the admit binary starts");
-    Server(child)
-}
-
-async fn wait_up(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http.get(format!("{base}/me")).send().await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "admit serve did not come up at {base}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn hash(pw: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(pw.as_bytes()))
-}
-
-fn owner_token(outbox: &Path) -> String {
-    let file = std::fs::read_dir(outbox)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let raw = std::fs::read(file).unwrap();
-    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
-    let text = msg.body_text(0).unwrap().into_owned();
-    let start = text.find("/accept?token=").unwrap() + "/accept?token=".len();
-    text[start..].split_whitespace().next().unwrap().to_owned()
-}
-
-async fn post(
-    http: &reqwest::Client,
-    url: String,
-    bearer: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let mut req = http.post(url).json(&body);
-    if let Some(b) = bearer {
-        req = req.bearer_auth(b);
-    }
-    let res = req.send().await.unwrap();
-    (
-        res.status().as_u16(),
-        res.json().await.unwrap_or(Value::Null),
-    )
+    support::start(dir, addr, OPERATOR, &[("RUST_LOG", "warn")])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

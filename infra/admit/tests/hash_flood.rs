@@ -8,15 +8,15 @@
 //! unknown emails, so that password hashing is what is measured; the
 //! child's resident memory is read from `/proc/<pid>/status`.
 
-use base64::Engine;
+mod support;
+
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use support::{Server, hash, owner_token, post, wait_up};
 
 const OPERATOR: &str = "hash-flood-operator";
 const OWNER: &str = "owner@flood.test";
@@ -35,80 +35,21 @@ const ARGON2_MIB: u64 = 19;
 /// separates the two by far either way.
 const MARGIN_MIB: u64 = 64;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start(dir: &Path, addr: &str) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_admit"))
-        .arg("serve")
-        .env("ADMIT_LISTEN", addr)
-        .env("ADMIT_DATA_DIR", dir.join("data"))
-        .env("ADMIT_OUTBOX_DIR", dir.join("outbox"))
-        .env("ADMIT_OPERATOR_TOKEN", OPERATOR)
-        // The flood comes from one loopback address and half of it guesses
-        // the owner's password: the sign-in rate limits (per address, per
-        // account) would refuse it before any hashing, and lock the owner
-        // out. Raised far out of the way, so that what is measured is the
-        // hashing a flood from many addresses against many accounts costs.
-        .env("ADMIT_RATE_LIMIT_ADDRESS", "1000000/1m")
-        .env("ADMIT_RATE_LIMIT_ACCOUNT", "1000000/1m")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the admit binary starts");
-    Server(child)
-}
-
-async fn wait_up(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http.get(format!("{base}/me")).send().await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "admit serve did not come up at {base}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// What a client sends as `master_password_hash`: its KDF's output.
-fn hash(pw: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(pw.as_bytes()))
-}
-
-fn owner_token(outbox: &Path) -> String {
-    let file = std::fs::read_dir(outbox)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let raw = std::fs::read(file).unwrap();
-    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
-    let text = msg.body_text(0).unwrap().into_owned();
-    let start = text.find("/accept?token=").unwrap() + "/accept?token=".len();
-    text[start..].split_whitespace().next().unwrap().to_owned()
-}
-
-async fn post(
-    http: &reqwest::Client,
-    url: String,
-    bearer: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let mut req = http.post(url).json(&body);
-    if let Some(b) = bearer {
-        req = req.bearer_auth(b);
-    }
-    let res = req.send().await.unwrap();
-    (
-        res.status().as_u16(),
-        res.json().await.unwrap_or(Value::Null),
+    // The flood comes from one loopback address and half of it guesses
+    // the owner's password: the sign-in rate limits (per address, per
+    // account) would refuse it before any hashing, and lock the owner
+    // out. Raised far out of the way, so that what is measured is the
+    // hashing a flood from many addresses against many accounts costs.
+    support::start(
+        dir,
+        addr,
+        OPERATOR,
+        &[
+            ("ADMIT_RATE_LIMIT_ADDRESS", "1000000/1m"),
+            ("ADMIT_RATE_LIMIT_ACCOUNT", "1000000/1m"),
+            ("RUST_LOG", "error"),
+        ],
     )
 }
 

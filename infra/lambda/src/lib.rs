@@ -158,3 +158,39 @@ async fn client_ip_from_api_gateway(mut req: axum::extract::Request) -> axum::ex
     }
     req
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+
+    fn request(source_ip: Option<&str>) -> axum::extract::Request {
+        let mut ctx = ApiGatewayV2httpRequestContext::default();
+        ctx.http.source_ip = source_ip.map(str::to_owned);
+        let mut req = axum::extract::Request::new(axum::body::Body::empty());
+        req.extensions_mut()
+            .insert(RequestContext::ApiGatewayV2(ctx));
+        req
+    }
+
+    #[tokio::test]
+    async fn the_client_is_api_gateways_source_ip() {
+        let req = client_ip_from_api_gateway(request(Some("203.0.113.9"))).await;
+        assert_eq!(
+            req.extensions().get::<admit_http::ClientIp>(),
+            Some(&admit_http::ClientIp("203.0.113.9".parse().unwrap()))
+        );
+        // No address, or not one: nothing to count against.
+        for ip in [None, Some("not an address")] {
+            let req = client_ip_from_api_gateway(request(ip)).await;
+            assert_eq!(req.extensions().get::<admit_http::ClientIp>(), None);
+        }
+        // A header the client controls is never read.
+        let mut req = axum::extract::Request::new(axum::body::Body::empty());
+        req.headers_mut()
+            .insert("x-forwarded-for", "198.51.100.1".parse().unwrap());
+        let req = client_ip_from_api_gateway(req).await;
+        assert_eq!(req.extensions().get::<admit_http::ClientIp>(), None);
+    }
+}

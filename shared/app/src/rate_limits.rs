@@ -9,7 +9,7 @@
 
 use crate::{App, Error, Result};
 use admit_domain::Email;
-use admit_domain::rate_limit::{Budget, Subject};
+use admit_domain::rate_limit::{Budget, Counter, Subject};
 use std::net::IpAddr;
 
 /// The budgets: per client address (every request to a limited endpoint)
@@ -69,20 +69,16 @@ impl App {
         let Some(ip) = self.client else {
             return Ok(());
         };
-        let now = self.now();
         let budget = self.config().rate_limits.per_address;
-        let counter = budget.counter(ADDRESS_SCOPE, Subject::Address(ip), now);
-        let attempts = self
-            .store()
-            .count_attempt(&counter.key, counter.expires_at)
+        let (attempts, counter) = self
+            .count(budget, ADDRESS_SCOPE, Subject::Address(ip))
             .await?;
-        if budget.exceeded_by(attempts) {
-            tracing::warn!("rate limited: too many sign-in requests from one address");
-            return Err(Error::RateLimited {
-                retry_after: counter.retry_after(now),
-            });
-        }
-        Ok(())
+        self.limit(
+            budget,
+            &counter,
+            attempts,
+            "sign-in requests from one address",
+        )
     }
 
     /// The operator's bearer token, checked with the client's address budget:
@@ -91,16 +87,14 @@ impl App {
     /// token costs nothing: the operator's own calls are never counted.
     pub async fn authorize_operator_from_client(&self, token: Option<&str>) -> Result<()> {
         if let Some(ip) = self.client {
-            let now = self.now();
             let budget = self.config().rate_limits.per_address;
-            let counter = budget.counter(ADDRESS_SCOPE, Subject::Address(ip), now);
-            let spent = self.store().attempts(&counter.key).await?;
-            if budget.exceeded_by(spent.saturating_add(1)) {
-                tracing::warn!("rate limited: too many failed operator tokens from one address");
-                return Err(Error::RateLimited {
-                    retry_after: counter.retry_after(now),
-                });
-            }
+            self.refuse_if_spent(
+                budget,
+                ADDRESS_SCOPE,
+                Subject::Address(ip),
+                "failed operator tokens from one address",
+            )
+            .await?;
         }
         match self.authorize_operator(token) {
             Err(Error::Unauthenticated) => {
@@ -113,28 +107,62 @@ impl App {
 
     /// Refuse (429) when `email` has used up its failed passwords.
     pub(crate) async fn check_password_budget(&self, email: &Email) -> Result<()> {
-        let now = self.now();
         let budget = self.config().rate_limits.per_account;
-        let counter = budget.counter(ACCOUNT_SCOPE, Subject::Email(email), now);
-        if budget.exceeded_by(self.store().attempts(&counter.key).await?.saturating_add(1)) {
-            tracing::warn!("rate limited: too many failed passwords for one account");
-            return Err(Error::RateLimited {
-                retry_after: counter.retry_after(now),
-            });
-        }
-        Ok(())
+        self.refuse_if_spent(
+            budget,
+            ACCOUNT_SCOPE,
+            Subject::Email(email),
+            "failed passwords for one account",
+        )
+        .await
     }
 
     /// Count a failed password against `email`.
     pub(crate) async fn count_password_failure(&self, email: &Email) -> Result<()> {
-        let counter = self.config().rate_limits.per_account.counter(
-            ACCOUNT_SCOPE,
-            Subject::Email(email),
-            self.now(),
-        );
-        self.store()
+        let budget = self.config().rate_limits.per_account;
+        self.count(budget, ACCOUNT_SCOPE, Subject::Email(email))
+            .await
+            .map(drop)
+    }
+
+    /// Count one attempt of `subject` in `scope`: the attempts in its
+    /// window so far (this one included) and the window's counter.
+    async fn count(
+        &self,
+        budget: Budget,
+        scope: &str,
+        subject: Subject<'_>,
+    ) -> Result<(u32, Counter)> {
+        let counter = budget.counter(scope, subject, self.now());
+        let attempts = self
+            .store()
             .count_attempt(&counter.key, counter.expires_at)
             .await?;
+        Ok((attempts, counter))
+    }
+
+    /// 429 when `subject` has no attempt left in its window, counting none.
+    async fn refuse_if_spent(
+        &self,
+        budget: Budget,
+        scope: &str,
+        subject: Subject<'_>,
+        what: &str,
+    ) -> Result<()> {
+        let counter = budget.counter(scope, subject, self.now());
+        let spent = self.store().attempts(&counter.key).await?;
+        self.limit(budget, &counter, spent.saturating_add(1), what)
+    }
+
+    /// 429, with the seconds left in `counter`'s window, when `attempts`
+    /// are past `budget`; `what` says which budget, in the log.
+    fn limit(&self, budget: Budget, counter: &Counter, attempts: u32, what: &str) -> Result<()> {
+        if budget.exceeded_by(attempts) {
+            tracing::warn!(budget = what, "rate limited");
+            return Err(Error::RateLimited {
+                retry_after: counter.retry_after(self.now()),
+            });
+        }
         Ok(())
     }
 }

@@ -287,12 +287,14 @@ impl Membership {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const T0: i64 = 1_800_000_000;
+    pub(crate) const T0: i64 = 1_800_000_000;
 
-    fn invited(role: Role) -> (Membership, InvitationToken) {
+    /// An invitation of `role` at `T0` to a new organization (also the
+    /// owed-mail tests' starting point).
+    pub(crate) fn invited(role: Role) -> (Membership, InvitationToken) {
         let mut rng = rand::rng();
         let org = OrgId::generate(&mut rng);
         let email = Email::parse("m@x.test").unwrap();
@@ -306,7 +308,7 @@ mod tests {
         )
     }
 
-    fn user() -> UserId {
+    pub(crate) fn user() -> UserId {
         UserId::generate(&mut rand::rng())
     }
 

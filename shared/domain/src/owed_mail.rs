@@ -346,31 +346,12 @@ impl AdminDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Role;
     use crate::invitation::InvitationError;
-    use crate::{Email, Role, UserId};
-
-    const T0: i64 = 1_800_000_000;
+    use crate::membership::tests::{T0, invited, user};
 
     fn t0() -> Timestamp {
         Timestamp::from_unix(T0)
-    }
-
-    fn invited(role: Role) -> (Membership, InvitationToken) {
-        let mut rng = rand::rng();
-        let org = OrgId::generate(&mut rng);
-        let email = Email::parse("m@x.test").unwrap();
-        Membership::invite(
-            &org,
-            email,
-            role,
-            Timestamp::from_unix(T0),
-            Duration::days(5),
-            &mut rng,
-        )
-    }
-
-    fn user() -> UserId {
-        UserId::generate(&mut rand::rng())
     }
 
     #[test]
@@ -475,7 +456,7 @@ mod tests {
         // Moot once expired, or once answered (accepting clears it).
         assert!(!m.owed_mail_is_moot(t0 + Duration::days(4)));
         assert!(m.owed_mail_is_moot(t0 + Duration::days(5)));
-        m.accept(UserId::generate(&mut rand::rng()), t0).unwrap();
+        m.accept(user(), t0).unwrap();
         assert_eq!(m.mail.map(|o| o.kind), Some(OwedKind::AwaitingConfirmation));
         // A reinvite owes a fresh invitation; a revoke owes nothing.
         let (mut m, _) = invited(Role::User);
