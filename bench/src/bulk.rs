@@ -57,6 +57,7 @@ pub async fn run(requests: usize, per_request: usize) -> anyhow::Result<Bulk> {
         // One client sends the whole load: measure the work, not the 429s.
         rate_limit_address: "100000000/1m".into(),
         rate_limit_account: "10/15m".into(),
+        event_retention_days: 365,
         ca_file: None,
     };
     let running =

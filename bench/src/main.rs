@@ -225,6 +225,7 @@ async fn lambda_fixture(
         // One client sends the whole load: measure the work, not the 429s.
         rate_limit_address: "100000000/1m".into(),
         rate_limit_account: "10/15m".into(),
+        event_retention_days: 365,
         ca_file: None,
     };
     let running = admit::start_with(opts, Arc::new(admit_app::SystemClock), Some(sdk)).await?;

@@ -2,6 +2,7 @@
 //! real servers started on free loopback ports and stopped afterwards.
 
 pub mod evil;
+pub mod keys;
 pub mod moto;
 mod node;
 pub mod oidc;

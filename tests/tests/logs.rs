@@ -1,6 +1,7 @@
 //! No secret reaches a log: a whole flow — operator, invitation, acceptance,
-//! login, SSO configuration, an SSO sign-in and its setup step — runs with
-//! every log level on, and the captured logs are searched for each secret.
+//! login, SSO configuration, an SSO sign-in and its setup step, a wrong
+//! password, a confirmation — runs with every log level on, and the captured
+//! logs are searched for each secret. So is the organization's audit log.
 
 #[path = "api/helpers.rs"]
 #[allow(dead_code)]
@@ -82,10 +83,34 @@ async fn no_secret_is_logged() {
         .1
         .to_owned();
     let (s, done) = app
-        .post("/setup/master-password", None, json!({"setup_token": setup_token, "master_password_hash": mp_hash("member password"),
-            "kdf": kdf(), "keys": {"user_key": "u", "public_key": "p", "encrypted_private_key": "e"}}))
+        .post(
+            "/setup/master-password",
+            None,
+            json!({"setup_token": setup_token, "master_password_hash": mp_hash("member password"),
+            "kdf": kdf(), "keys": {"user_key": "the-member-user-key", "public_key": admit_tests::keys::PUBLIC_KEY,
+            "encrypted_private_key": "the-member-encrypted-private-key"}}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{done}");
+    // A wrong password (on the record as `auth.login_failed`), and the
+    // member's confirmation with the organization's key.
+    let (s, _) = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": member, "master_password_hash": mp_hash("a wrong password")}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let member_id = app.member_id(&org, &session, &member).await;
+    let (s, body) = app
+        .post(
+            &format!("/orgs/{org}/members/{member_id}/confirm"),
+            Some(&session),
+            json!({"key": "the-organization-key-for-the-member"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("sso decision"), "the logs were captured");
@@ -104,8 +129,65 @@ async fn no_secret_is_logged() {
             "setup's session token",
             done["session_token"].as_str().unwrap().to_owned(),
         ),
+        ("member's master password hash", mp_hash("member password")),
+        ("wrong password's hash", mp_hash("a wrong password")),
+        ("member's user key", "the-member-user-key".to_owned()),
+        (
+            "member's encrypted private key",
+            "the-member-encrypted-private-key".to_owned(),
+        ),
+        (
+            "organization key handed over",
+            "the-organization-key-for-the-member".to_owned(),
+        ),
     ];
-    for (what, secret) in secrets {
-        assert!(!logs.contains(&secret), "the {what} appears in the logs");
+    for (what, secret) in &secrets {
+        assert!(!logs.contains(secret), "the {what} appears in the logs");
+    }
+
+    // The organization's whole audit log, as the API gives it, holds none of
+    // them either; it holds the flow's events, so the search can fail.
+    let log = event_log(&app, &org, &session).await;
+    for kind in [
+        "org.created",
+        "sso.settings_changed",
+        "member.invited",
+        "sso.jit_created",
+        "member.accepted",
+        "auth.login_failed",
+        "member.confirmed",
+    ] {
+        assert!(
+            log.contains(&format!(r#""type":"{kind}""#)),
+            "{kind} in the audit log: {log}"
+        );
+    }
+    for (what, secret) in &secrets {
+        assert!(!log.contains(secret), "the {what} appears in the audit log");
+    }
+}
+
+/// Every page of `org`'s audit log, as the JSON text the API sent.
+async fn event_log(app: &TestApp, org: &str, session: &str) -> String {
+    let mut text = String::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = app
+            .http
+            .get(app.url(&format!("/orgs/{org}/events")))
+            .bearer_auth(session);
+        if let Some(c) = &cursor {
+            req = req.query(&[("cursor", c)]);
+        }
+        let res = req.send().await.expect("admit answers");
+        assert_eq!(res.status(), StatusCode::OK);
+        let page = res.text().await.unwrap();
+        let body: serde_json::Value = serde_json::from_str(&page).expect("JSON");
+        assert!(!body["events"].as_array().expect("events").is_empty());
+        text.push_str(&page);
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return text,
+        }
     }
 }

@@ -4,7 +4,6 @@
 
 use crate::setup;
 use anyhow::{Context, bail};
-use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -84,12 +83,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let seen: HashSet<PathBuf> = mail_files(&outbox).into_iter().collect();
     create_org(&base, &operator_token, ORG, OWNER)?;
-    if create_org(&base, &operator_token, OTHER_ORG, PAT.0)? {
-        let token = latest_token_to(&outbox, PAT.0).context("Pat's invitation is in the outbox")?;
-        let hash = master_password_hash(PAT.0, PAT.1);
-        let accept = json!({"token": token, "master_password_hash": hash, "kdf": {"type": "pbkdf2_sha256", "iterations": 600000}});
-        post(&base, "/invitations/accept", None, &accept)?;
-    }
+    // Pat owns Globex: an account that exists before Acme invites it. Pat
+    // creates it on the accept page, where the browser makes Pat's keys
+    // (Admit never sees them in clear, so the demo cannot make them for Pat).
+    create_org(&base, &operator_token, OTHER_ORG, PAT.0)?;
 
     println!("\nAdmit is running at {base} (embedded store in {shown}/data; Ctrl-C stops it).\n");
     match latest_token_to(&outbox, OWNER) {
@@ -103,6 +100,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             println!("   and create a master password for {OWNER}.");
         }
         _ => println!("1. {OWNER} is already set up (from an earlier run)."),
+    }
+    match latest_token_to(&outbox, PAT.0) {
+        Some(token)
+            if post(&base, "/invitations/lookup", None, &json!({"token": token}))?.0 == 200 =>
+        {
+            println!(
+                "   Pat owns \"{}\": open {base}/accept?token={token}\n   and create Pat's master password \"{}\" (Pat's account then exists).",
+                OTHER_ORG.0, PAT.1
+            );
+        }
+        _ => println!(
+            "   Pat ({}) is already set up (from an earlier run).",
+            PAT.0
+        ),
     }
     println!("2. Sign in at {base}/app as {OWNER}.");
     println!(
@@ -220,13 +231,6 @@ fn create_org(
         (409, _) => Ok(false),
         (status, body) => bail!("creating {name}: {status} {body}"),
     }
-}
-
-/// What the browser pages send: base64(PBKDF2-SHA256(password, email, 600000)).
-fn master_password_hash(email: &str, password: &str) -> String {
-    let mut out = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), email.as_bytes(), 600_000, &mut out);
-    base64::engine::general_purpose::STANDARD.encode(out)
 }
 
 fn mail_files(outbox: &Path) -> Vec<PathBuf> {

@@ -1,7 +1,7 @@
 // The page an invitation email links to: /accept?token=…
 "use strict";
 (async () => {
-  const { api, el, say, masterPasswordHash, KDF } = window.Admit;
+  const { api, el, say, masterKeys, newAccountKeys, newOrgKey, sealFor, KDF } = window.Admit;
   const content = document.getElementById("content");
   const title = document.getElementById("title");
   const token = new URLSearchParams(location.search).get("token") || "";
@@ -48,14 +48,51 @@
                   el("p", { class: "muted" }, `This invitation expires on ${expires}.`));
   show(form);
 
+  // The bootstrap owner brings the organization key, encrypted for its own
+  // public key: a new account's, made here, or an existing account's, read
+  // from /me after signing in.
+  const owner = inv.role === "owner";
+  async function orgKeyForExisting(hash) {
+    const login = await api("POST", "/auth/login", { email: inv.email, master_password_hash: hash });
+    if (login.status === 401) return { wrong: true };
+    if (!login.ok) return { note: "Signing in failed, so this page could not hand over the organization key." };
+    const me = await api("GET", "/me");
+    const publicKey = me.ok && me.data.keys && me.data.keys.public_key;
+    if (!publicKey) return { note: "Your account has no keys yet, so this page could not hand over the organization key." };
+    return { org_key: await sealFor(publicKey, newOrgKey()) };
+  }
+
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (!existing && pw.value !== pw2.value) { say("The two passwords differ.", "error"); return; }
     button.disabled = true;
     say("Working…");
-    const hash = await masterPasswordHash(inv.email, pw.value);
+    try {
+      await submit();
+    } catch (e) {
+      button.disabled = false;
+      say(`This browser could not make or use your keys: ${e.message}`, "error");
+    }
+  });
+
+  async function submit() {
+    const { hash, stretched } = await masterKeys(inv.email, pw.value);
     const body = { token, master_password_hash: hash };
-    if (!existing) { body.kdf = KDF; if (name.value.trim()) body.name = name.value.trim(); }
+    let note = "";
+    if (existing) {
+      if (owner) {
+        const got = await orgKeyForExisting(hash);
+        if (got.wrong) { button.disabled = false; say("That master password is not right.", "error"); return; }
+        if (got.org_key) body.org_key = got.org_key;
+        else note = `${got.note} Without an organization key, the console cannot hand one over to the members it confirms.`;
+      }
+    } else {
+      body.kdf = KDF;
+      if (name.value.trim()) body.name = name.value.trim();
+      const made = await newAccountKeys(stretched);
+      body.keys = made.keys;
+      if (owner) body.org_key = await sealFor(made.publicKey, newOrgKey());
+    }
     const res = await api("POST", "/invitations/accept", body);
     button.disabled = false;
     if (res.ok) {
@@ -64,6 +101,7 @@
       show(el("p", {}, confirmed
              ? "Your account is ready."
              : "An administrator will confirm you shortly; you will get an email when your access is ready."),
+           ...(note ? [el("p", {}, note)] : []),
            el("p", {}, el("a", { href: "/app" }, "Sign in")));
       say(`Status: ${res.data.status}`, "ok");
     } else if (res.status === 401) {
@@ -71,5 +109,5 @@
     } else {
       say((res.data && res.data.message) || "Something went wrong.", "error");
     }
-  });
+  }
 })();

@@ -11,7 +11,6 @@ use admit_app::views::{
 use admit_http::routes::{Route, Routes};
 use admit_http::{ApiError, ClientApp, Json, Session, clear_session_cookie, page, session_cookie};
 use axum::Router;
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -99,7 +98,7 @@ async fn login(ClientApp(app): ClientApp, Json(req): Json<Login>) -> Result {
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(issued)).into_response())
 }
 
-async fn logout(State(app): State<App>, Session(who): Session) -> Result {
+async fn logout(ClientApp(app): ClientApp, Session(who): Session) -> Result {
     app.logout(&who).await?;
     Ok((
         StatusCode::NO_CONTENT,
@@ -108,7 +107,7 @@ async fn logout(State(app): State<App>, Session(who): Session) -> Result {
         .into_response())
 }
 
-async fn me(State(app): State<App>, Session(who): Session) -> Result {
+async fn me(ClientApp(app): ClientApp, Session(who): Session) -> Result {
     Ok(axum::Json(app.me(&who).await?).into_response())
 }
 

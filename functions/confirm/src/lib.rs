@@ -1,12 +1,13 @@
-//! The `confirm` function: an administrator confirms accepted members, one
-//! at a time or in bulk, handing each the organization key encrypted for it.
+//! The `confirm` function: an administrator reads an accepted member's public
+//! key and confirms the member, one at a time or in bulk, handing each the
+//! organization key its client encrypted with that key.
 
 use admit_app::App;
 use admit_app::views::{Confirm, ConfirmMany};
 use admit_http::routes::{Route, Routes};
-use admit_http::{ApiError, Json, Session};
+use admit_http::{ApiError, ClientApp, Json, Session};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 
 pub fn routes() -> Router<App> {
@@ -23,10 +24,19 @@ fn mounted() -> Routes<App> {
     Routes::new()
         .post("/orgs/{org}/members/{member}/confirm", confirm)
         .post("/orgs/{org}/members/confirm", confirm_many)
+        .get("/orgs/{org}/members/{member}/public-key", public_key)
+}
+
+async fn public_key(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path((org, member)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(axum::Json(app.member_public_key(&who, &org, &member).await?).into_response())
 }
 
 async fn confirm(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path((org, member)): Path<(String, String)>,
     Json(req): Json<Confirm>,
@@ -35,7 +45,7 @@ async fn confirm(
 }
 
 async fn confirm_many(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path(org): Path<String>,
     Json(req): Json<ConfirmMany>,

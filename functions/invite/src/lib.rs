@@ -1,13 +1,14 @@
 //! The `invite` function: the operator's and administrators' API — creating
 //! organizations, reading and changing settings (SSO, policies), inviting and
-//! reinviting, listing, revoking, restoring and removing members.
+//! reinviting, listing, revoking, restoring and removing members, and reading
+//! the audit log.
 
-use admit_app::App;
 use admit_app::views::{ClaimDomain, CreateOrganization, Invite, PoliciesInput, PutSso};
+use admit_app::{App, EventFilter};
 use admit_http::routes::{Route, Routes};
-use admit_http::{ApiError, IfMatch, Json, Operator, Session, with_etag};
+use admit_http::{ApiError, ClientApp, IfMatch, Json, Operator, Session, with_etag};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ fn mounted() -> Routes<App> {
         .put("/orgs/{org}/policies", set_policies)
         .post("/orgs/{org}/invitations", invite)
         .get("/orgs/{org}/members", list_members)
+        .get("/orgs/{org}/events", list_events)
         .post("/orgs/{org}/members/{member}/reinvite", reinvite)
         .delete("/orgs/{org}/members/{member}", remove)
         .post("/orgs/{org}/members/{member}/revoke", revoke)
@@ -42,7 +44,7 @@ fn mounted() -> Routes<App> {
 type Result<T = Response> = std::result::Result<T, ApiError>;
 
 async fn create_organization(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     _: Operator,
     Json(req): Json<CreateOrganization>,
 ) -> Result {
@@ -54,7 +56,7 @@ async fn create_organization(
 }
 
 async fn organization(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path(org): Path<String>,
 ) -> Result {
@@ -63,7 +65,7 @@ async fn organization(
 }
 
 async fn invite(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path(org): Path<String>,
     Json(req): Json<Invite>,
@@ -75,8 +77,24 @@ async fn invite(
         .into_response())
 }
 
+async fn list_events(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path(org): Path<String>,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> Result {
+    let filter = EventFilter {
+        start: q.remove("start"),
+        end: q.remove("end"),
+        member: q.remove("member"),
+        kind: q.remove("type"),
+        cursor: q.remove("cursor"),
+    };
+    Ok(axum::Json(app.list_events(&who, &org, filter).await?).into_response())
+}
+
 async fn list_members(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path(org): Path<String>,
     Query(q): Query<HashMap<String, String>>,
@@ -93,7 +111,7 @@ async fn list_members(
 }
 
 async fn reinvite(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path((org, member)): Path<(String, String)>,
 ) -> Result {
@@ -101,7 +119,7 @@ async fn reinvite(
 }
 
 async fn sso_settings(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path(org): Path<String>,
 ) -> Result {
@@ -110,7 +128,7 @@ async fn sso_settings(
 }
 
 async fn configure_sso(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path(org): Path<String>,
     IfMatch(if_match): IfMatch,
@@ -123,7 +141,7 @@ async fn configure_sso(
 }
 
 async fn set_policies(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path(org): Path<String>,
     IfMatch(if_match): IfMatch,
@@ -134,7 +152,7 @@ async fn set_policies(
 }
 
 async fn revoke(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path((org, member)): Path<(String, String)>,
 ) -> Result {
@@ -142,7 +160,7 @@ async fn revoke(
 }
 
 async fn restore(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path((org, member)): Path<(String, String)>,
 ) -> Result {
@@ -150,7 +168,7 @@ async fn restore(
 }
 
 async fn remove(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Session(who): Session,
     Path((org, member)): Path<(String, String)>,
 ) -> Result {
@@ -160,14 +178,14 @@ async fn remove(
 
 /// The operator runs the owed-mail job now (what EventBridge and `admit
 /// serve`'s timer do on their schedule) and gets its summary.
-async fn run_owed_mail(State(app): State<App>, _: Operator) -> Result {
+async fn run_owed_mail(ClientApp(app): ClientApp, _: Operator) -> Result {
     Ok(axum::Json(app.run_owed_mail(None).await?).into_response())
 }
 
 /// The operator claims a domain for an organization (until organizations can
 /// verify their domains themselves).
 async fn claim_domain(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     _: Operator,
     Path((org, domain)): Path<(String, String)>,
     Json(req): Json<ClaimDomain>,

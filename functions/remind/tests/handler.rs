@@ -39,7 +39,7 @@ async fn world() -> World {
         Duration::days(5),
         &mut rand::rng(),
     );
-    store.add_memberships(&org, &[m]).await.unwrap();
+    store.add_memberships(&org, &[m], &[]).await.unwrap();
     let outbox = dir.path().join("outbox");
     let mailer = Arc::new(OutboxMailer::new(&outbox, "admit@acme.test").unwrap());
     let clock = Arc::new(ManualClock::new(now));
@@ -279,7 +279,7 @@ async fn a_run_sweeps_what_expired() {
         w.clock.now(),
         &mut rand::rng(),
     );
-    w.store.put_session(&session).await.unwrap();
+    w.store.put_session(&session, &[]).await.unwrap();
     admit_remind::run_once(&w.app, None).await.unwrap();
     assert!(
         w.store.session(&session.digest).await.unwrap().is_some(),

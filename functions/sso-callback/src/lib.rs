@@ -6,7 +6,7 @@ use admit_app::{App, Error, SignInOutcome};
 use admit_http::routes::{Route, Routes};
 use admit_http::{ApiError, ClientApp, Json, cookie, session_cookie};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -133,7 +133,7 @@ struct CallbackParams {
 }
 
 async fn callback(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     headers: HeaderMap,
     Query(p): Query<CallbackParams>,
 ) -> Response {
@@ -141,7 +141,7 @@ async fn callback(
 }
 
 async fn callback_form(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     headers: HeaderMap,
     axum::Form(p): axum::Form<CallbackParams>,
 ) -> Response {
@@ -163,7 +163,7 @@ async fn finish(app: App, headers: HeaderMap, p: CallbackParams) -> Response {
 
 /// `GET /sso/saml/metadata/{sso_identifier}`: the SP metadata XML.
 async fn saml_metadata(
-    State(app): State<App>,
+    ClientApp(app): ClientApp,
     Path(identifier): Path<String>,
 ) -> Result<Response, ApiError> {
     let xml = app.saml_metadata(&identifier).await?;
@@ -187,7 +187,7 @@ struct AcsForm {
 
 /// `POST /sso/saml/acs`: the IdP's response by HTTP-POST. Read with a cap
 /// (over it: 413, unread) and answered like the OIDC callback.
-async fn acs(State(app): State<App>, headers: HeaderMap, body: axum::body::Body) -> Response {
+async fn acs(ClientApp(app): ClientApp, headers: HeaderMap, body: axum::body::Body) -> Response {
     let outcome = match axum::body::to_bytes(body, MAX_ACS_BODY).await {
         Err(_) => Err(Error::PayloadTooLarge),
         Ok(bytes) => match serde_urlencoded::from_bytes::<AcsForm>(&bytes) {

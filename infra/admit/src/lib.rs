@@ -109,6 +109,9 @@ pub struct Serve {
     /// platform's roots and `SSL_CERT_FILE`: an on-premises IdP's private CA.
     #[arg(long, env = var::CA_FILE)]
     pub ca_file: Option<PathBuf>,
+    /// Days the audit log keeps an event (1 to 36500); the sweep removes older ones.
+    #[arg(long, env = var::EVENT_RETENTION_DAYS, default_value = default::EVENT_RETENTION_DAYS, value_parser = admit_settings::parse_retention_days)]
+    pub event_retention_days: u32,
 }
 
 impl Serve {
@@ -132,6 +135,7 @@ impl Serve {
             rate_limit_address: self.rate_limit_address.clone(),
             rate_limit_account: self.rate_limit_account.clone(),
             ca_file: self.ca_file.clone(),
+            event_retention_days: self.event_retention_days,
         }
     }
 }
@@ -262,6 +266,7 @@ pub async fn start_with(
     config.rate_limits =
         RateLimitConfig::parse(&settings.rate_limit_address, &settings.rate_limit_account)
             .map_err(|e| anyhow::anyhow!("rate limits: {e}"))?;
+    config.event_retention_days = settings.event_retention_days;
     // IdPs on loopback only while Admit itself runs there; `--ca-file` trusted.
     let oidc = admit_sso_oidc::OpenIdConnect::with_options(&admit_sso_oidc::ClientOptions {
         reach: admit_sso_oidc::Reach::when_local(config.is_local()),
@@ -445,6 +450,7 @@ mod tests {
                 kms_key_id: None,
                 rate_limit_address: "120/1m".into(),
                 rate_limit_account: "10/15m".into(),
+                event_retention_days: 365,
                 ca_file: Some("certs/idp-ca.pem".into()),
             }
         );

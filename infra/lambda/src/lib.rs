@@ -93,6 +93,7 @@ pub async fn app_from_settings(
         &settings.rate_limit_account,
     )
     .map_err(|e| format!("rate limits: {e}"))?;
+    config.event_retention_days = settings.event_retention_days;
     let app = App::new(
         Arc::new(store),
         Arc::new(mailer),

@@ -43,6 +43,9 @@ pub mod var {
     /// the platform's roots (and `SSL_CERT_FILE`): an on-premises IdP with
     /// a private CA. `admit serve --ca-file`.
     pub const CA_FILE: &str = "ADMIT_CA_FILE";
+    /// Days an audit-log event is kept (`365`); DynamoDB's TTL or the
+    /// embedded store's sweep removes it after.
+    pub const EVENT_RETENTION_DAYS: &str = "ADMIT_EVENT_RETENTION_DAYS";
 
     // `admit serve` only.
     /// The address `admit serve` listens on.
@@ -88,6 +91,8 @@ pub mod default {
     /// [`super::var::RATE_LIMIT_ACCOUNT`]: a person who mistypes never meets
     /// it; a guesser gets under a thousand tries a day.
     pub const RATE_LIMIT_ACCOUNT: &str = "10/15m";
+    /// [`super::var::EVENT_RETENTION_DAYS`]: a year of the audit log.
+    pub const EVENT_RETENTION_DAYS: &str = "365";
 }
 
 /// Where the operator API's token comes from. Neither: the operator API is off.
@@ -138,6 +143,8 @@ pub struct Settings {
     pub rate_limit_account: String,
     /// [`var::CA_FILE`]: trusted by the IdP client, besides the platform's roots.
     pub ca_file: Option<PathBuf>,
+    /// [`var::EVENT_RETENTION_DAYS`], default [`default::EVENT_RETENTION_DAYS`].
+    pub event_retention_days: u32,
 }
 
 /// A setting that cannot be read.
@@ -146,6 +153,18 @@ pub enum SettingsError {
     /// A required variable is not set (or is not Unicode).
     #[error("{0} is not set")]
     Missing(&'static str),
+    /// A variable's value is not one it can take.
+    #[error("{0}: {1}")]
+    Invalid(&'static str, &'static str),
+}
+
+/// Event retention in days: 1 to 36,500 (a hundred years).
+pub fn parse_retention_days(raw: &str) -> Result<u32, &'static str> {
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=36_500).contains(d))
+        .ok_or("a number of days from 1 to 36500")
 }
 
 impl Settings {
@@ -179,6 +198,11 @@ impl Settings {
             ca_file: get(var::CA_FILE)
                 .filter(|f| !f.is_empty())
                 .map(PathBuf::from),
+            event_retention_days: parse_retention_days(
+                &get(var::EVENT_RETENTION_DAYS)
+                    .unwrap_or_else(|| default::EVENT_RETENTION_DAYS.to_owned()),
+            )
+            .map_err(|why| SettingsError::Invalid(var::EVENT_RETENTION_DAYS, why))?,
         })
     }
 
@@ -224,6 +248,7 @@ mod tests {
                 rate_limit_address: "120/1m".into(),
                 rate_limit_account: "10/15m".into(),
                 ca_file: None,
+                event_retention_days: 365,
             }
         );
         assert_eq!(s.table(), Ok("admit"));

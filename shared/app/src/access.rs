@@ -2,7 +2,7 @@
 
 use crate::{App, Error, Result};
 use admit_domain::{
-    Account, MemberId, Membership, OrgId, Organization, Secret, Status, TokenDigest, UserId,
+    Account, Actor, MemberId, Membership, OrgId, Organization, Secret, Status, TokenDigest, UserId,
 };
 
 /// A caller with a live session.
@@ -18,6 +18,8 @@ pub struct Principal {
 pub(crate) struct Administrator {
     pub org: Organization,
     pub role: admit_domain::Role,
+    /// Who the events of this administrator's changes name.
+    pub actor: Actor,
 }
 
 impl App {
@@ -73,6 +75,7 @@ impl App {
         Ok(Administrator {
             org,
             role: membership.role,
+            actor: Actor::user(&account.id, &account.email),
         })
     }
 }

@@ -34,6 +34,11 @@ impl ManualClock {
     pub fn advance(&self, by: time::Duration) {
         self.0.fetch_add(by.whole_seconds(), Ordering::SeqCst);
     }
+    /// Move forward to `t` if it is later (never back): a test whose
+    /// messages carry the real time (a SAML IdP's) keeps up with it.
+    pub fn catch_up(&self, t: Timestamp) {
+        self.0.fetch_max(t.unix(), Ordering::SeqCst);
+    }
 }
 
 impl Clock for ManualClock {

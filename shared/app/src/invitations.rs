@@ -7,8 +7,8 @@ use crate::views::{
 };
 use crate::{App, Error, Principal, Result, passwords};
 use admit_domain::{
-    Account, Email, InvitationError, InvitationToken, MasterPassword, MasterPasswordHash, MemberId,
-    Membership, Organization, Role, UserId,
+    Account, Actor, Email, Event, EventDetails, EventType, InvitationError, InvitationToken,
+    MasterPassword, MasterPasswordHash, MemberId, Membership, Organization, Role, UserId,
 };
 use admit_store::{Expected, StoreError};
 use futures::StreamExt;
@@ -67,7 +67,7 @@ impl App {
             let rest = remaining.split_off(remaining.len().min(per_write));
             let chunk = std::mem::replace(&mut remaining, rest);
             match self
-                .add_chunk(&mut org, chunk, req.role, &mut skipped)
+                .add_chunk(&mut org, &admin.actor, chunk, req.role, &mut skipped)
                 .await
             {
                 Ok(written) => invited.extend(written),
@@ -155,6 +155,7 @@ impl App {
     async fn add_chunk(
         &self,
         org: &mut Organization,
+        actor: &Actor,
         mut emails: Vec<Email>,
         role: Role,
         skipped: &mut Vec<Skipped>,
@@ -181,7 +182,21 @@ impl App {
                     .collect()
             };
             let memberships: Vec<Membership> = issued.iter().map(|(m, _)| m.clone()).collect();
-            match self.store().add_memberships(org, &memberships).await {
+            let events: Vec<Event> = memberships
+                .iter()
+                .map(|m| {
+                    let details = EventDetails {
+                        role: Some(m.role),
+                        ..Default::default()
+                    };
+                    self.member_event(m, actor, EventType::MemberInvited, details)
+                })
+                .collect();
+            match self
+                .store()
+                .add_memberships(org, &memberships, &events)
+                .await
+            {
                 Ok(()) => {
                     org.occupied_seats += memberships.len() as u32;
                     return Ok(issued);
@@ -226,8 +241,14 @@ impl App {
                     m.status
                 ))
             })?;
+        let event = self.member_event(
+            &m,
+            &admin.actor,
+            EventType::MemberReinvited,
+            Default::default(),
+        );
         self.store()
-            .update_membership(&renewed, &Expected::as_read(&m))
+            .update_membership(&renewed, &Expected::as_read(&m), &[event])
             .await?;
         let expires = renewed
             .invitation
@@ -295,6 +316,15 @@ impl App {
         let (_, m, org) = self.open_invitation(&req.token).await?;
         let secret =
             MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
+        if let Some(key) = &req.org_key {
+            admit_domain::account::check_key("org_key", key).map_err(Error::invalid)?;
+            if m.role != Role::Owner || m.status != admit_domain::Status::Invited {
+                return Err(Error::InvalidRequest(
+                    "org_key: only the organization's first owner brings the organization key"
+                        .into(),
+                ));
+            }
+        }
         let now = self.now();
         let existing = self.store().account_by_email(&m.email).await?;
         let (user, new_account) = match existing {
@@ -306,6 +336,7 @@ impl App {
                     .map(|p| p.verifier.as_str());
                 if !passwords::verify(&secret, verifier).await? {
                     self.count_password_failure(&m.email).await?;
+                    self.record_login_failure(&account).await;
                     return Err(Error::WrongCredentials);
                 }
                 (account.id, None)
@@ -347,14 +378,31 @@ impl App {
         };
         let mut updated = m.clone();
         let transition = if m.role == Role::Owner {
-            updated.accept_as_bootstrap_owner(user, now)
+            updated
+                .accept_as_bootstrap_owner(user, now)
+                .map(|()| updated.org_key = req.org_key.clone())
         } else {
             updated.accept(user, now)
         };
         transition.map_err(|_| Error::NotFound)?;
+        let actor = Actor::user(updated.user_id.as_ref().expect("accepted"), &m.email);
+        let event = self.member_event(
+            &m,
+            &actor,
+            EventType::MemberAccepted,
+            EventDetails {
+                via: Some("invitation".into()),
+                ..Default::default()
+            },
+        );
         match self
             .store()
-            .accept_membership(&updated, &Expected::as_read(&m), new_account.as_ref())
+            .accept_membership(
+                &updated,
+                &Expected::as_read(&m),
+                new_account.as_ref(),
+                &[event],
+            )
             .await
         {
             Ok(()) => {}

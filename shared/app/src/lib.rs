@@ -7,6 +7,7 @@
 mod access;
 mod clock;
 mod error;
+mod events;
 mod housekeeping;
 mod idp_metadata;
 mod invitations;
@@ -27,6 +28,7 @@ pub use access::Principal;
 pub use admit_store::Swept;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use error::Error;
+pub use events::{EVENTS_PAGE_SIZE, EventFilter};
 pub use idp_metadata::IdpMetadata;
 pub use owed_mail::RunSummary;
 pub use rate_limits::RateLimitConfig;
@@ -56,6 +58,8 @@ pub struct Config {
     pub operator_token: Option<TokenDigest>,
     /// The budgets of the sign-in and token endpoints.
     pub rate_limits: RateLimitConfig,
+    /// How many days events are kept (`admit_domain::event::DEFAULT_RETENTION_DAYS`).
+    pub event_retention_days: u32,
 }
 
 impl Config {
@@ -66,6 +70,7 @@ impl Config {
                 .filter(|t| !t.is_empty())
                 .map(operator::digest_of),
             rate_limits: RateLimitConfig::default(),
+            event_retention_days: admit_domain::event::DEFAULT_RETENTION_DAYS,
         }
     }
 

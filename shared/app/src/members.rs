@@ -2,17 +2,16 @@
 
 use crate::views::{
     Confirm, ConfirmMany, ConfirmManyResult, ConfirmOneResult, Confirmed, MemberPage,
-    MemberStatusView, MemberView, OrganizationView, SeatsView,
+    MemberPublicKey, MemberStatusView, MemberView, OrganizationView, SeatsView,
 };
 use crate::{App, Error, Principal, Result};
-use admit_domain::{MemberId, Membership, Organization, Status};
+use admit_domain::{Actor, EventDetails, EventType, MemberId, Membership, Organization, Status};
 use admit_store::Expected;
 
 /// Members per page of the listing.
 pub const MEMBERS_PAGE_SIZE: usize = 50;
 /// The most members one bulk confirmation takes.
 pub const MAX_CONFIRMATIONS_PER_REQUEST: usize = 100;
-const MAX_KEY_LEN: usize = 16 * 1024;
 
 impl App {
     pub async fn organization(&self, who: &Principal, org: &str) -> Result<OrganizationView> {
@@ -72,7 +71,9 @@ impl App {
         req: Confirm,
     ) -> Result<Confirmed> {
         let admin = self.administrator(who, org).await?;
-        let status = self.confirm_one(&admin.org, member, req.key).await?;
+        let status = self
+            .confirm_one(&admin.org, &admin.actor, member, req.key)
+            .await?;
         Ok(Confirmed { status })
     }
 
@@ -91,7 +92,9 @@ impl App {
         }
         let mut results = Vec::with_capacity(req.keys.len());
         for one in req.keys {
-            let outcome = self.confirm_one(&admin.org, &one.member_id, one.key).await;
+            let outcome = self
+                .confirm_one(&admin.org, &admin.actor, &one.member_id, one.key)
+                .await;
             results.push(match outcome {
                 Ok(status) => ConfirmOneResult {
                     member_id: one.member_id,
@@ -134,12 +137,53 @@ impl App {
     /// seat freed); the account and its SSO link stay.
     #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
     pub async fn remove_member(&self, who: &Principal, org: &str, member: &str) -> Result<()> {
-        let (_, m) = self.member_to_change(who, org, member).await?;
+        let (_, m, actor) = self.member_to_change(who, org, member).await?;
+        let event = self.member_event(&m, &actor, EventType::MemberRemoved, Default::default());
         self.store()
-            .remove_membership(&m, &Expected::as_read(&m))
+            .remove_membership(&m, &Expected::as_read(&m), &[event])
             .await?;
         tracing::info!("member removed");
         Ok(())
+    }
+
+    /// `GET /orgs/{org}/members/{member}/public-key`: what an administrator's
+    /// client encrypts the organization key with before confirming, and its
+    /// fingerprint to compare with the member's own page. Only for members
+    /// with an account (accepted or confirmed; 409 otherwise).
+    pub async fn member_public_key(
+        &self,
+        who: &Principal,
+        org: &str,
+        member: &str,
+    ) -> Result<MemberPublicKey> {
+        let admin = self.administrator(who, org).await?;
+        let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
+        let m = self
+            .store()
+            .membership(&admin.org.id, &member_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let user = match (m.status, &m.user_id) {
+            (Status::Accepted | Status::Confirmed, Some(user)) => user,
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "only accepted or confirmed members have a public key here; this one is {}",
+                    m.status
+                )));
+            }
+        };
+        let keys = self
+            .store()
+            .account(user)
+            .await?
+            .and_then(|a| a.keys)
+            .ok_or_else(|| Error::Conflict("this member has no keys yet".into()))?;
+        Ok(MemberPublicKey {
+            member_id: m.member_id.to_string(),
+            user_id: user.to_string(),
+            fingerprint: keys.fingerprint(),
+            public_key: keys.public_key,
+        })
     }
 
     /// The organization and a member `who` may revoke, restore or remove.
@@ -148,7 +192,7 @@ impl App {
         who: &Principal,
         org: &str,
         member: &str,
-    ) -> Result<(Organization, Membership)> {
+    ) -> Result<(Organization, Membership, Actor)> {
         let admin = self.administrator(who, org).await?;
         let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
         let m = self
@@ -164,7 +208,7 @@ impl App {
         if m.role == admit_domain::Role::Owner && admin.role != admit_domain::Role::Owner {
             return Err(Error::Forbidden);
         }
-        Ok((admin.org, m))
+        Ok((admin.org, m, admin.actor))
     }
 
     async fn move_seat(
@@ -174,7 +218,7 @@ impl App {
         member: &str,
         revoke: bool,
     ) -> Result<MemberStatusView> {
-        let (org, m) = self.member_to_change(who, org, member).await?;
+        let (org, m, actor) = self.member_to_change(who, org, member).await?;
         let mut changed = m.clone();
         let moved = if revoke {
             changed.revoke()
@@ -182,8 +226,14 @@ impl App {
             changed.restore()
         };
         moved.map_err(|e| Error::Conflict(format!("this member is {}: {e}", m.status)))?;
+        let kind = if revoke {
+            EventType::MemberRevoked
+        } else {
+            EventType::MemberRestored
+        };
+        let event = self.member_event(&m, &actor, kind, Default::default());
         self.store()
-            .update_membership_seat(&org, &changed, &Expected::as_read(&m))
+            .update_membership_seat(&org, &changed, &Expected::as_read(&m), &[event])
             .await?;
         tracing::info!(status = %changed.status, "member {}", if revoke { "revoked" } else { "restored" });
         Ok(MemberStatusView {
@@ -192,12 +242,14 @@ impl App {
         })
     }
 
-    async fn confirm_one(&self, org: &Organization, member: &str, key: String) -> Result<Status> {
-        if key.trim().is_empty() || key.len() > MAX_KEY_LEN {
-            return Err(Error::InvalidRequest(format!(
-                "key: 1 to {MAX_KEY_LEN} characters"
-            )));
-        }
+    async fn confirm_one(
+        &self,
+        org: &Organization,
+        actor: &Actor,
+        member: &str,
+        key: String,
+    ) -> Result<Status> {
+        admit_domain::account::check_key("key", &key).map_err(Error::invalid)?;
         let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
         let m = self
             .store()
@@ -211,8 +263,17 @@ impl App {
                 m.status
             ))
         })?;
+        let event = self.member_event(
+            &m,
+            actor,
+            EventType::MemberConfirmed,
+            EventDetails {
+                key_handed_over: true,
+                ..Default::default()
+            },
+        );
         self.store()
-            .update_membership(&confirmed, &Expected::as_read(&m))
+            .update_membership(&confirmed, &Expected::as_read(&m), &[event])
             .await?;
         tracing::info!(member_id = %member_id, "member confirmed");
         self.send_owed(org, confirmed.clone(), None).await;

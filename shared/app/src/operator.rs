@@ -4,7 +4,8 @@
 use crate::views::{CreateOrganization, OrganizationCreated};
 use crate::{App, Error, Result};
 use admit_domain::{
-    Email, Membership, OrgId, Organization, Role, SeatPlan, SsoIdentifier, TokenDigest,
+    Actor, Email, EventDetails, EventType, Membership, OrgId, Organization, Role, SeatPlan,
+    SsoIdentifier, TokenDigest,
 };
 
 /// The operator token is kept only as a digest and compared in constant time.
@@ -62,8 +63,17 @@ impl App {
             (org, owner, token)
         };
         org.occupied_seats = 1;
+        let event = self.member_event(
+            &owner,
+            &Actor::Operator,
+            EventType::OrgCreated,
+            EventDetails {
+                role: Some(Role::Owner),
+                ..Default::default()
+            },
+        );
         self.store()
-            .create_organization(&org, &owner)
+            .create_organization(&org, &owner, &[event])
             .await
             .map_err(|e| match e {
                 admit_store::StoreError::Conflict => {
@@ -95,10 +105,29 @@ impl App {
             .organization(&org_id)
             .await?
             .ok_or(Error::NotFound)?;
-        let claim =
-            admit_domain::ClaimedDomain::new(domain, org_id, verified).map_err(Error::invalid)?;
+        let claim = admit_domain::ClaimedDomain::new(domain, org_id.clone(), verified)
+            .map_err(Error::invalid)?;
+        let before = self.store().claimed_domain(&claim.domain).await?;
+        // One event per change: a claim made, or its verification changed.
+        let kind = match &before {
+            Some(b) if b.org_id == claim.org_id && b.verified == claim.verified => {
+                return Ok(claim);
+            }
+            _ if claim.verified => EventType::DomainVerified,
+            _ => EventType::DomainAdded,
+        };
+        let event = self.event(
+            &org_id,
+            &Actor::Operator,
+            kind,
+            None,
+            EventDetails {
+                domain: Some(claim.domain.clone()),
+                ..Default::default()
+            },
+        );
         self.store()
-            .put_claimed_domain(&claim)
+            .put_claimed_domain(&claim, &[event])
             .await
             .map_err(|e| match e {
                 admit_store::StoreError::Conflict => {

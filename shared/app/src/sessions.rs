@@ -2,7 +2,7 @@
 
 use crate::views::{Login, Me, MyMembership, SessionIssued};
 use crate::{App, Error, Principal, Result, passwords};
-use admit_domain::{Email, MasterPasswordHash, OrgId, Role, Session, Status, UserId};
+use admit_domain::{Email, Event, MasterPasswordHash, OrgId, Role, Session, Status, UserId};
 
 impl App {
     #[tracing::instrument(skip_all)]
@@ -21,11 +21,14 @@ impl App {
             .map(|m| m.verifier.as_str());
         if !passwords::verify(&secret, verifier).await? {
             self.count_password_failure(&email).await?;
+            if let Some(account) = &account {
+                self.record_login_failure(account).await;
+            }
             return Err(Error::WrongCredentials);
         }
         let account = account.ok_or(Error::WrongCredentials)?;
         self.refuse_if_sso_required(&account.id).await?;
-        self.start_session(account.id, None).await
+        self.start_session(account.id, None, &[]).await
     }
 
     /// A confirmed `user` of an organization that requires SSO must sign in
@@ -43,14 +46,16 @@ impl App {
         Ok(())
     }
 
-    /// A session for `user`; with `org_scope`, it acts only in that organization.
+    /// A session for `user`; with `org_scope`, it acts only in that
+    /// organization. `events` (the sign-in's) are written with it.
     pub(crate) async fn start_session(
         &self,
         user: UserId,
         org_scope: Option<OrgId>,
+        events: &[Event],
     ) -> Result<SessionIssued> {
         let (session, token) = Session::start(user, org_scope, self.now(), &mut rand::rng());
-        self.store().put_session(&session).await?;
+        self.store().put_session(&session, events).await?;
         Ok(SessionIssued {
             session_token: token.expose(),
             expires_at: session.expires_at,
@@ -77,18 +82,22 @@ impl App {
             let Some(org) = self.store().organization(&m.org_id).await? else {
                 continue;
             };
+            let key = m.org_key.filter(|_| m.status == Status::Confirmed);
             memberships.push(MyMembership {
                 org_id: org.id.to_string(),
                 org_name: org.name,
                 member_id: m.member_id.to_string(),
                 role: m.role,
                 status: m.status,
+                key,
             });
         }
         memberships.sort_by(|a, b| a.org_name.cmp(&b.org_name));
         Ok(Me {
             user_id: account.id.to_string(),
             email: account.email.to_string(),
+            fingerprint: account.keys.as_ref().map(|k| k.fingerprint()),
+            keys: account.keys,
             memberships,
         })
     }

@@ -8,8 +8,8 @@ use crate::views::{
 };
 use crate::{App, Error, Result, passwords};
 use admit_domain::{
-    Account, Device, KeyMaterial, MasterPassword, MasterPasswordHash, MemberDecryption, Membership,
-    Organization, Secret, SetupGrant, Status,
+    Account, Actor, Device, EventDetails, EventType, KeyMaterial, MasterPassword,
+    MasterPasswordHash, MemberDecryption, Membership, Organization, Secret, SetupGrant, Status,
 };
 use admit_store::{Expected, StoreError};
 
@@ -144,6 +144,15 @@ impl App {
         accepted
             .accept(account.id.clone(), self.now())
             .map_err(|_| Error::Conflict("this setup step is already done".into()))?;
+        let event = self.member_event(
+            &membership,
+            &Actor::user(&account.id, &account.email),
+            EventType::MemberAccepted,
+            EventDetails {
+                via: Some("setup".into()),
+                ..Default::default()
+            },
+        );
         match self
             .store()
             .complete_setup(
@@ -151,6 +160,7 @@ impl App {
                 &accepted,
                 &Expected::as_read(&membership),
                 &account,
+                &[event],
             )
             .await
         {
@@ -159,7 +169,9 @@ impl App {
         }
         tracing::info!(member_id = %accepted.member_id, "setup complete; accepted");
         self.send_owed(org, accepted.clone(), None).await;
-        let session = self.start_session(account.id, Some(org.id.clone())).await?;
+        let session = self
+            .start_session(account.id, Some(org.id.clone()), &[])
+            .await?;
         Ok(SetupDone {
             member_id: accepted.member_id.to_string(),
             status: accepted.status,

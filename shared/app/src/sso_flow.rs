@@ -4,9 +4,10 @@
 
 use crate::{App, Error, Result, SessionIssued};
 use admit_domain::{
-    Account, AccountInOrg, Email, IdentityLink, IdpIdentity, InvitationError, InvitationToken,
-    MemberId, Membership, Organization, PendingSignIn, Refusal, Secret, SetupGrant, SignInFacts,
-    SsoConfig, SsoDecision, SsoIdentifier, TokenDigest, UserId, decide,
+    Account, AccountInOrg, Actor, Email, Event, EventDetails, EventType, IdentityLink, IdpIdentity,
+    InvitationError, InvitationToken, MemberId, Membership, Organization, PendingSignIn, Refusal,
+    Secret, SetupGrant, SignInFacts, SsoConfig, SsoDecision, SsoIdentifier, TokenDigest, UserId,
+    decide,
 };
 use admit_store::{Expected, SignInWrite, StoreError};
 
@@ -364,26 +365,59 @@ impl App {
             devices: Vec::new(),
             created_at: now,
         };
+        let protocol = match &org.sso {
+            Some(SsoConfig::Oidc(_)) => "oidc",
+            Some(SsoConfig::Saml(_)) => "saml",
+            None => "none",
+        };
+        // Each outcome writes one event, with the write that makes it.
+        let event = |kind: EventType,
+                     member: Option<&MemberId>,
+                     email: Option<&Email>,
+                     via: Option<&str>| {
+            let details = EventDetails {
+                email: email.cloned(),
+                protocol: Some(protocol.to_owned()),
+                via: via.map(str::to_owned),
+                ..Default::default()
+            };
+            self.event(&org.id, &facts.actor(identity), kind, member, details)
+        };
+        let subject = facts.membership().map(|m| (&m.member_id, &m.email));
+        let (member_id, member_email) = (subject.map(|s| s.0), subject.map(|s| s.1));
         match decision {
-            SsoDecision::Refuse(r) => Err(Error::Refused(r)),
-            SsoDecision::SignIn { user } => Ok(SignInOutcome::SignedIn(
-                self.start_session(user, Some(org.id.clone())).await?,
-            )),
+            SsoDecision::Refuse(r) => Err(self.record_refusal(event, facts, identity, r).await),
+            SsoDecision::SignIn { user } => {
+                let e = event(EventType::SsoSignedIn, member_id, member_email, None);
+                Ok(SignInOutcome::SignedIn(
+                    self.start_session(user, Some(org.id.clone()), &[e]).await?,
+                ))
+            }
             SsoDecision::ContinueSetup { user, member } => {
-                self.grant_setup(org, member, user).await
+                let e = event(
+                    EventType::SsoSignedIn,
+                    Some(&member),
+                    member_email,
+                    Some("setup"),
+                );
+                self.grant_setup(org, member, user, &[e]).await
             }
             SsoDecision::LinkAndSignIn { user } => {
                 // The confirmed membership the decision saw must still be so (a revoke wins the race).
                 let membership = facts.by_email.as_ref().and_then(|(_, m)| m.clone());
+                let e = event(EventType::SsoLinked, member_id, member_email, None);
                 self.store()
-                    .apply_sign_in(&SignInWrite::Link {
-                        link: link(&user),
-                        membership,
-                    })
+                    .apply_sign_in(
+                        &SignInWrite::Link {
+                            link: link(&user),
+                            membership,
+                        },
+                        &[e],
+                    )
                     .await?;
                 tracing::info!(user_id = %user, "identity linked");
                 Ok(SignInOutcome::SignedIn(
-                    self.start_session(user, Some(org.id.clone())).await?,
+                    self.start_session(user, Some(org.id.clone()), &[]).await?,
                 ))
             }
             SsoDecision::CreateAccountForInvitation { member, email } => {
@@ -402,29 +436,76 @@ impl App {
                     membership,
                     expected: Expected::as_read(&invited),
                 };
-                self.store().apply_sign_in(&write).await?;
+                // The event names the account it creates.
+                let mut e = event(
+                    EventType::SsoJitCreated,
+                    Some(&member),
+                    Some(&email),
+                    Some("invitation"),
+                );
+                e.actor = Actor::user(&user, &email);
+                self.store().apply_sign_in(&write, &[e]).await?;
                 tracing::info!(user_id = %user, "account created just in time for an invitation");
-                self.grant_setup(org, member, user).await
+                self.grant_setup(org, member, user, &[]).await
             }
             SsoDecision::CreateAccountAndMembership { email } => {
                 let account = new_account(&email);
                 let user = account.id.clone();
+                let via = if facts.claimed_domain {
+                    "domain"
+                } else {
+                    "sso_identifier"
+                };
                 let membership = Membership::just_in_time(&org.id, email, user.clone(), now);
                 let member = membership.member_id.clone();
+                let mut e = event(
+                    EventType::SsoJitCreated,
+                    Some(&member),
+                    Some(&membership.email),
+                    Some(via),
+                );
+                e.actor = Actor::user(&user, &membership.email);
                 let write = SignInWrite::CreateAccountAndMembership {
                     org: org.clone(),
                     link: link(&user),
                     account,
                     membership,
                 };
-                match self.store().apply_sign_in(&write).await {
-                    Err(StoreError::NoSeats) => return Err(Error::Refused(Refusal::NoSeats)),
+                match self.store().apply_sign_in(&write, &[e]).await {
+                    Err(StoreError::NoSeats) => {
+                        return Err(self
+                            .record_refusal(event, facts, identity, Refusal::NoSeats)
+                            .await);
+                    }
                     other => other?,
                 }
                 tracing::info!(user_id = %user, "account and membership created just in time");
-                self.grant_setup(org, member, user).await
+                self.grant_setup(org, member, user, &[]).await
             }
         }
+    }
+
+    /// Write `sso.refused` (the refusal changes nothing else) and return
+    /// the refusal. The refusal stands even if its event cannot be written.
+    async fn record_refusal(
+        &self,
+        event: impl Fn(EventType, Option<&MemberId>, Option<&Email>, Option<&str>) -> Event,
+        facts: &Facts,
+        identity: &IdpIdentity,
+        refusal: Refusal,
+    ) -> Error {
+        let member = facts.membership();
+        let mut e = event(
+            EventType::SsoRefused,
+            member.map(|m| &m.member_id),
+            member.map(|m| &m.email).or(identity.email.as_ref()),
+            None,
+        );
+        e.details.code = Some(refusal.code().to_owned());
+        if let Err(err) = self.store().record_events(&[e]).await {
+            tracing::warn!(error = %err, "could not record a refused sign-in");
+        }
+        Error::Refused(refusal)
     }
 
     async fn grant_setup(
@@ -432,10 +513,11 @@ impl App {
         org: &Organization,
         member: MemberId,
         user: UserId,
+        events: &[Event],
     ) -> Result<SignInOutcome> {
         let (grant, token) =
             SetupGrant::issue(org.id.clone(), member, user, self.now(), &mut rand::rng());
-        self.store().put_setup_grant(&grant).await?;
+        self.store().put_setup_grant(&grant, events).await?;
         Ok(SignInOutcome::Setup {
             setup_token: token.expose(),
         })
@@ -490,6 +572,31 @@ struct Facts {
 }
 
 impl Facts {
+    /// Who signs in, as the events name them: the account the identity
+    /// resolves to, else the asserted email.
+    fn actor(&self, identity: &IdpIdentity) -> Actor {
+        let account = self
+            .linked
+            .as_ref()
+            .or(self.by_email.as_ref())
+            .map(|(a, _)| a);
+        Actor::User {
+            user_id: account.map(|a| a.id.clone()),
+            email: account
+                .map(|a| a.email.clone())
+                .or_else(|| identity.email.clone()),
+        }
+    }
+
+    /// The membership in this organization the sign-in concerns, if any.
+    fn membership(&self) -> Option<&Membership> {
+        self.linked
+            .as_ref()
+            .or(self.by_email.as_ref())
+            .and_then(|(_, m)| m.as_ref())
+            .or(self.email_membership.as_ref())
+    }
+
     async fn load(app: &App, org: &Organization, identity: &IdpIdentity) -> Result<Facts> {
         let membership_of = |a: &Account| MemberId::of(&org.id, &a.email);
         let linked = match app

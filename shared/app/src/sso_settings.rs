@@ -5,7 +5,10 @@ use crate::{App, Error, Principal, Result};
 use admit_domain::sso_config::{
     ClientSecret, Reach, SealedSecret, check_idp_url, parse_endpoint_url,
 };
-use admit_domain::{MemberDecryption, OidcConfig, Organization, Policies, SamlConfig, SsoConfig};
+use admit_domain::{
+    EventDetails, EventType, MemberDecryption, OidcConfig, Organization, Policies, SamlConfig,
+    SsoConfig,
+};
 use admit_store::StoreError;
 use zeroize::Zeroizing;
 
@@ -69,7 +72,9 @@ impl App {
         if_match: Option<u64>,
     ) -> Result<SsoView> {
         let org = self
-            .edit_settings(who, org, if_match, |org| self.apply_sso(org, &req))
+            .edit_settings(who, org, if_match, EventType::SsoSettingsChanged, |org| {
+                self.apply_sso(org, &req)
+            })
             .await?;
         tracing::info!(enabled = org.sso_enabled, "sso configured");
         Ok(self.sso_view(&org))
@@ -86,13 +91,15 @@ impl App {
         who: &Principal,
         org: &str,
         if_match: Option<u64>,
+        kind: EventType,
         edit: impl Fn(&mut Organization) -> Result<()>,
     ) -> Result<Organization> {
         const ATTEMPTS: usize = 5;
         // What was sealed for an earlier attempt: sealed once, whatever the retries.
         let mut sealed = None;
         for _ in 0..ATTEMPTS {
-            let mut o = self.administrator(who, org).await?.org;
+            let admin = self.administrator(who, org).await?;
+            let mut o = admin.org.clone();
             let read = o.settings_version;
             if if_match.is_some_and(|v| v != read) {
                 return Err(Error::Conflict(
@@ -102,7 +109,22 @@ impl App {
             edit(&mut o)?;
             self.seal_client_secret(&mut o, &mut sealed).await?;
             o.settings_version = read + 1;
-            match self.store().update_organization_settings(&o, read).await {
+            let changed = crate::events::changed_settings(&admin.org, &o);
+            let event = self.event(
+                &o.id,
+                &admin.actor,
+                kind,
+                None,
+                EventDetails {
+                    changed,
+                    ..Default::default()
+                },
+            );
+            match self
+                .store()
+                .update_organization_settings(&o, read, &[event])
+                .await
+            {
                 Ok(()) => return Ok(o),
                 Err(StoreError::Conflict) if if_match.is_none() => continue,
                 Err(e) => return Err(e.into()),
@@ -325,7 +347,7 @@ impl App {
         if_match: Option<u64>,
     ) -> Result<(Policies, u64)> {
         let org = self
-            .edit_settings(who, org, if_match, |org| {
+            .edit_settings(who, org, if_match, EventType::PoliciesChanged, |org| {
                 if let Some(v) = req.require_sso {
                     org.policies.require_sso = v;
                 }

@@ -50,6 +50,12 @@ pub struct SessionIssued {
 pub struct Me {
     pub user_id: String,
     pub email: String,
+    /// The account's keys as stored (encrypted by its client, but the public key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeyMaterial>,
+    /// The public key's fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     pub memberships: Vec<MyMembership>,
 }
 
@@ -60,6 +66,9 @@ pub struct MyMembership {
     pub member_id: String,
     pub role: Role,
     pub status: Status,
+    /// Confirmed: the organization key encrypted for this account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -197,6 +206,15 @@ fn key_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> 
     Ok(key)
 }
 
+/// A member's public key, for the confirming administrator's client.
+#[derive(Debug, Serialize)]
+pub struct MemberPublicKey {
+    pub member_id: String,
+    pub user_id: String,
+    pub public_key: String,
+    pub fingerprint: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Confirmed {
     pub status: Status,
@@ -264,6 +282,14 @@ pub struct Accept {
     pub keys: Option<KeyMaterial>,
     #[serde(default)]
     pub name: Option<String>,
+    /// The bootstrap owner's only: the organization key, encrypted by the
+    /// owner's client with the owner's own public key.
+    #[serde(default, deserialize_with = "optional_key_text")]
+    pub org_key: Option<String>,
+}
+
+fn optional_key_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    key_text(d).map(Some)
 }
 
 #[derive(Debug, Serialize)]
@@ -468,4 +494,41 @@ pub struct Discovered {
 #[serde(deny_unknown_fields)]
 pub struct ClaimDomain {
     pub verified: bool,
+}
+
+/// One page of an organization's audit log (`GET /orgs/{org}/events`).
+#[derive(Debug, Serialize)]
+pub struct EventPage {
+    pub events: Vec<EventView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// An event as the API shows it (its retention is not shown).
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: admit_domain::EventType,
+    pub at: Timestamp,
+    pub actor: admit_domain::Actor,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    pub details: admit_domain::EventDetails,
+}
+
+impl From<admit_domain::Event> for EventView {
+    fn from(e: admit_domain::Event) -> Self {
+        EventView {
+            id: e.id.to_string(),
+            kind: e.kind,
+            at: e.at,
+            actor: e.actor,
+            member_id: e.member_id.map(|m| m.to_string()),
+            ip: e.ip.map(|ip| ip.to_string()),
+            details: e.details,
+        }
+    }
 }

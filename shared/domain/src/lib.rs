@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod email;
+pub mod event;
 pub mod ids;
 pub mod invitation;
 pub mod membership;
@@ -21,6 +22,9 @@ pub mod time;
 
 pub use account::{Account, Device, Kdf, KeyMaterial, MasterPassword, MasterPasswordHash};
 pub use email::Email;
+pub use event::{
+    Actor, Event, EventDetails, EventId, EventPosition, EventQuery, EventSource, EventType,
+};
 pub use ids::{MemberId, OrgId, UserId};
 pub use invitation::{Delivery, Invitation, InvitationError, InvitationToken, IssuedInvitation};
 pub use membership::{Action, ClaimedMail, Membership, Role, Status, TransitionError};

@@ -1,8 +1,10 @@
-//! The client's address, for rate limits. Each world's composition root
-//! knows where it comes from and puts it in the request's extensions as
-//! [`ClientIp`]: `admit serve` from the socket (or, from a `--trusted-proxy`,
-//! its `X-Forwarded-For`), Lambda from API Gateway's request context.
-//! Handlers of rate-limited endpoints take [`ClientApp`].
+//! The client's address, for rate limits and the audit log. Each world's
+//! composition root knows where it comes from and puts it in the request's
+//! extensions as [`ClientIp`]: `admit serve` from the socket (or, from a
+//! `--trusted-proxy`, its `X-Forwarded-For`), Lambda from API Gateway's
+//! request context.
+//! Every handler takes [`ClientApp`]: rate limits count against the
+//! address, and the events a request writes record it.
 
 use admit_app::App;
 use axum::extract::FromRequestParts;

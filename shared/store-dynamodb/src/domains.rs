@@ -6,14 +6,19 @@ use crate::error::unavailable;
 use crate::items::decode;
 use crate::keys::{Item, Key, s};
 use crate::ops::Expr;
-use admit_domain::ClaimedDomain;
+use admit_domain::{ClaimedDomain, Event};
 use admit_store::{Domains, StoreError};
 use async_trait::async_trait;
 
 #[async_trait]
 impl Domains for DynamoStore {
-    /// Claim a domain: a Put that succeeds when nobody or the same organization holds it.
-    async fn put_claimed_domain(&self, d: &ClaimedDomain) -> Result<(), StoreError> {
+    /// Claim a domain: a Put that succeeds when nobody or the same
+    /// organization holds it (with events, in one transaction with their puts).
+    async fn put_claimed_domain(
+        &self,
+        d: &ClaimedDomain,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
         let item: Item = {
             let mut item: Item = serde_dynamo::to_item(d).map_err(unavailable)?;
             item.extend(Key::claimed_domain(&d.domain).item());
@@ -22,7 +27,8 @@ impl Domains for DynamoStore {
         let mut expr = Expr::default();
         expr.name("#org_id", "org_id");
         expr.value(":org_id", s(d.org_id.as_str()));
-        self.put_conditionally(item, "attribute_not_exists(pk) OR #org_id = :org_id", &expr)
+        let condition = "attribute_not_exists(pk) OR #org_id = :org_id";
+        self.put_with_events(item, Some((condition, &expr)), events)
             .await
     }
 

@@ -1,6 +1,8 @@
-//! [`Housekeeping`]: nothing to do. Sessions, pending sign-ins, setup grants
-//! and consumed-assertion records carry `ttl`, and DynamoDB deletes them
-//! itself some time after they expire (reads treat them as expired until then).
+//! [`Housekeeping`]: nothing to do. Sessions, pending sign-ins, setup grants,
+//! consumed-assertion records, rate-limit counters and events carry `ttl`,
+//! and DynamoDB deletes them itself some time after they expire (reads treat
+//! them as expired until then; events past their retention may still be
+//! listed until TTL deletes them).
 
 use crate::DynamoStore;
 use admit_domain::Timestamp;

@@ -1,7 +1,9 @@
 //! Key values of every item kind (see the crate docs for the layout).
 
 use crate::schema::{GSI1, GSI2, TABLE};
-use admit_domain::{Email, ExternalId, MemberId, OrgId, SsoIdentifier, TokenDigest, UserId};
+use admit_domain::{
+    Email, EventType, ExternalId, MemberId, OrgId, SsoIdentifier, TokenDigest, UserId,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -103,6 +105,13 @@ impl Key {
         Key::new(format!("SETUP#{}", digest.to_hex()), "SETUP")
     }
 
+    /// An event, in its organization's events partition, at its position
+    /// (`EventPosition::encode`: `{at:012}#{event id}`, so the sort key
+    /// order is the time order).
+    pub fn event(org: &OrgId, position: &str) -> Self {
+        Key::new(events_pk(org), position)
+    }
+
     /// As the attributes of a GetItem / DeleteItem / ExclusiveStartKey.
     pub fn item(&self) -> Item {
         HashMap::from([(PK.to_owned(), s(&self.pk)), (SK.to_owned(), s(&self.sk))])
@@ -127,6 +136,22 @@ pub(crate) fn user_pk(user: &UserId) -> String {
 /// `gsi1sk` of a membership held by a user.
 pub(crate) fn user_membership_sk(org: &OrgId, member: &MemberId) -> String {
     format!("{MEMBER_PREFIX}{org}#{member}")
+}
+
+/// The partition of an organization's events (apart from its own
+/// partition, so a membership listing never reads them).
+pub(crate) fn events_pk(org: &OrgId) -> String {
+    format!("EVENTS#{org}")
+}
+
+/// `gsi1pk` of the events about one member (`gsi1sk`: the event's position).
+pub(crate) fn member_events_pk(org: &OrgId, member: &MemberId) -> String {
+    format!("{}#MEMBER#{member}", events_pk(org))
+}
+
+/// `gsi2pk` of the events of one type (`gsi2sk`: the event's position).
+pub(crate) fn type_events_pk(org: &OrgId, kind: EventType) -> String {
+    format!("{}#TYPE#{kind}", events_pk(org))
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {

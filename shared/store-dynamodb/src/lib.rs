@@ -2,7 +2,7 @@
 //! (single-table design), with the semantics of the embedded store and the
 //! same contract suite. One module per capability, named as its trait
 //! (`organizations`, `memberships`, `accounts`,
-//! `sessions`, `sign_ins`, `mail_queue`, `domains`, `rate_limits`, `housekeeping`), each
+//! `sessions`, `sign_ins`, `mail_queue`, `domains`, `events`, `rate_limits`, `housekeeping`), each
 //! building its own items; `ops` holds the request plumbing they share,
 //! `keys` the key layout, `items` the encoding, `schema` the table.
 //!
@@ -11,9 +11,11 @@
 //! Every item is its domain value serialized with `serde_dynamo` (`None` is a
 //! NULL attribute) plus its key attributes. The table's schema lives in one
 //! place, [`schema::TABLE`]: string keys `pk`/`sk`, the sparse indexes `gsi1`
-//! (`gsi1pk`/`gsi1sk`: memberships by user) and `gsi2` (`gsi2pk`/`gsi2sk`:
-//! memberships owing an email, by due time), projection ALL, TTL on `ttl`,
-//! on-demand billing.
+//! (`gsi1pk`/`gsi1sk`: memberships by user; events by member) and `gsi2`
+//! (`gsi2pk`/`gsi2sk`: memberships owing an email, by due time; events by
+//! type), projection ALL, TTL on `ttl`, on-demand billing. Each index is
+//! overloaded under partition keys that never collide (`USER#…` and `DUE`
+//! for memberships, `EVENTS#…` for events).
 //!
 //! | Item            | `pk`                 | `sk`                  | other key attributes                                              |
 //! |-----------------|----------------------|-----------------------|-------------------------------------------------------------------|
@@ -30,6 +32,7 @@
 //! | consumed assertion | `SAML#{digest}`   | `SAML`                | `ttl` = until when a replay is refused (digest of the IdP and assertion ID) |
 //! | claimed domain  | `DOMAIN#{domain}`    | `DOMAIN`              | `org_id` (the claim's owner), `verified`                          |
 //! | rate-limit counter | `RATE#{key}`      | `RATE`                | `attempts` (`ADD`ed to); `ttl` = the end of its window             |
+//! | event           | `EVENTS#{org_id}`    | `{at:012}#{event_id}` (its position) | about a member: `gsi1pk = EVENTS#{org_id}#MEMBER#{member_id}`, `gsi1sk` = the position; always: `gsi2pk = EVENTS#{org_id}#TYPE#{type}`, `gsi2sk` = the position; `ttl` = `expires_at` in unix seconds (the retention) |
 //!
 //! # Access patterns
 //!
@@ -37,17 +40,17 @@
 //! |------------------------------------|----------------------------------------------------|--------------------------------|-------------------|
 //! | `create_organization`              | SSO guard + organization + owner membership        | TransactWriteItems (3 Puts)    | each `attribute_not_exists(pk)`; any failure → `Conflict` |
 //! | `organization`                     | `ORG#{org}` / `ORG`                                | GetItem (consistent)           | |
-//! | `update_organization_settings`     | `ORG#{org}` / `ORG`                                | UpdateItem                     | `SET` every attribute but `occupied_seats`, if `attribute_exists(pk) AND sso_identifier = :ident AND settings_version = :expected` (absent counts as 0) |
+//! | `update_organization_settings`     | `ORG#{org}` / `ORG`                                | UpdateItem (with events: TransactWriteItems) | `SET` every attribute but `occupied_seats`, if `attribute_exists(pk) AND sso_identifier = :ident AND settings_version = :expected` (absent counts as 0) |
 //! | `organization_by_sso_identifier`   | `SSOID#{id}` / `SSOID`, then the organization      | 2 × GetItem (consistent)       | |
 //! | `membership`                       | `ORG#{org}` / `MEMBER#{member}`                    | GetItem (consistent)           | |
 //! | `memberships`                      | `ORG#{org}` / `MEMBER#{member}` × n                | BatchGetItem (consistent), chunks of 100 | unprocessed keys asked again with backoff |
 //! | `list_memberships`                 | `pk = ORG#{org} AND begins_with(sk, "MEMBER#")`    | Query (consistent, ascending)  | optional filter `status = :status`; cursor = last member id returned, resumed with `ExclusiveStartKey` |
 //! | `memberships_of_user`              | index `gsi1`: `gsi1pk = USER#{user}`               | Query (eventually consistent), all pages | |
-//! | `add_memberships`                  | organization + each new membership                 | TransactWriteItems (1 Update + n Puts, n ≤ 99) | org: `ADD occupied_seats :n` if `attribute_exists(pk)` AND seat plan as read (`seats.limit`, `seats.autoscale_max`) AND, with a capacity, `occupied_seats <= capacity - n`; memberships: `attribute_not_exists(pk)` |
-//! | `update_membership`                | `ORG#{org}` / `MEMBER#{member}`                    | PutItem                        | `attribute_exists(pk) AND status = :status AND invitation.digest = :digest` (or `attribute_not_exists(invitation.digest)`); with an expected owed email, also `mail.kind`, `mail.due_at` and `mail.attempts` equal (or `attribute_not_exists(mail)`) |
+//! | `add_memberships`                  | organization + each new membership + its events    | TransactWriteItems (1 Update + n Puts + the events' Puts, n ≤ 49, all ≤ 100) | org: `ADD occupied_seats :n` if `attribute_exists(pk)` AND seat plan as read (`seats.limit`, `seats.autoscale_max`) AND, with a capacity, `occupied_seats <= capacity - n`; memberships: `attribute_not_exists(pk)` |
+//! | `update_membership`                | `ORG#{org}` / `MEMBER#{member}`                    | PutItem (with events: TransactWriteItems) | `attribute_exists(pk) AND status = :status AND invitation.digest = :digest` (or `attribute_not_exists(invitation.digest)`); with an expected owed email, also `mail.kind`, `mail.due_at` and `mail.attempts` equal (or `attribute_not_exists(mail)`) |
 //! | `accept_membership` with account   | membership + `USER#{user}`/`ACCOUNT` + `EMAIL#{email}`/`EMAIL` | TransactWriteItems (3 Puts) | membership as above; account and email guard `attribute_not_exists(pk)` |
 //! | `account`                          | `USER#{user}` / `ACCOUNT`                          | GetItem (consistent)           | |
-//! | `due_memberships`                  | index `gsi2`: `gsi2pk = DUE AND gsi2sk < {now + 1:012}` | Query (eventually consistent, ascending, `Limit`) | the sparse index holds only memberships owing an email |
+//! | `due_memberships`                  | index `gsi2`: `gsi2pk = DUE AND gsi2sk < {now + 1:012}` | Query (eventually consistent, ascending, `Limit`) | the sparse index's `DUE` partition holds only memberships owing an email |
 //! | `admin_digest`                     | `ORG#{org}` / `DIGEST`                             | GetItem (consistent)           | |
 //! | `put_admin_digest`                 | `ORG#{org}` / `DIGEST`                             | PutItem                        | `attribute_not_exists(pk)` for version 0, else `version = :expected` |
 //! | `account_by_email`                 | `EMAIL#{email}` / `EMAIL`, then the account        | 2 × GetItem (consistent)       | |
@@ -59,18 +62,31 @@
 //! | `apply_sign_in` `Link`             | `USER#{user}`/`ACCOUNT` + link                     | TransactWriteItems (1 ConditionCheck + 1 Put) | account `attribute_exists(pk)`; link `attribute_not_exists(pk)`; any failure → `Conflict` |
 //! | `apply_sign_in` `CreateAccountForInvitation` | membership + account + email guard + link | TransactWriteItems (4 Puts) | membership as in `update_membership` AND `(attribute_not_exists(user_id) OR attribute_type(user_id, NULL))`; the others `attribute_not_exists(pk)`; any failure → `Conflict` |
 //! | `apply_sign_in` `CreateAccountAndMembership` | organization + membership + account + email guard + link | TransactWriteItems (1 Update + 4 Puts) | organization as in `add_memberships` with n = 1 (`NoSeats` or `Conflict`); the others `attribute_not_exists(pk)` (`Conflict`) |
-//! | `put_setup_grant`                  | `SETUP#{digest}` / `SETUP`                         | PutItem                        | unconditional |
+//! | `put_setup_grant`                  | `SETUP#{digest}` / `SETUP`                         | PutItem (with events: TransactWriteItems) | unconditional |
 //! | `setup_grant`                      | `SETUP#{digest}` / `SETUP`                         | GetItem (consistent)           | expired grants are returned until TTL deletes them |
 //! | `complete_setup`                   | grant + membership + `USER#{user}`/`ACCOUNT`       | TransactWriteItems (1 Delete + 2 Puts) | grant `attribute_exists(pk)`; membership as in `update_membership`; account `attribute_exists(pk) AND email = :email`; any failure → `Conflict` |
-//! | `put_session`                      | `SESSION#{digest}` / `SESSION`                     | PutItem                        | unconditional |
+//! | `put_session`                      | `SESSION#{digest}` / `SESSION`                     | PutItem (with events: TransactWriteItems) | unconditional |
 //! | `session`                          | `SESSION#{digest}` / `SESSION`                     | GetItem (consistent)           | expired sessions are returned until TTL deletes them |
 //! | `delete_session`                   | `SESSION#{digest}` / `SESSION`                     | DeleteItem                     | idempotent |
-//! | `put_claimed_domain`               | `DOMAIN#{domain}` / `DOMAIN`                       | PutItem                        | `attribute_not_exists(pk) OR org_id = :org_id`: another organization's claim → `Conflict` |
+//! | `put_claimed_domain`               | `DOMAIN#{domain}` / `DOMAIN`                       | PutItem (with events: TransactWriteItems) | `attribute_not_exists(pk) OR org_id = :org_id`: another organization's claim → `Conflict` |
 //! | `claimed_domain`                   | `DOMAIN#{domain}` / `DOMAIN`                       | GetItem (consistent)           | |
+//! | `record_events`                    | `EVENTS#{org}` / position, each event              | 1 event: PutItem; more: TransactWriteItems (n Puts, n ≤ 100) | each `attribute_not_exists(pk)`; an event that exists (or twice in the write) → `Conflict` |
+//! | `events` (no member, no type)      | `pk = EVENTS#{org}` [AND `sk` in the time range]   | Query (consistent, descending, `Limit` = what is left + 1) | time range: `sk >= {start:012}#` and/or `sk <= {end:012}#~`; cursor = the position of the last event returned, resumed with `ExclusiveStartKey` |
+//! | `events` by member [and type]      | index `gsi1`: `gsi1pk = EVENTS#{org}#MEMBER#{member}` [AND `gsi1sk` in the range] | Query (eventually consistent, descending) | a type is a filter `type = :type`, read a page's worth a request until the page is full |
+//! | `events` by type                   | index `gsi2`: `gsi2pk = EVENTS#{org}#TYPE#{type}` [AND `gsi2sk` in the range] | Query (eventually consistent, descending) | |
 //! | `count_attempt`                    | `RATE#{key}` / `RATE`                              | UpdateItem (`ReturnValues = UPDATED_NEW`) | `ADD attempts :1 SET ttl = :window_end`: atomic, each attempt counted once |
 //! | `attempts`                         | `RATE#{key}` / `RATE`                              | GetItem (consistent)           | |
-//! | `sweep_expired`                    | none                                               | none                           | TTL on `ttl` deletes expired sessions, pending sign-ins, setup grants, assertion records and rate-limit counters |
+//! | `sweep_expired`                    | none                                               | none                           | TTL on `ttl` deletes expired sessions, pending sign-ins, setup grants, assertion records, rate-limit counters and events past their retention |
 //! | [`create_table`]                   | the table                                          | CreateTable, DescribeTable, DescribeTimeToLive, UpdateTimeToLive | an existing table is fine |
+//!
+//! Every write that changes state takes the events recording its change and
+//! puts them (`attribute_not_exists(pk)`) in the same transaction, after the
+//! change's own items (so a cancellation's reasons keep their indexes). A
+//! write that is one PutItem or UpdateItem without events (`update_membership`,
+//! `update_organization_settings`, `put_session`, `put_setup_grant`,
+//! `put_claimed_domain`) stays that one call when given none, and becomes one
+//! TransactWriteItems of the same item and condition plus the events' Puts
+//! when given some. A failed condition writes no event.
 //!
 //! # Failures
 //!
@@ -94,12 +110,14 @@
 //! anything is sent, when the replacement would occupy a seat exactly when
 //! the expected one does not.
 //!
-//! The user index is eventually consistent: a membership accepted a moment
-//! ago may be missing from `memberships_of_user` for a short while.
+//! The indexes are eventually consistent: a membership accepted a moment
+//! ago may be missing from `memberships_of_user` for a short while, and an
+//! event recorded a moment ago from a listing by member or by type.
 
 mod accounts;
 mod domains;
 mod error;
+mod events;
 mod housekeeping;
 mod items;
 mod keys;

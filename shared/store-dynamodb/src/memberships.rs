@@ -5,25 +5,24 @@
 
 use crate::DynamoStore;
 use crate::accounts::create_account;
-use crate::error::{
-    TRANSACTION_ATTEMPTS, backoff, sdk_unavailable, transact, transact_or_conflict, unavailable,
-};
+use crate::error::{sdk_unavailable, transact, transact_or_conflict, unavailable};
+use crate::events::with_events;
 use crate::items::{decode, encode};
 use crate::keys::{
     DUE_PK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, Item, Key, MEMBER_PREFIX, PK, SK, due_sk, n, org_pk, s,
     user_membership_sk, user_pk,
 };
-use crate::ops::{BATCH_GET_LIMIT, Expr, put, put_new};
+use crate::ops::{BATCH_GET_LIMIT, Expr, TRANSACTION_ITEMS, put, put_new};
 use crate::schema::GSI1;
-use admit_domain::{Account, MemberId, Membership, OrgId, Organization, Status, UserId};
+use admit_domain::{Account, Event, MemberId, Membership, OrgId, Organization, Status, UserId};
 use admit_store::{Expected, MAX_PAGE_SIZE, Memberships, Page, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use std::collections::{HashMap, HashSet};
 
-/// A DynamoDB transaction holds at most 100 items: the new memberships and
-/// the organization's seat counter.
-pub const MAX_NEW_MEMBERSHIPS_PER_WRITE: usize = 99;
+/// A DynamoDB transaction holds at most 100 items: the new memberships,
+/// their events (one each) and the organization's seat counter.
+pub const MAX_NEW_MEMBERSHIPS_PER_WRITE: usize = 49;
 
 /// A membership; indexed by user (`gsi1`) only while it has one, and by
 /// due time (`gsi2`) only while it owes an email.
@@ -233,42 +232,8 @@ impl DynamoStore {
         &self,
         memberships: &[Membership],
     ) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        for chunk in memberships.chunks(25) {
-            let mut requests = chunk
-                .iter()
-                .map(|m| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(item(m)?))
-                        .build()
-                        .map_err(unavailable)?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            for attempt in 0..TRANSACTION_ATTEMPTS {
-                if requests.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    backoff(attempt - 1).await;
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut requests))
-                    .send()
-                    .await
-                    .map_err(sdk_unavailable)?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-            }
-            if !requests.is_empty() {
-                return Err(unavailable("BatchWriteItem kept leaving items unprocessed"));
-            }
-        }
-        Ok(())
+        self.batch_put(memberships.iter().map(item).collect::<Result<_, _>>()?)
+            .await
     }
 }
 
@@ -315,10 +280,15 @@ impl Memberships for DynamoStore {
         &self,
         org: &Organization,
         new: &[Membership],
+        events: &[Event],
     ) -> Result<(), StoreError> {
         assert!(
             new.len() <= MAX_NEW_MEMBERSHIPS_PER_WRITE,
             "at most {MAX_NEW_MEMBERSHIPS_PER_WRITE} at once"
+        );
+        assert!(
+            new.len() + events.len() < TRANSACTION_ITEMS,
+            "the memberships, their events and the seat counter fit one transaction"
         );
         let mut ids = HashSet::new();
         // One transaction may not touch an item twice: a repeated member is a conflict with itself.
@@ -333,10 +303,11 @@ impl Memberships for DynamoStore {
         for m in new {
             writes.push(put_new(&self.table, item(m)?)?);
         }
+        let writes = with_events(&self.table, writes, events)?;
         match transact(&self.client, writes).await {
             Ok(()) => Ok(()),
             Err(Err(e)) => Err(e),
-            // Only a membership's condition failed: it exists.
+            // Only a membership's or an event's condition failed: it exists.
             Err(Ok(cancelled)) if !cancelled.condition_failed(0) => Err(StoreError::Conflict),
             Err(Ok(cancelled)) => Err(self.seats_refused(org, wanted, &cancelled).await),
         }
@@ -346,8 +317,10 @@ impl Memberships for DynamoStore {
         &self,
         updated: &Membership,
         expected: &Expected,
+        events: &[Event],
     ) -> Result<(), StoreError> {
-        self.accept_membership(updated, expected, None).await
+        self.accept_membership(updated, expected, None, events)
+            .await
     }
 
     /// Revoke or restore: the membership Put (as `expected`) and the seat
@@ -357,6 +330,7 @@ impl Memberships for DynamoStore {
         org: &Organization,
         updated: &Membership,
         expected: &Expected,
+        events: &[Event],
     ) -> Result<(), StoreError> {
         let delta = admit_store::seat_delta(updated, expected).ok_or(StoreError::Conflict)?;
         if updated.org_id != org.id {
@@ -369,7 +343,11 @@ impl Memberships for DynamoStore {
         };
         let mut expr = Expr::default();
         let condition = membership_condition(&mut expr, expected)?;
-        let writes = vec![seat, put(&self.table, item(updated)?, &condition, &expr)?];
+        let writes = with_events(
+            &self.table,
+            vec![seat, put(&self.table, item(updated)?, &condition, &expr)?],
+            events,
+        )?;
         match transact(&self.client, writes).await {
             Ok(()) => Ok(()),
             Err(Err(e)) => Err(e),
@@ -385,6 +363,7 @@ impl Memberships for DynamoStore {
         &self,
         membership: &Membership,
         expected: &Expected,
+        events: &[Event],
     ) -> Result<(), StoreError> {
         let mut expr = Expr::default();
         let condition = membership_condition(&mut expr, expected)?;
@@ -402,6 +381,7 @@ impl Memberships for DynamoStore {
         if expected.status != Status::Revoked {
             writes.push(self.free_seat(&membership.org_id)?);
         }
+        let writes = with_events(&self.table, writes, events)?;
         transact_or_conflict(&self.client, writes).await
     }
 
@@ -410,16 +390,20 @@ impl Memberships for DynamoStore {
         updated: &Membership,
         expected: &Expected,
         new_account: Option<&Account>,
+        events: &[Event],
     ) -> Result<(), StoreError> {
         keeps_seat(updated, expected)?;
         let mut expr = Expr::default();
         let condition = membership_condition(&mut expr, expected)?;
         let item = item(updated)?;
         let Some(account) = new_account else {
-            return self.put_conditionally(item, &condition, &expr).await;
+            return self
+                .put_with_events(item, Some((&condition, &expr)), events)
+                .await;
         };
         let mut writes = vec![put(&self.table, item, &condition, &expr)?];
         writes.extend(create_account(&self.table, account)?);
+        let writes = with_events(&self.table, writes, events)?;
         transact_or_conflict(&self.client, writes).await
     }
 }

@@ -1,6 +1,6 @@
 //! The plumbing every capability module writes and reads with: condition
 //! expressions, transaction items, single-item reads and writes, batched
-//! reads and paged queries. No capability lives here.
+//! reads and writes, and paged queries. No capability lives here.
 
 use crate::DynamoStore;
 use crate::error::{TRANSACTION_ATTEMPTS, backoff, sdk_unavailable, unavailable};
@@ -14,6 +14,11 @@ use std::collections::HashMap;
 
 pub(crate) const NOT_EXISTS: &str = "attribute_not_exists(pk)";
 pub(crate) const EXISTS: &str = "attribute_exists(pk)";
+
+/// A transaction (TransactWriteItems) holds at most this many items.
+pub(crate) const TRANSACTION_ITEMS: usize = 100;
+/// BatchWriteItem takes at most this many puts.
+const BATCH_WRITE_LIMIT: usize = 25;
 
 /// BatchGetItem takes at most this many keys.
 pub(crate) const BATCH_GET_LIMIT: usize = 100;
@@ -54,6 +59,16 @@ pub(crate) fn put(
         .condition_expression(condition)
         .set_expression_attribute_names(expr.names())
         .set_expression_attribute_values(expr.values())
+        .build()
+        .map_err(unavailable)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Put `item` whatever is stored at its key.
+pub(crate) fn put_any(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
         .build()
         .map_err(unavailable)?;
     Ok(TransactWriteItem::builder().put(put).build())
@@ -155,6 +170,50 @@ impl DynamoStore {
             .send()
             .await
             .map_err(sdk_unavailable)?;
+        Ok(())
+    }
+
+    /// Put `items` with BatchWriteItem, 25 a call, asking again for the
+    /// items DynamoDB left unprocessed: no condition, not atomic. For
+    /// seeding tests and benchmarks only, never a request path.
+    pub(crate) async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let mut requests = items
+                .by_ref()
+                .take(BATCH_WRITE_LIMIT)
+                .map(|item| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .map_err(unavailable)?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            for attempt in 0..TRANSACTION_ATTEMPTS {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    backoff(attempt - 1).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut requests))
+                    .send()
+                    .await
+                    .map_err(sdk_unavailable)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(unavailable("BatchWriteItem kept leaving items unprocessed"));
+            }
+        }
         Ok(())
     }
 

@@ -3,12 +3,13 @@
 //! writes of other modules put in their transactions.
 
 use crate::error::{Cancelled, sdk_unavailable, transact_or_conflict, unavailable};
+use crate::events::with_events;
 use crate::items::{GUARD_ORG_ID, decode, encode, guard_target};
 use crate::keys::{Item, Key, n, s};
 use crate::memberships;
 use crate::ops::{Expr, put_new};
 use crate::{DynamoStore, error};
-use admit_domain::{Membership, OrgId, Organization, SeatPlan, SsoIdentifier};
+use admit_domain::{Event, Membership, OrgId, Organization, SeatPlan, SsoIdentifier};
 use admit_store::{Organizations, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
@@ -140,6 +141,7 @@ impl Organizations for DynamoStore {
         &self,
         org: &Organization,
         owner: &Membership,
+        events: &[Event],
     ) -> Result<(), StoreError> {
         if owner.org_id != org.id {
             return Err(StoreError::Conflict);
@@ -150,6 +152,7 @@ impl Organizations for DynamoStore {
             put_new(table, organization_item(org)?)?,
             put_new(table, memberships::item(owner)?)?,
         ];
+        let writes = with_events(table, writes, events)?;
         transact_or_conflict(&self.client, writes).await
     }
 
@@ -161,11 +164,13 @@ impl Organizations for DynamoStore {
     }
 
     /// One UpdateItem setting every settings attribute; `occupied_seats` and
-    /// the keys are left as stored.
+    /// the keys are left as stored. With events, one TransactWriteItems of
+    /// that Update and the events' puts.
     async fn update_organization_settings(
         &self,
         org: &Organization,
         expected_version: u64,
+        events: &[Event],
     ) -> Result<(), StoreError> {
         let mut item = organization_item(org)?;
         for kept in [crate::keys::PK, crate::keys::SK, "occupied_seats"] {
@@ -188,15 +193,33 @@ impl Organizations for DynamoStore {
         } else {
             "#version = :version"
         };
+        let key = Key::organization(&org.id).item();
+        let update = format!("SET {}", sets.join(", "));
+        let condition = format!("attribute_exists(pk) AND #ident = :ident AND {version}");
+        if !events.is_empty() {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression(update)
+                .condition_expression(condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .build()
+                .map_err(unavailable)?;
+            let writes = with_events(
+                &self.table,
+                vec![TransactWriteItem::builder().update(update).build()],
+                events,
+            )?;
+            return transact_or_conflict(&self.client, writes).await;
+        }
         let written = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(crate::keys::Key::organization(&org.id).item()))
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression(format!(
-                "attribute_exists(pk) AND #ident = :ident AND {version}"
-            ))
+            .set_key(Some(key))
+            .update_expression(update)
+            .condition_expression(condition)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
             .send()

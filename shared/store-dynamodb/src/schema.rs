@@ -70,9 +70,11 @@ pub const TABLE: TableDescription = TableDescription {
     ttl_attribute: "ttl",
 };
 
-/// The index of memberships by user (sparse: only memberships with a user).
+/// The index of memberships by user (sparse: only memberships with a user),
+/// overloaded with events by member (`EVENTS#{org}#MEMBER#{member}`).
 pub(crate) const GSI1: IndexDescription = TABLE.global_secondary_indexes[0];
-/// The index of owed emails by due time (sparse: only memberships owing one).
+/// The index of owed emails by due time (sparse: only memberships owing one,
+/// under `DUE`), overloaded with events by type (`EVENTS#{org}#TYPE#{type}`).
 pub(crate) const GSI2: IndexDescription = TABLE.global_secondary_indexes[1];
 
 fn key_elements(key: KeyDescription) -> Vec<KeySchemaElement> {

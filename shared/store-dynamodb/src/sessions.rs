@@ -5,7 +5,7 @@ use crate::DynamoStore;
 use crate::error::sdk_unavailable;
 use crate::items::{decode_secret, encode};
 use crate::keys::{Item, Key, TTL, n};
-use admit_domain::{Session, TokenDigest};
+use admit_domain::{Event, Session, TokenDigest};
 use admit_store::{Sessions, StoreError};
 use async_trait::async_trait;
 
@@ -18,8 +18,9 @@ pub(crate) fn item(session: &Session) -> Result<Item, StoreError> {
 
 #[async_trait]
 impl Sessions for DynamoStore {
-    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.put_item(item(session)?).await
+    /// One PutItem; with events, one TransactWriteItems of it and their puts.
+    async fn put_session(&self, session: &Session, events: &[Event]) -> Result<(), StoreError> {
+        self.put_with_events(item(session)?, None, events).await
     }
 
     async fn session(&self, digest: &TokenDigest) -> Result<Option<Session>, StoreError> {

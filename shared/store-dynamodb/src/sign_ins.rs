@@ -6,13 +6,14 @@
 use crate::DynamoStore;
 use crate::accounts::{self, create_account};
 use crate::error::{sdk_unavailable, transact, transact_or_conflict, unavailable};
+use crate::events::with_events;
 use crate::items::{decode, decode_secret, encode};
 use crate::keys::{Item, Key, TTL, n};
 use crate::memberships::{self, keeps_seat, membership_condition, no_user_condition};
 use crate::ops::{EXISTS, Expr, NOT_EXISTS, check_exists, delete_existing, put, put_new};
 use admit_domain::{
-    Account, ExternalId, IdentityLink, Membership, OrgId, PendingSignIn, SetupGrant, Timestamp,
-    TokenDigest,
+    Account, Event, ExternalId, IdentityLink, Membership, OrgId, PendingSignIn, SetupGrant,
+    Timestamp, TokenDigest,
 };
 use admit_store::{Expected, SignInWrite, SignIns, StoreError};
 use async_trait::async_trait;
@@ -121,7 +122,8 @@ impl SignIns for DynamoStore {
             .transpose()
     }
 
-    async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
+    /// The sign-in's items in one transaction, its events' puts last.
+    async fn apply_sign_in(&self, write: &SignInWrite, events: &[Event]) -> Result<(), StoreError> {
         let table = self.table.as_str();
         match write {
             SignInWrite::Link { link, membership } => {
@@ -142,6 +144,7 @@ impl SignIns for DynamoStore {
                         .map_err(unavailable)?;
                     writes.push(TransactWriteItem::builder().condition_check(check).build());
                 }
+                let writes = with_events(table, writes, events)?;
                 transact_or_conflict(&self.client, writes).await
             }
             SignInWrite::CreateAccountForInvitation {
@@ -165,6 +168,7 @@ impl SignIns for DynamoStore {
                 )?];
                 writes.extend(create_account(table, account)?);
                 writes.push(put_new_link(table, link)?);
+                let writes = with_events(table, writes, events)?;
                 transact_or_conflict(&self.client, writes).await
             }
             SignInWrite::CreateAccountAndMembership {
@@ -182,10 +186,11 @@ impl SignIns for DynamoStore {
                 ];
                 writes.extend(create_account(table, account)?);
                 writes.push(put_new_link(table, link)?);
+                let writes = with_events(table, writes, events)?;
                 match transact(&self.client, writes).await {
                     Ok(()) => Ok(()),
                     Err(Err(e)) => Err(e),
-                    // The membership, the account, its email or the link exists.
+                    // The membership, the account, its email, the link or an event exists.
                     Err(Ok(cancelled)) if !cancelled.condition_failed(0) => {
                         Err(StoreError::Conflict)
                     }
@@ -195,8 +200,14 @@ impl SignIns for DynamoStore {
         }
     }
 
-    async fn put_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError> {
-        self.put_item(setup_grant(grant)?).await
+    /// One PutItem; with events, one TransactWriteItems of it and their puts.
+    async fn put_setup_grant(
+        &self,
+        grant: &SetupGrant,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        self.put_with_events(setup_grant(grant)?, None, events)
+            .await
     }
 
     async fn setup_grant(&self, digest: &TokenDigest) -> Result<Option<SetupGrant>, StoreError> {
@@ -214,6 +225,7 @@ impl SignIns for DynamoStore {
         membership: &Membership,
         expected: &Expected,
         account: &Account,
+        events: &[Event],
     ) -> Result<(), StoreError> {
         keeps_seat(membership, expected)?;
         let table = self.table.as_str();
@@ -240,6 +252,7 @@ impl SignIns for DynamoStore {
                 &account_expr,
             )?,
         ];
+        let writes = with_events(table, writes, events)?;
         transact_or_conflict(&self.client, writes).await
     }
 }

@@ -1,6 +1,7 @@
 //! What the contract does not pin down but this adapter must get right:
-//! the seat-plan condition, batch edges, listings matching the embedded
-//! store page for page, and error mapping.
+//! the seat-plan condition, batch edges, the transaction's 100 items,
+//! listings matching the embedded store page for page, event cursors
+//! against DynamoDB's start-key rule, and error mapping.
 
 use admit_domain::{
     Account, Email, ExternalId, IdentityLink, MemberId, Membership, OrgId, Organization,
@@ -57,7 +58,7 @@ fn invitee(org: &Organization, address: &str, role: Role) -> Membership {
 
 async fn seeded(store: &impl Store, seats: SeatPlan) -> Organization {
     let (org, owner) = new_org(seats);
-    store.create_organization(&org, &owner).await.unwrap();
+    store.create_organization(&org, &owner, &[]).await.unwrap();
     org
 }
 
@@ -86,14 +87,18 @@ async fn a_changed_seat_plan_is_a_conflict_not_no_seats() {
         .unwrap();
     let m = invitee(&org, "a@acme.test", Role::User);
     assert!(matches!(
-        store.add_memberships(&org, std::slice::from_ref(&m)).await,
+        store
+            .add_memberships(&org, std::slice::from_ref(&m), &[])
+            .await,
         Err(StoreError::Conflict)
     ));
     // Read again, the plan holds and the seats are what is missing.
     let org = store.organization(&org.id).await.unwrap().unwrap();
     assert_eq!(org.seats.limit, Some(1));
     assert!(matches!(
-        store.add_memberships(&org, std::slice::from_ref(&m)).await,
+        store
+            .add_memberships(&org, std::slice::from_ref(&m), &[])
+            .await,
         Err(StoreError::NoSeats)
     ));
     // From unlimited (NULL limit) to a limit is a change too.
@@ -106,12 +111,12 @@ async fn a_changed_seat_plan_is_a_conflict_not_no_seats() {
     let m = invitee(&unlimited, "b@acme.test", Role::User);
     assert!(matches!(
         store
-            .add_memberships(&limited, std::slice::from_ref(&m))
+            .add_memberships(&limited, std::slice::from_ref(&m), &[])
             .await,
         Err(StoreError::Conflict)
     ));
     store
-        .add_memberships(&unlimited, std::slice::from_ref(&m))
+        .add_memberships(&unlimited, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
 }
@@ -123,19 +128,23 @@ async fn odd_batches_are_refused_whole() {
     let a = invitee(&org, "a@acme.test", Role::User);
     // The same member twice in one batch.
     assert!(matches!(
-        store.add_memberships(&org, &[a.clone(), a.clone()]).await,
+        store
+            .add_memberships(&org, &[a.clone(), a.clone()], &[])
+            .await,
         Err(StoreError::Conflict)
     ));
     // A member of another organization.
     let (other, _) = new_org(SeatPlan::default());
     let stranger = invitee(&other, "s@acme.test", Role::User);
     assert!(matches!(
-        store.add_memberships(&org, &[a.clone(), stranger]).await,
+        store
+            .add_memberships(&org, &[a.clone(), stranger], &[])
+            .await,
         Err(StoreError::Conflict)
     ));
     // An organization that does not exist.
     assert!(matches!(
-        store.add_memberships(&other, &[]).await,
+        store.add_memberships(&other, &[], &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
@@ -156,7 +165,7 @@ async fn update_conditions_cover_a_missing_invitation_and_seats() {
     let org = seeded(&store, SeatPlan::default()).await;
     let m = invitee(&org, "a@acme.test", Role::User);
     store
-        .add_memberships(&org, std::slice::from_ref(&m))
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
     let mut accepted = m.clone();
@@ -170,7 +179,9 @@ async fn update_conditions_cover_a_missing_invitation_and_seats() {
         mail: None,
     };
     assert!(matches!(
-        store.update_membership(&accepted, &no_invitation).await,
+        store
+            .update_membership(&accepted, &no_invitation, &[])
+            .await,
         Err(StoreError::Conflict)
     ));
     // Revoking through an update would free a seat without counting it.
@@ -178,7 +189,7 @@ async fn update_conditions_cover_a_missing_invitation_and_seats() {
     revoked.revoke().unwrap();
     assert!(matches!(
         store
-            .update_membership(&revoked, &Expected::as_read(&m))
+            .update_membership(&revoked, &Expected::as_read(&m), &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -188,7 +199,7 @@ async fn update_conditions_cover_a_missing_invitation_and_seats() {
     );
     // Accepting indexes the membership by user; the user index drops it when the user goes.
     store
-        .update_membership(&accepted, &Expected::as_read(&m))
+        .update_membership(&accepted, &Expected::as_read(&m), &[])
         .await
         .unwrap();
     let user = accepted.user_id.clone().unwrap();
@@ -199,7 +210,7 @@ async fn update_conditions_cover_a_missing_invitation_and_seats() {
     let mut detached = accepted.clone();
     detached.user_id = None;
     store
-        .update_membership(&detached, &Expected::as_read(&accepted))
+        .update_membership(&detached, &Expected::as_read(&accepted), &[])
         .await
         .unwrap();
     assert!(store.memberships_of_user(&user).await.unwrap().is_empty());
@@ -210,12 +221,13 @@ async fn batch_reads_chunk_and_keep_the_order_asked() {
     let store = fresh().await;
     let org = seeded(&store, SeatPlan::default()).await;
     let mut all = Vec::new();
-    for batch in 0..2 {
-        let new: Vec<_> = (0..99)
+    // More than one BatchGetItem's 100 keys.
+    for batch in 0..3 {
+        let new: Vec<_> = (0..admit_store_dynamodb::MAX_NEW_MEMBERSHIPS_PER_WRITE)
             .map(|i| invitee(&org, &format!("b{batch}-{i}@acme.test"), Role::User))
             .collect();
         let org = store.organization(&org.id).await.unwrap().unwrap();
-        store.add_memberships(&org, &new).await.unwrap();
+        store.add_memberships(&org, &new, &[]).await.unwrap();
         all.extend(new);
     }
     let mut ids: Vec<MemberId> = all.iter().rev().map(|m| m.member_id.clone()).collect();
@@ -246,8 +258,8 @@ async fn listings_match_the_embedded_store_page_for_page() {
         .collect();
     ids.sort();
     for store in [&dynamo as &dyn Store, &embedded] {
-        store.create_organization(&org, &owner).await.unwrap();
-        store.add_memberships(&org, &members).await.unwrap();
+        store.create_organization(&org, &owner, &[]).await.unwrap();
+        store.add_memberships(&org, &members, &[]).await.unwrap();
         for m in members.iter().step_by(3) {
             let mut accepted = m.clone();
             accepted
@@ -255,7 +267,7 @@ async fn listings_match_the_embedded_store_page_for_page() {
                 .unwrap();
             accepted.user_id = None; // the same value in both stores
             store
-                .update_membership(&accepted, &Expected::as_read(m))
+                .update_membership(&accepted, &Expected::as_read(m), &[])
                 .await
                 .unwrap();
         }
@@ -376,14 +388,14 @@ async fn member_with_account(store: &DynamoStore, org: &Organization, address: &
     let m = invitee(org, address, Role::User);
     let org = store.organization(&org.id).await.unwrap().unwrap();
     store
-        .add_memberships(&org, std::slice::from_ref(&m))
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
     let a = account(address);
     let mut accepted = m.clone();
     accepted.accept(a.id.clone(), now()).unwrap();
     store
-        .accept_membership(&accepted, &Expected::as_read(&m), Some(&a))
+        .accept_membership(&accepted, &Expected::as_read(&m), Some(&a), &[])
         .await
         .unwrap();
     a
@@ -404,10 +416,13 @@ async fn linked_identities_stay_out_of_listings() {
         ("zzz-last", &bob),
     ] {
         store
-            .apply_sign_in(&SignInWrite::Link {
-                link: link(&org, external, &user.id),
-                membership: None,
-            })
+            .apply_sign_in(
+                &SignInWrite::Link {
+                    link: link(&org, external, &user.id),
+                    membership: None,
+                },
+                &[],
+            )
             .await
             .unwrap();
     }
@@ -477,7 +492,7 @@ async fn sign_in_records_are_keyed_by_digest_and_carry_their_expiry() {
     let member = MemberId::of(&org, &Email::parse("a@acme.test").unwrap());
     let (grant, token) =
         SetupGrant::issue(org, member, UserId::generate(&mut rng), now(), &mut rng);
-    store.put_setup_grant(&grant).await.unwrap();
+    store.put_setup_grant(&grant, &[]).await.unwrap();
     let item = raw_item(
         &store,
         format!("SETUP#{}", token.digest().to_hex()),
@@ -513,14 +528,14 @@ async fn an_invitation_that_has_a_user_refuses_a_sign_in_whole() {
     let org = seeded(&store, SeatPlan::default()).await;
     let m = invitee(&org, "jit@acme.test", Role::User);
     store
-        .add_memberships(&org, std::slice::from_ref(&m))
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
     // Still invited with the same invitation, but already recording a user.
     let mut recorded = m.clone();
     recorded.user_id = Some(UserId::generate(&mut rand::rng()));
     store
-        .update_membership(&recorded, &Expected::as_read(&m))
+        .update_membership(&recorded, &Expected::as_read(&m), &[])
         .await
         .unwrap();
     assert_eq!(Expected::as_read(&recorded), Expected::as_read(&m));
@@ -535,7 +550,7 @@ async fn an_invitation_that_has_a_user_refuses_a_sign_in_whole() {
         expected: Expected::as_read(&m),
     };
     assert!(matches!(
-        store.apply_sign_in(&write).await,
+        store.apply_sign_in(&write, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
@@ -562,7 +577,7 @@ async fn an_invitation_that_has_a_user_refuses_a_sign_in_whole() {
         expected: Expected::as_read(&m),
     };
     assert!(matches!(
-        store.apply_sign_in(&write).await,
+        store.apply_sign_in(&write, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.account(&a.id).await.unwrap(), None);
@@ -632,7 +647,7 @@ async fn a_sign_in_taking_a_seat_tells_no_seats_from_a_conflict() {
         .unwrap();
     let stale = new_member_write(&org, "a@acme.test", "sub-a");
     assert!(matches!(
-        store.apply_sign_in(&stale).await,
+        store.apply_sign_in(&stale, &[]).await,
         Err(StoreError::Conflict)
     ));
     wrote_nothing(&store, &stale).await;
@@ -640,7 +655,7 @@ async fn a_sign_in_taking_a_seat_tells_no_seats_from_a_conflict() {
     let org = store.organization(&org.id).await.unwrap().unwrap();
     let full = new_member_write(&org, "a@acme.test", "sub-a");
     assert!(matches!(
-        store.apply_sign_in(&full).await,
+        store.apply_sign_in(&full, &[]).await,
         Err(StoreError::NoSeats)
     ));
     wrote_nothing(&store, &full).await;
@@ -649,7 +664,7 @@ async fn a_sign_in_taking_a_seat_tells_no_seats_from_a_conflict() {
     none_at_all.seats.limit = Some(0);
     let write = new_member_write(&none_at_all, "b@acme.test", "sub-b");
     assert!(matches!(
-        store.apply_sign_in(&write).await,
+        store.apply_sign_in(&write, &[]).await,
         Err(StoreError::NoSeats)
     ));
     wrote_nothing(&store, &write).await;
@@ -657,7 +672,7 @@ async fn a_sign_in_taking_a_seat_tells_no_seats_from_a_conflict() {
     let (ghost, _) = new_org(SeatPlan::default());
     let write = new_member_write(&ghost, "c@acme.test", "sub-c");
     assert!(matches!(
-        store.apply_sign_in(&write).await,
+        store.apply_sign_in(&write, &[]).await,
         Err(StoreError::Conflict)
     ));
     wrote_nothing(&store, &write).await;
@@ -675,16 +690,19 @@ async fn a_sign_in_taking_a_seat_tells_no_seats_from_a_conflict() {
     let open = seeded(&store, SeatPlan::default()).await;
     let taken = member_with_account(&store, &open, "taken@acme.test").await;
     store
-        .apply_sign_in(&SignInWrite::Link {
-            link: link(&open, "sub-taken", &taken.id),
-            membership: None,
-        })
+        .apply_sign_in(
+            &SignInWrite::Link {
+                link: link(&open, "sub-taken", &taken.id),
+                membership: None,
+            },
+            &[],
+        )
         .await
         .unwrap();
     let open = store.organization(&open.id).await.unwrap().unwrap();
     let write = new_member_write(&open, "d@acme.test", "sub-taken");
     assert!(matches!(
-        store.apply_sign_in(&write).await,
+        store.apply_sign_in(&write, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
@@ -707,7 +725,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
     let store = fresh().await;
     let org = seeded(&store, SeatPlan::default()).await;
     let write = new_member_write(&org, "setup@acme.test", "sub-setup");
-    store.apply_sign_in(&write).await.unwrap();
+    store.apply_sign_in(&write, &[]).await.unwrap();
     let SignInWrite::CreateAccountAndMembership {
         account: a,
         membership: m,
@@ -723,7 +741,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
         now(),
         &mut rand::rng(),
     );
-    store.put_setup_grant(&grant).await.unwrap();
+    store.put_setup_grant(&grant, &[]).await.unwrap();
     let mut accepted = m.clone();
     accepted.accept(a.id.clone(), now()).unwrap();
     let expected = Expected::as_read(&m);
@@ -733,7 +751,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
     renamed.email = Email::parse("other@acme.test").unwrap();
     assert!(matches!(
         store
-            .complete_setup(&grant.digest, &accepted, &expected, &renamed)
+            .complete_setup(&grant.digest, &accepted, &expected, &renamed, &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -741,7 +759,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
     let stranger = account("setup@acme.test");
     assert!(matches!(
         store
-            .complete_setup(&grant.digest, &accepted, &expected, &stranger)
+            .complete_setup(&grant.digest, &accepted, &expected, &stranger, &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -750,7 +768,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
     revoked.revoke().unwrap();
     assert!(matches!(
         store
-            .complete_setup(&grant.digest, &revoked, &expected, &a)
+            .complete_setup(&grant.digest, &revoked, &expected, &a, &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -762,7 +780,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
     };
     assert!(matches!(
         store
-            .complete_setup(&grant.digest, &accepted, &stale, &a)
+            .complete_setup(&grant.digest, &accepted, &stale, &a, &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -779,7 +797,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
     assert_eq!(store.account(&stranger.id).await.unwrap(), None);
 
     store
-        .complete_setup(&grant.digest, &accepted, &expected, &a)
+        .complete_setup(&grant.digest, &accepted, &expected, &a, &[])
         .await
         .unwrap();
     assert_eq!(store.setup_grant(&grant.digest).await.unwrap(), None);
@@ -791,12 +809,126 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
         now(),
         &mut rand::rng(),
     );
-    store.put_setup_grant(&again).await.unwrap();
+    store.put_setup_grant(&again, &[]).await.unwrap();
     assert!(matches!(
         store
-            .complete_setup(&again.digest, &accepted, &expected, &a)
+            .complete_setup(&again.digest, &accepted, &expected, &a, &[])
             .await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.setup_grant(&again.digest).await.unwrap(), Some(again));
+}
+
+/// An event of `org` at `at` (seconds after `now()`), about `member`.
+fn event_at(
+    org: &OrgId,
+    at: i64,
+    kind: admit_domain::EventType,
+    member: Option<&MemberId>,
+) -> admit_domain::Event {
+    let at = now() + Duration::seconds(at);
+    let source = admit_domain::EventSource {
+        org_id: org.clone(),
+        at,
+        actor: admit_domain::Actor::Operator,
+        ip: None,
+        expires_at: at + Duration::days(365),
+    };
+    let micros = u64::try_from(at.unix()).unwrap() * 1_000_000;
+    source.event(
+        kind,
+        member,
+        admit_domain::EventDetails::default(),
+        micros,
+        &mut rand::rng(),
+    )
+}
+
+/// A transaction holds 100 items: the most memberships one write takes,
+/// an event each and the seat counter fit in one.
+#[tokio::test]
+async fn the_most_memberships_at_once_fit_one_transaction_with_their_events() {
+    use admit_store_dynamodb::MAX_NEW_MEMBERSHIPS_PER_WRITE as MOST;
+    let store = fresh().await;
+    let org = seeded(&store, SeatPlan::default()).await;
+    let new: Vec<_> = (0..MOST)
+        .map(|i| invitee(&org, &format!("e{i}@acme.test"), Role::User))
+        .collect();
+    let events: Vec<_> = new
+        .iter()
+        .map(|m| {
+            event_at(
+                &org.id,
+                0,
+                admit_domain::EventType::MemberInvited,
+                Some(&m.member_id),
+            )
+        })
+        .collect();
+    store.add_memberships(&org, &new, &events).await.unwrap();
+    let listed = store
+        .events(&org.id, &Default::default(), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), MOST);
+    assert!(listed.next_cursor.is_none());
+    let stored = store.organization(&org.id).await.unwrap().unwrap();
+    assert_eq!(stored.occupied_seats as usize, 1 + MOST);
+}
+
+/// DynamoDB refuses a start key outside the key condition's range, so a
+/// cursor is not sent as one there: a cursor newer than a time range lists
+/// the range from its newest event, one older than it lists nothing. On
+/// the table and on both indexes.
+#[tokio::test]
+async fn a_cursor_outside_the_time_range_lists_what_is_older_than_it() {
+    use admit_domain::{EventQuery, EventType};
+    let store = fresh().await;
+    let org = seeded(&store, SeatPlan::default()).await;
+    let member = MemberId::of(&org.id, &Email::parse("m@acme.test").unwrap());
+    let events: Vec<_> = (0..10)
+        .map(|s| event_at(&org.id, s, EventType::MemberRevoked, Some(&member)))
+        .collect();
+    store.record_events(&events).await.unwrap();
+    let second = |s| Some(now() + Duration::seconds(s));
+    for (member, kind) in [
+        (None, None),
+        (Some(member.clone()), None),
+        (None, Some(EventType::MemberRevoked)),
+    ] {
+        let every = EventQuery {
+            member: member.clone(),
+            kind,
+            ..EventQuery::default()
+        };
+        let first = store.events(&org.id, &every, None, 3).await.unwrap();
+        let cursor = first.next_cursor.expect("seven more");
+        assert_eq!(
+            first.items,
+            [&events[9], &events[8], &events[7]].map(Clone::clone)
+        );
+
+        let older = EventQuery {
+            start: second(0),
+            end: second(4),
+            ..every.clone()
+        };
+        let page = store
+            .events(&org.id, &older, Some(&cursor), 10)
+            .await
+            .unwrap();
+        let want: Vec<_> = events[..5].iter().rev().cloned().collect();
+        assert_eq!(page.items, want, "{every:?}");
+
+        let newer = EventQuery {
+            start: second(8),
+            end: None,
+            ..every
+        };
+        let page = store
+            .events(&org.id, &newer, Some(&cursor), 10)
+            .await
+            .unwrap();
+        assert!(page.items.is_empty() && page.next_cursor.is_none());
+    }
 }

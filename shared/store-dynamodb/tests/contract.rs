@@ -82,7 +82,7 @@ async fn sessions_carry_their_expiry_for_ttl() {
         now,
         &mut rand::rng(),
     );
-    store.put_session(&s).await.unwrap();
+    store.put_session(&s, &[]).await.unwrap();
     let item = client
         .get_item()
         .table_name(store.table())
@@ -118,6 +118,21 @@ async fn finding_due_mail_costs_what_is_due_not_the_table() {
                 .put_memberships_unconditionally(memberships)
                 .await
                 .unwrap();
+        },
+    )
+    .await;
+}
+
+/// Seeded with BatchWriteItem, as the owed mail is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_events_costs_a_page_not_the_history() {
+    let store = std::sync::Arc::new(fresh().await);
+    let (seeder, meter) = (store.clone(), store.clone());
+    admit_store::contract::events::listing_events_costs_a_page_not_the_history(
+        store,
+        move || meter.items_read(),
+        async |events: &[admit_domain::Event]| {
+            seeder.seed_events_unconditionally(events).await.unwrap();
         },
     )
     .await;

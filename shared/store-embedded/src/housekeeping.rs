@@ -1,8 +1,10 @@
 //! [`Housekeeping`]: deleting expired sessions, pending sign-ins, setup
-//! grants, consumed-assertion records and rate-limit counters (what DynamoDB's TTL does on AWS),
-//! so a long-running `admit serve` does not grow without bound. The job's
-//! timer sweeps on every run.
+//! grants, consumed-assertion records and rate-limit counters, and events past
+//! their retention (what DynamoDB's TTL does on AWS), so a long-running
+//! `admit serve` does not grow without bound. The job's timer sweeps on
+//! every run.
 
+use crate::events::sweep_events;
 use crate::rate_limits::{Counter, RATE_LIMITS};
 use crate::sessions::SESSIONS;
 use crate::sign_ins::{ASSERTIONS, SETUP_GRANTS, SIGN_INS, assertion_until};
@@ -37,9 +39,10 @@ fn sweep_table(
 #[async_trait]
 impl Housekeeping for EmbeddedStore {
     async fn sweep_expired(&self, now: Timestamp) -> Result<Swept, StoreError> {
-        let swept = self
+        let (swept, events_read) = self
             .write(move |tx| {
-                Ok(Swept {
+                let (events, events_read) = sweep_events(tx, now)?;
+                let swept = Swept {
                     sessions: sweep_table(tx, SESSIONS, now, |v| {
                         decode::<Session>(v).ok().map(|s| s.expires_at.unix())
                     })?,
@@ -53,9 +56,15 @@ impl Housekeeping for EmbeddedStore {
                     rate_limit_counters: sweep_table(tx, RATE_LIMITS, now, |v| {
                         decode::<Counter>(v).ok().map(|c| c.expires_at.unix())
                     })?,
-                })
+                    events,
+                };
+                Ok((swept, events_read))
             })
             .await?;
+        // Only the events' part is metered: it reads an index, so its cost
+        // is what expired (the other kinds are scanned whole).
+        self.items_read
+            .fetch_add(events_read, std::sync::atomic::Ordering::Relaxed);
         if swept.total() > 0 {
             tracing::info!(
                 sessions = swept.sessions,
@@ -63,6 +72,7 @@ impl Housekeeping for EmbeddedStore {
                 setup_grants = swept.setup_grants,
                 assertions = swept.assertions,
                 rate_limit_counters = swept.rate_limit_counters,
+                events = swept.events,
                 "expired records swept"
             );
         }

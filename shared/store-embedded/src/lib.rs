@@ -18,15 +18,19 @@
 //! | `sign_ins` | `SignIns` | `pending_sign_ins` (state digest → pending sign-in), `identity_links` (`{org}/{external id}` → link), `setup_grants` (digest → grant), `consumed_assertions` (digest → until, big-endian unix seconds) |
 //! | `mail_queue` | `MailQueue` | `owed_mail_due` (`{due_at:012}/{org}/{member}` → empty: the sparse due index), `admin_digests` (org id → digest record) |
 //! | `domains` | `Domains` | `claimed_domains` (domain → claim) |
+//! | `events` | `Events` | `events` (`{org}/{position}` → event), `events_by_member` (`{org}/{member}/{position}` → empty), `events_by_type` (`{org}/{type}/{position}` → empty), `events_by_expiry` (`{expires_at:012}/{org}/{position}` → empty); a position is `{at:012}#{event id}`, so key order is time order |
 //! | `rate_limits` | `RateLimits` | `rate_limits` (counter key → attempts and window end) |
-//! | `housekeeping` | `Housekeeping` | none of its own: it deletes the expired records of `sessions`, `pending_sign_ins`, `setup_grants`, `consumed_assertions` and `rate_limits` |
+//! | `housekeeping` | `Housekeeping` | none of its own: it deletes the expired records of `sessions`, `pending_sign_ins`, `setup_grants`, `consumed_assertions` and `rate_limits`, and the events past their `expires_at` (read through `events_by_expiry`) |
 //!
 //! A write that spans capabilities (a membership and its seat counter, an
 //! account created with a membership) calls the owning modules' helpers
-//! inside one write transaction.
+//! inside one write transaction. Every write that changes state also writes
+//! the events recording it there (`events::put_events`): both are committed,
+//! or neither.
 
 mod accounts;
 mod domains;
+mod events;
 mod housekeeping;
 mod mail_queue;
 mod memberships;
@@ -46,7 +50,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 type Table = TableDefinition<'static, &'static str, &'static [u8]>;
 
 /// Every table of the store, opened (created) when the file is opened.
-pub const TABLES: [Table; 15] = [
+pub const TABLES: [Table; 19] = [
     organizations::ORGS,
     organizations::SSO_IDS,
     memberships::MEMBERS,
@@ -61,6 +65,10 @@ pub const TABLES: [Table; 15] = [
     mail_queue::DUE,
     mail_queue::DIGESTS,
     domains::DOMAINS,
+    events::EVENTS,
+    events::EVENTS_BY_MEMBER,
+    events::EVENTS_BY_TYPE,
+    events::EVENTS_BY_EXPIRY,
     rate_limits::RATE_LIMITS,
 ];
 

@@ -2,10 +2,11 @@
 //! and the writes that move seats with them.
 
 use crate::accounts::create_account;
+use crate::events::put_events;
 use crate::mail_queue::{DUE, due_key};
 use crate::organizations::{free_seat, take_seats};
 use crate::{EmbeddedStore, Get, Table, decode, put, put_json, remove, unavailable};
-use admit_domain::{Account, MemberId, Membership, OrgId, Organization, Status, UserId};
+use admit_domain::{Account, Event, MemberId, Membership, OrgId, Organization, Status, UserId};
 use admit_store::{Expected, Memberships, Page, StoreError};
 use async_trait::async_trait;
 use redb::{TableDefinition, WriteTransaction};
@@ -166,8 +167,9 @@ impl Memberships for EmbeddedStore {
         &self,
         org: &Organization,
         new: &[Membership],
+        events: &[Event],
     ) -> Result<(), StoreError> {
-        let (seen, new) = (org.clone(), new.to_vec());
+        let (seen, new, events) = (org.clone(), new.to_vec(), events.to_vec());
         self.write(move |tx| {
             let wanted = u32::try_from(new.len()).map_err(|_| StoreError::NoSeats)?;
             take_seats(tx, &seen, wanted)?;
@@ -177,7 +179,7 @@ impl Memberships for EmbeddedStore {
                 }
                 put_membership(tx, m)?;
             }
-            Ok(())
+            put_events(tx, &events)
         })
         .await
     }
@@ -186,8 +188,10 @@ impl Memberships for EmbeddedStore {
         &self,
         updated: &Membership,
         expected: &Expected,
+        events: &[Event],
     ) -> Result<(), StoreError> {
-        self.accept_membership(updated, expected, None).await
+        self.accept_membership(updated, expected, None, events)
+            .await
     }
 
     async fn update_membership_seat(
@@ -195,9 +199,15 @@ impl Memberships for EmbeddedStore {
         org: &Organization,
         updated: &Membership,
         expected: &Expected,
+        events: &[Event],
     ) -> Result<(), StoreError> {
         let delta = admit_store::seat_delta(updated, expected).ok_or(StoreError::Conflict)?;
-        let (seen, m, expected) = (org.clone(), updated.clone(), expected.clone());
+        let (seen, m, expected, events) = (
+            org.clone(),
+            updated.clone(),
+            expected.clone(),
+            events.to_vec(),
+        );
         self.write(move |tx| {
             let stored: Membership = tx
                 .get_json(MEMBERS, &member_key(&m.org_id, &m.member_id))?
@@ -210,7 +220,8 @@ impl Memberships for EmbeddedStore {
             } else {
                 free_seat(tx, &seen.id)?;
             }
-            put_membership(tx, &m)
+            put_membership(tx, &m)?;
+            put_events(tx, &events)
         })
         .await
     }
@@ -219,8 +230,9 @@ impl Memberships for EmbeddedStore {
         &self,
         membership: &Membership,
         expected: &Expected,
+        events: &[Event],
     ) -> Result<(), StoreError> {
-        let (m, expected) = (membership.clone(), expected.clone());
+        let (m, expected, events) = (membership.clone(), expected.clone(), events.to_vec());
         self.write(move |tx| {
             let stored = expect_membership(tx, &m, &expected)?;
             remove(tx, MEMBERS, &member_key(&m.org_id, &m.member_id))?;
@@ -233,7 +245,7 @@ impl Memberships for EmbeddedStore {
             if stored.occupies_seat() {
                 free_seat(tx, &m.org_id)?;
             }
-            Ok(())
+            put_events(tx, &events)
         })
         .await
     }
@@ -243,8 +255,14 @@ impl Memberships for EmbeddedStore {
         updated: &Membership,
         expected: &Expected,
         new_account: Option<&Account>,
+        events: &[Event],
     ) -> Result<(), StoreError> {
-        let (m, expected, account) = (updated.clone(), expected.clone(), new_account.cloned());
+        let (m, expected, account, events) = (
+            updated.clone(),
+            expected.clone(),
+            new_account.cloned(),
+            events.to_vec(),
+        );
         self.write(move |tx| {
             let stored = expect_membership(tx, &m, &expected)?;
             if let Some(a) = &account {
@@ -255,7 +273,8 @@ impl Memberships for EmbeddedStore {
             {
                 remove(tx, USER_MEMBERS, &old)?;
             }
-            put_membership(tx, &m)
+            put_membership(tx, &m)?;
+            put_events(tx, &events)
         })
         .await
     }

@@ -1,9 +1,10 @@
 //! [`Organizations`]: organizations by id, the SSO identifier guard, and the
 //! seat counter the seat-moving writes of other modules take and free.
 
+use crate::events::put_events;
 use crate::memberships::put_membership;
 use crate::{EmbeddedStore, Get, Table, put, put_json};
-use admit_domain::{Membership, OrgId, Organization, SsoIdentifier};
+use admit_domain::{Event, Membership, OrgId, Organization, SsoIdentifier};
 use admit_store::{Organizations, StoreError};
 use async_trait::async_trait;
 use redb::{TableDefinition, WriteTransaction};
@@ -47,8 +48,9 @@ impl Organizations for EmbeddedStore {
         &self,
         org: &Organization,
         owner: &Membership,
+        events: &[Event],
     ) -> Result<(), StoreError> {
-        let (org, owner) = (org.clone(), owner.clone());
+        let (org, owner, events) = (org.clone(), owner.clone(), events.to_vec());
         self.write(move |tx| {
             let ident = org.sso_identifier.as_str();
             if tx.get_str(SSO_IDS, ident)?.is_some() || tx.get_str(ORGS, org.id.as_str())?.is_some()
@@ -57,7 +59,8 @@ impl Organizations for EmbeddedStore {
             }
             put(tx, SSO_IDS, ident, org.id.as_str().as_bytes())?;
             put_json(tx, ORGS, org.id.as_str(), &org)?;
-            put_membership(tx, &owner)
+            put_membership(tx, &owner)?;
+            put_events(tx, &events)
         })
         .await
     }
@@ -71,8 +74,9 @@ impl Organizations for EmbeddedStore {
         &self,
         org: &Organization,
         expected_version: u64,
+        events: &[Event],
     ) -> Result<(), StoreError> {
-        let updated = org.clone();
+        let (updated, events) = (org.clone(), events.to_vec());
         self.write(move |tx| {
             let stored: Organization = tx
                 .get_json(ORGS, updated.id.as_str())?
@@ -86,7 +90,8 @@ impl Organizations for EmbeddedStore {
                 occupied_seats: stored.occupied_seats,
                 ..updated
             };
-            put_json(tx, ORGS, org.id.as_str(), &org)
+            put_json(tx, ORGS, org.id.as_str(), &org)?;
+            put_events(tx, &events)
         })
         .await
     }

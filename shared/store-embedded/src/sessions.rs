@@ -1,7 +1,8 @@
 //! [`Sessions`]: sessions by the digest of their token.
 
+use crate::events::put_events;
 use crate::{EmbeddedStore, Get, Table, put_json, remove};
-use admit_domain::{Session, TokenDigest};
+use admit_domain::{Event, Session, TokenDigest};
 use admit_store::{Sessions, StoreError};
 use async_trait::async_trait;
 use redb::TableDefinition;
@@ -11,10 +12,13 @@ pub(crate) const SESSIONS: Table = TableDefinition::new("sessions");
 
 #[async_trait]
 impl Sessions for EmbeddedStore {
-    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
-        let s = session.clone();
-        self.write(move |tx| put_json(tx, SESSIONS, &s.digest.to_hex(), &s))
-            .await
+    async fn put_session(&self, session: &Session, events: &[Event]) -> Result<(), StoreError> {
+        let (s, events) = (session.clone(), events.to_vec());
+        self.write(move |tx| {
+            put_json(tx, SESSIONS, &s.digest.to_hex(), &s)?;
+            put_events(tx, &events)
+        })
+        .await
     }
 
     async fn session(&self, digest: &TokenDigest) -> Result<Option<Session>, StoreError> {

@@ -2,12 +2,13 @@
 //! the sign-in decision's writes and the setup step.
 
 use crate::accounts::{account_exists, create_account, replace_account};
+use crate::events::put_events;
 use crate::memberships::{expect_membership, membership_exists, put_membership};
 use crate::organizations::take_seats;
 use crate::{EmbeddedStore, Get, Table, decode, put_json, remove, unavailable};
 use admit_domain::{
-    Account, ExternalId, IdentityLink, Membership, OrgId, PendingSignIn, SetupGrant, Timestamp,
-    TokenDigest,
+    Account, Event, ExternalId, IdentityLink, Membership, OrgId, PendingSignIn, SetupGrant,
+    Timestamp, TokenDigest,
 };
 use admit_store::{Expected, SignInWrite, SignIns, StoreError};
 use async_trait::async_trait;
@@ -37,6 +38,52 @@ fn create_link(tx: &WriteTransaction, link: &IdentityLink) -> Result<(), StoreEr
 /// The unix seconds until which a consumed-assertion record refuses replays.
 pub(crate) fn assertion_until(value: &[u8]) -> Option<i64> {
     <[u8; 8]>::try_from(value).ok().map(i64::from_be_bytes)
+}
+
+/// The writes of one sign-in decision, in the caller's transaction.
+fn apply(tx: &WriteTransaction, write: &SignInWrite) -> Result<(), StoreError> {
+    match write {
+        SignInWrite::Link { link, membership } => {
+            if !account_exists(tx, &link.user_id)? {
+                return Err(StoreError::Conflict);
+            }
+            if let Some(m) = membership {
+                expect_membership(tx, m, &Expected::as_read(m))?;
+            }
+            create_link(tx, link)
+        }
+        SignInWrite::CreateAccountForInvitation {
+            link,
+            account,
+            membership,
+            expected,
+        } => {
+            let stored = expect_membership(tx, membership, expected)?;
+            if stored.user_id.is_some() {
+                return Err(StoreError::Conflict);
+            }
+            create_account(tx, account)?;
+            create_link(tx, link)?;
+            put_membership(tx, membership)
+        }
+        SignInWrite::CreateAccountAndMembership {
+            org: seen,
+            link,
+            account,
+            membership,
+        } => {
+            if membership.org_id != seen.id {
+                return Err(StoreError::Conflict);
+            }
+            take_seats(tx, seen, 1)?;
+            if membership_exists(tx, membership)? {
+                return Err(StoreError::Conflict);
+            }
+            create_account(tx, account)?;
+            create_link(tx, link)?;
+            put_membership(tx, membership)
+        }
+    }
 }
 
 #[async_trait]
@@ -90,57 +137,26 @@ impl SignIns for EmbeddedStore {
         self.read(move |tx| tx.get_json(LINKS, &key)).await
     }
 
-    async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError> {
-        let write = write.clone();
-        self.write(move |tx| match &write {
-            SignInWrite::Link { link, membership } => {
-                if !account_exists(tx, &link.user_id)? {
-                    return Err(StoreError::Conflict);
-                }
-                if let Some(m) = membership {
-                    expect_membership(tx, m, &Expected::as_read(m))?;
-                }
-                create_link(tx, link)
-            }
-            SignInWrite::CreateAccountForInvitation {
-                link,
-                account,
-                membership,
-                expected,
-            } => {
-                let stored = expect_membership(tx, membership, expected)?;
-                if stored.user_id.is_some() {
-                    return Err(StoreError::Conflict);
-                }
-                create_account(tx, account)?;
-                create_link(tx, link)?;
-                put_membership(tx, membership)
-            }
-            SignInWrite::CreateAccountAndMembership {
-                org: seen,
-                link,
-                account,
-                membership,
-            } => {
-                if membership.org_id != seen.id {
-                    return Err(StoreError::Conflict);
-                }
-                take_seats(tx, seen, 1)?;
-                if membership_exists(tx, membership)? {
-                    return Err(StoreError::Conflict);
-                }
-                create_account(tx, account)?;
-                create_link(tx, link)?;
-                put_membership(tx, membership)
-            }
+    async fn apply_sign_in(&self, write: &SignInWrite, events: &[Event]) -> Result<(), StoreError> {
+        let (write, events) = (write.clone(), events.to_vec());
+        self.write(move |tx| {
+            apply(tx, &write)?;
+            put_events(tx, &events)
         })
         .await
     }
 
-    async fn put_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError> {
-        let g = grant.clone();
-        self.write(move |tx| put_json(tx, SETUP_GRANTS, &g.digest.to_hex(), &g))
-            .await
+    async fn put_setup_grant(
+        &self,
+        grant: &SetupGrant,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let (g, events) = (grant.clone(), events.to_vec());
+        self.write(move |tx| {
+            put_json(tx, SETUP_GRANTS, &g.digest.to_hex(), &g)?;
+            put_events(tx, &events)
+        })
+        .await
     }
 
     async fn setup_grant(&self, digest: &TokenDigest) -> Result<Option<SetupGrant>, StoreError> {
@@ -154,18 +170,21 @@ impl SignIns for EmbeddedStore {
         membership: &Membership,
         expected: &Expected,
         account: &Account,
+        events: &[Event],
     ) -> Result<(), StoreError> {
-        let (key, m, expected, account) = (
+        let (key, m, expected, account, events) = (
             grant.to_hex(),
             membership.clone(),
             expected.clone(),
             account.clone(),
+            events.to_vec(),
         );
         self.write(move |tx| {
             remove(tx, SETUP_GRANTS, &key)?.ok_or(StoreError::Conflict)?;
             expect_membership(tx, &m, &expected)?;
             replace_account(tx, &account)?;
-            put_membership(tx, &m)
+            put_membership(tx, &m)?;
+            put_events(tx, &events)
         })
         .await
     }

@@ -36,7 +36,23 @@ async fn finding_due_mail_costs_what_is_due_not_the_table() {
         async |org: &admit_domain::Organization, memberships: &[admit_domain::Membership]| {
             for chunk in memberships.chunks(1_000) {
                 let org = seeder.organization(&org.id).await.unwrap().unwrap();
-                seeder.add_memberships(&org, chunk).await.unwrap();
+                seeder.add_memberships(&org, chunk, &[]).await.unwrap();
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_events_costs_a_page_not_the_history() {
+    let store = std::sync::Arc::new(fresh().await);
+    let (seeder, meter) = (store.clone(), store.clone());
+    admit_store::contract::events::listing_events_costs_a_page_not_the_history(
+        store,
+        move || meter.items_read(),
+        async |events: &[admit_domain::Event]| {
+            for chunk in events.chunks(100) {
+                seeder.record_events(chunk).await.unwrap();
             }
         },
     )
@@ -57,7 +73,7 @@ async fn a_sweep_deletes_what_expired() {
         t0,
         &mut rand::rng(),
     );
-    store.put_session(&s).await.unwrap();
+    store.put_session(&s, &[]).await.unwrap();
     assert_eq!(store.sweep_expired(t0).await.unwrap().total(), 0);
     assert_eq!(store.session(&s.digest).await.unwrap(), Some(s.clone()));
     let swept = store.sweep_expired(s.expires_at).await.unwrap();

@@ -12,6 +12,7 @@ pub struct Swept {
     pub setup_grants: u64,
     pub assertions: u64,
     pub rate_limit_counters: u64,
+    pub events: u64,
 }
 
 impl Swept {
@@ -21,12 +22,14 @@ impl Swept {
             + self.setup_grants
             + self.assertions
             + self.rate_limit_counters
+            + self.events
     }
 }
 
 /// Expired sessions, pending sign-ins, setup grants, consumed-assertion
 /// records and rate-limit counters are never read as live (each read checks its expiry), but they
-/// take space until removed. DynamoDB removes them itself (TTL on `ttl`),
+/// take space until removed; events past their retention (`expires_at`) are
+/// removed the same way. DynamoDB removes them itself (TTL on `ttl`),
 /// so its sweep does nothing; the embedded store deletes them when swept.
 #[async_trait]
 pub trait Housekeeping: Send + Sync {

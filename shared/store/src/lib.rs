@@ -2,7 +2,7 @@
 //! traits — [`Organizations`] (and their seats), [`Memberships`],
 //! [`Accounts`], [`Sessions`], [`SignIns`] (SSO sign-in state), [`MailQueue`]
 //! (owed email and the administrators' digest), [`Domains`] (claimed
-//! domains), [`RateLimits`] (attempt counters) and [`Housekeeping`]
+//! domains), [`Events`] (the audit log), [`RateLimits`] (attempt counters) and [`Housekeeping`]
 //! (expired records) — with [`Store`] as their
 //! union for whoever needs them all.
 //!
@@ -15,6 +15,9 @@
 //! Every method that changes state is atomic: it applies entirely or not at
 //! all, and refuses with [`StoreError::Conflict`] when the state it was
 //! computed from has changed since it was read (optimistic concurrency).
+//! Each takes the `events` that record its change and writes them in the
+//! same atomic write: no change without its event, no event without its
+//! change.
 //!
 //! A new capability is a new module here (its trait, added to [`Store`]),
 //! the module of the same name in each backend, and a module of checks in
@@ -22,6 +25,7 @@
 
 mod accounts;
 mod domains;
+mod events;
 mod housekeeping;
 mod mail_queue;
 mod memberships;
@@ -35,6 +39,7 @@ pub mod contract;
 
 pub use accounts::Accounts;
 pub use domains::Domains;
+pub use events::Events;
 pub use housekeeping::{Housekeeping, Swept};
 pub use mail_queue::MailQueue;
 pub use memberships::{Expected, Memberships, seat_delta};
@@ -47,13 +52,13 @@ pub use sign_ins::{SignInWrite, SignIns};
 /// holds a [`Store`] and calls its methods.
 pub mod prelude {
     pub use crate::{
-        Accounts, Domains, Housekeeping, MailQueue, Memberships, Organizations, RateLimits,
+        Accounts, Domains, Events, Housekeeping, MailQueue, Memberships, Organizations, RateLimits,
         Sessions, SignIns, Store,
     };
 }
 
-/// The most items one page of [`Memberships::list_memberships`] returns
-/// (the API's page size).
+/// The most items one page of [`Memberships::list_memberships`] or
+/// [`Events::events`] returns (the API's page size).
 pub const MAX_PAGE_SIZE: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +93,7 @@ pub trait Store:
     + SignIns
     + MailQueue
     + Domains
+    + Events
     + RateLimits
     + Housekeeping
     + Send
@@ -104,6 +110,7 @@ impl<T> Store for T where
         + SignIns
         + MailQueue
         + Domains
+        + Events
         + RateLimits
         + Housekeeping
         + Send

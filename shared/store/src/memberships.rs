@@ -1,7 +1,9 @@
 //! Memberships: an organization's members, their status and their seats.
 
 use crate::{Page, StoreError};
-use admit_domain::{Account, MemberId, Membership, OrgId, Organization, OwedMail, Status, UserId};
+use admit_domain::{
+    Account, Event, MemberId, Membership, OrgId, Organization, OwedMail, Status, UserId,
+};
 use async_trait::async_trait;
 
 /// What a conditional membership write expects to find.
@@ -53,7 +55,7 @@ pub fn seat_delta(updated: &Membership, expected: &Expected) -> Option<i8> {
 
 /// Memberships by organization and member, by user, and the writes that
 /// create, change and delete them — the seat-moving ones together with the
-/// organization's seat counter.
+/// organization's seat counter, each with the `events` that record it.
 #[async_trait]
 pub trait Memberships: Send + Sync {
     async fn membership(
@@ -82,8 +84,9 @@ pub trait Memberships: Send + Sync {
     async fn memberships_of_user(&self, user: &UserId) -> Result<Vec<Membership>, StoreError>;
 
     /// The most memberships [`Memberships::add_memberships`] takes in one
-    /// atomic write: the backend's own bound (a DynamoDB transaction holds
-    /// 100 items, the new memberships plus the seat counter).
+    /// atomic write, each with one event: the backend's own bound (a
+    /// DynamoDB transaction holds 100 items: the new memberships, their
+    /// events and the seat counter).
     fn max_new_memberships_per_write(&self) -> usize;
 
     /// Create `new` (invited, at most
@@ -95,6 +98,7 @@ pub trait Memberships: Send + Sync {
         &self,
         org: &Organization,
         new: &[Membership],
+        events: &[Event],
     ) -> Result<(), StoreError>;
 
     /// Replace a membership that is still as `expected`. Seats are unchanged,
@@ -103,6 +107,7 @@ pub trait Memberships: Send + Sync {
         &self,
         updated: &Membership,
         expected: &Expected,
+        events: &[Event],
     ) -> Result<(), StoreError>;
 
     /// Revoke or restore: replace a membership that is still as `expected`
@@ -114,6 +119,7 @@ pub trait Memberships: Send + Sync {
         org: &Organization,
         updated: &Membership,
         expected: &Expected,
+        events: &[Event],
     ) -> Result<(), StoreError>;
 
     /// Delete a membership that is still as `expected`, freeing its seat if it
@@ -122,6 +128,7 @@ pub trait Memberships: Send + Sync {
         &self,
         membership: &Membership,
         expected: &Expected,
+        events: &[Event],
     ) -> Result<(), StoreError>;
 
     /// [`Memberships::update_membership`] and, in the same write, create
@@ -131,5 +138,6 @@ pub trait Memberships: Send + Sync {
         updated: &Membership,
         expected: &Expected,
         new_account: Option<&Account>,
+        events: &[Event],
     ) -> Result<(), StoreError>;
 }

@@ -1,7 +1,7 @@
 //! Organizations and their seat counters.
 
 use crate::StoreError;
-use admit_domain::{Membership, OrgId, Organization, SsoIdentifier};
+use admit_domain::{Event, Membership, OrgId, Organization, SsoIdentifier};
 use async_trait::async_trait;
 
 /// Organizations, found by id or by SSO identifier. Their seat counter
@@ -16,6 +16,7 @@ pub trait Organizations: Send + Sync {
         &self,
         org: &Organization,
         owner: &Membership,
+        events: &[Event],
     ) -> Result<(), StoreError>;
 
     async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError>;
@@ -30,6 +31,7 @@ pub trait Organizations: Send + Sync {
         &self,
         org: &Organization,
         expected_version: u64,
+        events: &[Event],
     ) -> Result<(), StoreError>;
 
     async fn organization_by_sso_identifier(

@@ -4,8 +4,8 @@
 use crate::StoreError;
 use crate::memberships::Expected;
 use admit_domain::{
-    Account, ExternalId, IdentityLink, Membership, OrgId, Organization, PendingSignIn, SetupGrant,
-    Timestamp, TokenDigest,
+    Account, Event, ExternalId, IdentityLink, Membership, OrgId, Organization, PendingSignIn,
+    SetupGrant, Timestamp, TokenDigest,
 };
 use async_trait::async_trait;
 
@@ -72,9 +72,11 @@ pub trait SignIns: Send + Sync {
     /// Apply a sign-in's writes atomically: all or nothing. `Conflict` when
     /// the link, the account or its email, or the membership exists already
     /// (or changed since it was read).
-    async fn apply_sign_in(&self, write: &SignInWrite) -> Result<(), StoreError>;
+    async fn apply_sign_in(&self, write: &SignInWrite, events: &[Event]) -> Result<(), StoreError>;
 
-    async fn put_setup_grant(&self, grant: &SetupGrant) -> Result<(), StoreError>;
+    /// Store a setup grant (with the events of the sign-in that issued it).
+    async fn put_setup_grant(&self, grant: &SetupGrant, events: &[Event])
+    -> Result<(), StoreError>;
 
     async fn setup_grant(&self, digest: &TokenDigest) -> Result<Option<SetupGrant>, StoreError>;
 
@@ -87,5 +89,6 @@ pub trait SignIns: Send + Sync {
         membership: &Membership,
         expected: &Expected,
         account: &Account,
+        events: &[Event],
     ) -> Result<(), StoreError>;
 }

@@ -787,7 +787,7 @@ async fn arrays_in_place_of_objects_change_nothing(backend: Backend) {
     app.invite(&org, &s, &[&who], "user").await;
     let token = app.last_mail_to(&who).await.accept_token();
     let accept = |kdf: Value, keys: Value| json!({"token": token, "master_password_hash": mp_hash("pw"), "kdf": kdf, "keys": keys});
-    let keys = json!({"user_key": "u", "public_key": "p", "encrypted_private_key": "e"});
+    let keys = admit_tests::keys::keys_json();
     unchanged(&app, &org, &s, async {
         for body in [
             accept(json!(["pbkdf2_sha256", 600000]), keys.clone()),
@@ -851,7 +851,7 @@ async fn keys_are_printable_ascii(backend: Backend) {
     let token = app.last_mail_to(&other).await.accept_token();
     let with_keys = |user_key: &str| {
         json!({"token": token, "master_password_hash": mp_hash("pw"), "kdf": kdf(),
-        "keys": {"user_key": user_key, "public_key": "p", "encrypted_private_key": "e"}})
+        "keys": {"user_key": user_key, "public_key": admit_tests::keys::PUBLIC_KEY, "encrypted_private_key": "e"}})
     };
     unchanged(&app, &org, &s, async {
         for bad in ["u\0", "\u{fc}", "u k"] {

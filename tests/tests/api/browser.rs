@@ -2,13 +2,20 @@
 //! playwright-core): a member's invitation link → IdP sign-in → master
 //! password → accepted, through OpenID Connect (`tests/idp/journey.mjs`) and
 //! through SAML after an owner switched the organization to it on the /app
-//! page (`tests/idp/saml_journey.mjs`).
+//! page (`tests/idp/saml_journey.mjs`); and an owner reading, filtering and
+//! narrowing the audit log on the /app page (`tests/idp/events_journey.mjs`);
+//! and confirmation handing over the organization key with the pages as the
+//! client (`tests/idp/keys_journey.mjs`): an owner bootstraps the
+//! organization on the accept page, a member sets up through the IdP (master
+//! password, or a remembered device), the owner confirms, and both consoles
+//! show the same organization key, while no request carries a key in clear.
 
 use crate::helpers::*;
 use crate::sso_oidc::sso_org;
+use admit_tests::oidc::{OidcClient, OidcProvider};
 use admit_tests::saml::SamlIdp;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -23,6 +30,11 @@ fn require_chromium() {
 /// Run `tests/idp/<script>` under Node with `args` and `--shots <dir>`;
 /// panics with its output when it fails. Returns how many screenshots it took.
 async fn journey(script: &str, args: &[&str]) -> usize {
+    journey_output(script, args).await.0
+}
+
+/// [`journey`], and what the script printed.
+async fn journey_output(script: &str, args: &[&str]) -> (usize, String) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("idp");
     let shots = tempfile::tempdir().unwrap();
     let out = tokio::task::spawn_blocking({
@@ -47,7 +59,10 @@ async fn journey(script: &str, args: &[&str]) -> usize {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::read_dir(shots.path()).unwrap().count()
+    (
+        std::fs::read_dir(shots.path()).unwrap().count(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,4 +141,170 @@ async fn an_owner_switches_to_saml_and_a_member_signs_in_through_it() {
         "accepted"
     );
     assert!(shots >= 4, "screenshots of each step");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_reads_and_filters_the_events_in_a_real_browser() {
+    require_chromium();
+    let app = spawn_app(Backend::Embedded).await;
+    let (org, session) = app.org_with_owner(json!({})).await;
+    let owner = app.owner_field(&org, &session, "email").await;
+    let (kept, revoked) = (app.email("kept.member"), app.email("revoked.member"));
+    let (s, body) = app.invite(&org, &session, &[&kept, &revoked], "user").await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let id = app.member_id(&org, &session, &revoked).await;
+    let (s, body) = app
+        .post(
+            &format!("/orgs/{org}/members/{id}/revoke"),
+            Some(&session),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // What the page will show, through the API first.
+    let (s, log) = app
+        .get(
+            &format!("/orgs/{org}/events?type=member.revoked"),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    assert_eq!(log["events"].as_array().map(Vec::len), Some(1), "{log}");
+    assert_eq!(log["events"][0]["actor"]["email"], owner.as_str(), "{log}");
+
+    let shots = journey(
+        "events_journey.mjs",
+        &[
+            "--app",
+            &app.url("/app"),
+            // One argument: a session token may begin with `-`.
+            &format!("--session={session}"),
+            "--owner",
+            &owner,
+            "--kept",
+            &kept,
+            "--revoked",
+            &revoked,
+        ],
+    )
+    .await;
+    assert!(shots >= 6, "screenshots of each step");
+}
+
+/// `tests/idp/keys_journey.mjs` for an organization whose members decrypt
+/// with `decryption`, confirmed one by one or with "Confirm all accepted"
+/// (`bulk`); with `second_org`, the owner, once an account, also bootstraps
+/// a second organization as an existing account. Then, through the API with
+/// the owner's session from that browser, what the pages did.
+async fn organization_key_journey(decryption: &str, bulk: bool, second_org: bool) {
+    require_chromium();
+    let app = spawn_app(Backend::Embedded).await;
+    let idp = OidcProvider::start(&[OidcClient::new(
+        "admit",
+        "idp-client-secret",
+        app.url("/sso/oidc/callback"),
+    )]);
+    let owner = app.email("keys.owner");
+    let org = app.create_org("Acme Keys", &owner, json!({})).await;
+    let link = app.url(&format!(
+        "/accept?token={}",
+        app.last_mail_to(&owner).await.accept_token()
+    ));
+    // Mailed now, opened once the owner's account exists.
+    let second = if second_org {
+        let org = app.create_org("Acme Keys Two", &owner, json!({})).await;
+        let link = app.url(&format!(
+            "/accept?token={}",
+            app.last_mail_to(&owner).await.accept_token()
+        ));
+        Some((org, link))
+    } else {
+        None
+    };
+    let member = app.email("keys.member");
+    let outbox = app.outbox.to_string_lossy().into_owned();
+    let app_url = app.url("/app");
+    let mut args = vec![
+        "--app",
+        &app_url,
+        "--link",
+        &link,
+        "--owner",
+        &owner,
+        "--password",
+        "the owner's long master password",
+        "--member",
+        &member,
+        "--member-password",
+        "the member's long master password",
+        "--decryption",
+        decryption,
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        "admit",
+        "--client-secret",
+        "idp-client-secret",
+        "--outbox",
+        &outbox,
+    ];
+    if bulk {
+        args.push("--bulk");
+    }
+    if let Some((_, link)) = &second {
+        args.extend(["--second-link", link]);
+    }
+    let (shots, out) = journey_output("keys_journey.mjs", &args).await;
+    eprintln!("{out}");
+    let result: Value = out
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .map(|r| serde_json::from_str(r).unwrap())
+        .unwrap_or_else(|| panic!("the journey prints its RESULT: {out}"));
+    let session = result["owner_session"]
+        .as_str()
+        .expect("the owner's session");
+    let m = app.member(&org, session, &member).await;
+    assert_eq!(m["status"], "confirmed", "{m}");
+    let id = m["member_id"].as_str().unwrap();
+    // The fingerprint the owner compared is the server's for that member.
+    let (s, key) = app
+        .get(
+            &format!("/orgs/{org}/members/{id}/public-key"),
+            Some(session),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{key}");
+    assert_eq!(key["fingerprint"], result["member_fingerprint"], "{key}");
+    let (s, log) = app
+        .get(
+            &format!("/orgs/{org}/events?type=member.confirmed"),
+            Some(session),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    assert_eq!(
+        log["events"][0]["details"]["key_handed_over"], true,
+        "{log}"
+    );
+    assert!(
+        result["with_body"].as_u64().unwrap_or(0) >= 8,
+        "the requests scanned: {result}"
+    );
+    assert!(shots >= 7, "screenshots of each step");
+    if let Some((org, _)) = &second {
+        let m = app.member(org, session, &owner).await;
+        assert_eq!(m["status"], "confirmed", "{m}");
+        assert!(result["second_org_key_fingerprint"].is_string(), "{result}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organization_key_reaches_a_master_password_member_in_a_real_browser() {
+    organization_key_journey("master_password", false, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organization_key_reaches_a_remembered_device_in_a_real_browser() {
+    organization_key_journey("trusted_devices", true, false).await;
 }

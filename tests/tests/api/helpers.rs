@@ -96,6 +96,7 @@ async fn spawn_app_on(
         trusted_proxies: Vec::new(),
         rate_limit_address: RATE_LIMIT_ADDRESS.into(),
         rate_limit_account: "10/15m".into(),
+        event_retention_days: 365,
         ca_file: None,
     };
     let mut aws = None;
@@ -187,6 +188,15 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Bring the app's clock up to the real time (never back). A test
+    /// whose IdP stamps its messages with the real time calls it before a
+    /// sign-in: a long test on a busy machine would otherwise leave the
+    /// frozen clock minutes behind the IdP's, past the allowed skew.
+    pub fn catch_up_clock(&self) {
+        self.clock
+            .catch_up(Timestamp::from_datetime(time::OffsetDateTime::now_utc()));
     }
 
     /// Every message sent so far to addresses of this test, oldest first.

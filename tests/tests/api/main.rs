@@ -5,8 +5,10 @@ mod helpers;
 
 mod bad_input;
 mod browser;
+mod events;
 mod flow;
 mod headers;
+mod keys;
 mod rate_limits;
 mod reminders;
 mod revoke;

@@ -133,7 +133,7 @@ async fn a_revoked_member_cannot_sign_in_with_sso(backend: Backend) {
         .1
         .to_owned();
     let done = json!({"setup_token": token, "master_password_hash": mp_hash("rex pw"), "kdf": kdf(),
-                      "keys": {"user_key": "u", "public_key": "p", "encrypted_private_key": "e"}});
+                      "keys": admit_tests::keys::keys_json()});
     assert_eq!(
         app.post("/setup/master-password", None, done).await.0,
         StatusCode::OK

@@ -108,7 +108,7 @@ pub(crate) fn refused_with(page: &Page, status: StatusCode, code: &str) {
 }
 
 fn keys() -> Value {
-    json!({"user_key": "uk", "public_key": "pk", "encrypted_private_key": "epk"})
+    admit_tests::keys::keys_json()
 }
 
 pub(crate) async fn set_master_password(

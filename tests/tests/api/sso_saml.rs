@@ -20,10 +20,10 @@ on_both_backends!(
     saml_responses_are_single_use,
 );
 
-struct SamlOrg {
-    org: String,
-    session: String,
-    ident: String,
+pub(crate) struct SamlOrg {
+    pub org: String,
+    pub session: String,
+    pub ident: String,
 }
 
 /// Configure `org` for the IdP (master password decryption, enabled), with
@@ -47,7 +47,7 @@ async fn use_saml(app: &TestApp, org: &str, session: &str, idp: &SamlIdp, extra:
     body["sso_identifier"].as_str().unwrap().to_owned()
 }
 
-async fn saml_org(app: &TestApp, idp: &SamlIdp, seats: Value) -> SamlOrg {
+pub(crate) async fn saml_org(app: &TestApp, idp: &SamlIdp, seats: Value) -> SamlOrg {
     let (org, session) = app.org_with_owner(seats).await;
     let ident = use_saml(app, &org, &session, idp, json!({})).await;
     SamlOrg {
@@ -58,7 +58,7 @@ async fn saml_org(app: &TestApp, idp: &SamlIdp, seats: Value) -> SamlOrg {
 }
 
 /// The operator claims the test's email domain for `org`, verified: it vouches for SAML emails.
-async fn claim_domain(app: &TestApp, org: &str) {
+pub(crate) async fn claim_domain(app: &TestApp, org: &str) {
     let (s, body) = app
         .call(
             "PUT",
@@ -71,13 +71,15 @@ async fn claim_domain(app: &TestApp, org: &str) {
 }
 
 fn start_url(app: &TestApp, ident: &str, invitation: Option<&str>) -> String {
+    // The IdP stamps its response with the real time.
+    app.catch_up_clock();
     match invitation {
         Some(t) => app.url(&format!("/sso/start?identifier={ident}&invitation={t}")),
         None => app.url(&format!("/sso/start?identifier={ident}")),
     }
 }
 
-async fn sign_in(
+pub(crate) async fn sign_in(
     app: &TestApp,
     idp: &SamlIdp,
     ident: &str,
@@ -681,6 +683,7 @@ async fn saml_responses_are_single_use(backend: Backend) {
 
     // IdP-initiated: refused while not allowed…
     let sp = app.url(&format!("/sso/saml/metadata/{}", sso.ident));
+    app.catch_up_clock();
     let unsolicited = idp.idp_initiated(&sp, &[("email", &ivy)]).await;
     refused_with(
         &SamlBrowser::new().post(&unsolicited).await,
@@ -696,6 +699,7 @@ async fn saml_responses_are_single_use(backend: Backend) {
         json!({"allow_idp_initiated": true}),
     )
     .await;
+    app.catch_up_clock();
     let unsolicited = idp.idp_initiated(&sp, &[("email", &ivy)]).await;
     signed_in(&app, &SamlBrowser::new().post(&unsolicited).await);
     refused_with(
@@ -706,6 +710,7 @@ async fn saml_responses_are_single_use(backend: Backend) {
     // An unsolicited response for another organization's entity id is refused.
     let other = saml_org(&app, &idp, json!({})).await;
     let elsewhere = app.url(&format!("/sso/saml/metadata/{}", other.ident));
+    app.catch_up_clock();
     let page = SamlBrowser::new()
         .post(&idp.idp_initiated(&elsewhere, &[("email", &ivy)]).await)
         .await;

@@ -6,7 +6,7 @@
 use super::pacing::Pacer;
 use super::render::{Outgoing, Reads};
 use crate::{App, Result};
-use admit_domain::{ClaimedMail, Email, Membership, OwedKind, Role};
+use admit_domain::{Actor, ClaimedMail, Email, Event, EventType, Membership, OwedKind, Role};
 use admit_store::{Expected, StoreError};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -194,9 +194,19 @@ impl App {
         }
         let mut sent = claimed.clone();
         sent.mail_sent(&org.reminder_days, now);
+        // A reminder is on the record, written with its delivery's.
+        let events: Vec<Event> = match owed.kind {
+            OwedKind::Reminder { .. } => vec![self.member_event(
+                &claimed,
+                &Actor::System,
+                EventType::MemberReminded,
+                Default::default(),
+            )],
+            _ => Vec::new(),
+        };
         if let Err(e) = self
             .store()
-            .update_membership(&sent, &Expected::with_mail(&claimed))
+            .update_membership(&sent, &Expected::with_mail(&claimed), &events)
             .await
         {
             tracing::info!(member_id = %m.member_id, error = %e, "owed email sent; its delivery not recorded");
@@ -209,7 +219,7 @@ impl App {
     pub(super) async fn record(&self, m: &Membership, was: &Membership) -> Result<bool> {
         match self
             .store()
-            .update_membership(m, &Expected::with_mail(was))
+            .update_membership(m, &Expected::with_mail(was), &[])
             .await
         {
             Ok(()) => Ok(true),

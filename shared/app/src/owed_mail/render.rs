@@ -84,7 +84,7 @@ impl App {
         // A conflict means the membership moved on (accepted, reinvited): nothing to record.
         if let Err(e) = self
             .store()
-            .update_membership(&sent, &Expected::with_mail(&m))
+            .update_membership(&sent, &Expected::with_mail(&m), &[])
             .await
         {
             tracing::info!(member_id = %m.member_id, error = %e, "email sent; its delivery not recorded");

@@ -45,10 +45,14 @@ pub fn password(letter: char) -> String {
     format!("{}A=", letter.to_string().repeat(42))
 }
 
+/// An RSA-2048 public key (DER SubjectPublicKeyInfo, base64): the server
+/// checks that `keys.public_key` is one.
+pub const PUBLIC_KEY: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA4zOLLFtpfJPbFxqzFcdHWkUErptATSoU0ovqEXaU6KtKT0vgVez5XgkKf8UiiB1ewZpy3IrYZcC2SqL1iA5VmLp3lphyxPo8Yc09Ay7w+B1OmoNc33YEWWYT02xrr3HAlhQ6Ytlahj9/RO90bTHqjeG+HxKtgggHLL9mT29mNhX8DauRRBu5hvjyphP+1wpznwMQRBDvKxD4kQnQ3VraxsDzsHLVG4x0iALnYF6ODS2OWTl3KoE10PW2gmoNA87gMFL4YvlzhISaJWdsKh660wzpXnHuXAyc+m5FQtjeWWcOVJlepwzi8hcC54qc1/RIuLUOeuaRb54o+hrqgSduBwIDAQAB";
+
 pub fn keys() -> KeyMaterial {
     KeyMaterial {
         user_key: "2.user-key|encrypted".into(),
-        public_key: "public-key-der-base64".into(),
+        public_key: PUBLIC_KEY.into(),
         encrypted_private_key: "2.private-key|encrypted".into(),
     }
 }
@@ -61,6 +65,7 @@ pub fn accept_new(token: &str, pw: char) -> Accept {
         kdf: Some(Kdf::DEFAULT),
         keys: Some(keys()),
         name: Some("New Member".into()),
+        org_key: None,
     }
 }
 
@@ -72,6 +77,7 @@ pub fn accept_existing(token: &str, pw: char) -> Accept {
         kdf: None,
         keys: None,
         name: None,
+        org_key: None,
     }
 }
 

@@ -10,14 +10,14 @@ pub async fn emails_with_accounts_are_found_in_batches(store: DynStore) {
     for h in holders {
         let (m, _) = invitee(&org, h);
         store
-            .add_memberships(&org, std::slice::from_ref(&m))
+            .add_memberships(&org, std::slice::from_ref(&m), &[])
             .await
             .unwrap();
         let acct = account(h);
         let mut accepted = m.clone();
         accepted.accept(acct.id.clone(), now()).unwrap();
         store
-            .accept_membership(&accepted, &Expected::as_read(&m), Some(&acct))
+            .accept_membership(&accepted, &Expected::as_read(&m), Some(&acct), &[])
             .await
             .unwrap();
     }
@@ -30,7 +30,7 @@ pub async fn emails_with_accounts_are_found_in_batches(store: DynStore) {
     asked.insert(120, email(holders[1]));
     asked.push(email(holders[1]));
     let (pending, _) = invitee(&org, "pending@acme.test");
-    store.add_memberships(&org, &[pending]).await.unwrap();
+    store.add_memberships(&org, &[pending], &[]).await.unwrap();
     asked.push(email("pending@acme.test"));
     let found = store.emails_with_accounts(&asked).await.unwrap();
     let expected: std::collections::HashSet<Email> =

@@ -10,12 +10,12 @@ pub async fn domains_are_claimed_by_one_organization(store: DynStore) {
     let claim =
         admit_domain::ClaimedDomain::new(&domain.to_uppercase(), org.id.clone(), false).unwrap();
     assert_eq!(claim.domain, domain);
-    store.put_claimed_domain(&claim).await.unwrap();
+    store.put_claimed_domain(&claim, &[]).await.unwrap();
     let verified = admit_domain::ClaimedDomain {
         verified: true,
         ..claim.clone()
     };
-    store.put_claimed_domain(&verified).await.unwrap();
+    store.put_claimed_domain(&verified, &[]).await.unwrap();
     assert_eq!(
         store.claimed_domain(&domain).await.unwrap(),
         Some(verified.clone())
@@ -26,7 +26,7 @@ pub async fn domains_are_claimed_by_one_organization(store: DynStore) {
         ..verified.clone()
     };
     assert!(matches!(
-        store.put_claimed_domain(&stolen).await,
+        store.put_claimed_domain(&stolen, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.claimed_domain(&domain).await.unwrap(), Some(verified));

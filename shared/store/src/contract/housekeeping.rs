@@ -1,11 +1,13 @@
 //! Sweeping expired records removes exactly those, never a live one.
 
+use super::events::{event_at, listed};
 use super::*;
-use admit_domain::{PendingSignIn, SetupGrant, TokenDigest};
+use admit_domain::{EventType, PendingSignIn, SetupGrant, TokenDigest};
 
-/// Of each kind one record that expired and one that lives at `later`; a
+/// Of each kind one record that expired and one that lives at `later` (an
+/// event past its retention, one within it); a
 /// sweep at `later` leaves every live one readable and reports exactly the
-/// expired ones it removed: all four (the embedded store) or none (DynamoDB,
+/// expired ones it removed: all of them (the embedded store) or none (DynamoDB,
 /// whose TTL removes them; they stay readable, and reads treat them as
 /// expired). What it reports gone is gone.
 pub async fn sweeping_removes_only_what_expired(store: DynStore) {
@@ -51,13 +53,13 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
     let old_assertion = TokenDigest::of_bytes(b"expired assertion");
     let new_assertion = TokenDigest::of_bytes(b"live assertion");
     for s in [&old_session, &new_session] {
-        store.put_session(s).await.unwrap();
+        store.put_session(s, &[]).await.unwrap();
     }
     for p in [&old_sign_in, &new_sign_in] {
         store.put_pending_sign_in(p).await.unwrap();
     }
     for g in [&old_grant, &new_grant] {
-        store.put_setup_grant(g).await.unwrap();
+        store.put_setup_grant(g, &[]).await.unwrap();
     }
     let old_until = now() + Duration::hours(1);
     let new_until = later + Duration::hours(1);
@@ -83,6 +85,16 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
         .await
         .unwrap();
 
+    // An event past its retention at `later`, and one kept beyond it.
+    let mut old_event = event_at(&org.id, now(), EventType::SsoRefused, None);
+    old_event.expires_at = later - Duration::minutes(1);
+    let mut new_event = event_at(&org.id, now(), EventType::SsoRefused, None);
+    new_event.expires_at = later + Duration::days(1);
+    store
+        .record_events(&[old_event.clone(), new_event.clone()])
+        .await
+        .unwrap();
+
     let swept = store.sweep_expired(later).await.unwrap();
     let all = Swept {
         sessions: 1,
@@ -90,6 +102,7 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
         setup_grants: 1,
         assertions: 1,
         rate_limit_counters: 1,
+        events: 1,
     };
     assert!(
         swept == all || swept == Swept::default(),
@@ -121,10 +134,15 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
     );
 
     assert_eq!(store.attempts("sweep-new").await.unwrap(), 1);
+    assert!(
+        listed(&store, &new_event).await,
+        "a live event survives the sweep"
+    );
 
     // The expired ones are gone exactly when the sweep says so.
     let gone = swept == all;
     assert_eq!(store.attempts("sweep-old").await.unwrap() == 0, gone);
+    assert_eq!(!listed(&store, &old_event).await, gone);
     assert_eq!(
         store.session(&old_session.digest).await.unwrap().is_none(),
         gone

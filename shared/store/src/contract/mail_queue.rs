@@ -6,7 +6,7 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
     let (m, _) = invitee(&org, "owed@acme.test");
     store
-        .add_memberships(&org, std::slice::from_ref(&m))
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
     let lease_end = m.mail.unwrap().due_at;
@@ -32,7 +32,7 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
                 let claim = claimed.claim_mail(later, &mut rand::rng());
                 assert!(matches!(claim, Some(ClaimedMail::Invitation(_))));
                 store
-                    .update_membership(&claimed, &Expected::with_mail(&m))
+                    .update_membership(&claimed, &Expected::with_mail(&m), &[])
                     .await
                     .map(|()| claimed)
             })
@@ -54,7 +54,7 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
     let mut sent = claimed.clone();
     sent.mail_sent(&org.reminder_days, later);
     store
-        .update_membership(&sent, &Expected::with_mail(&claimed))
+        .update_membership(&sent, &Expected::with_mail(&claimed), &[])
         .await
         .unwrap();
     let reminder = sent.mail.unwrap();
@@ -63,7 +63,7 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
     // Recording the same send again finds the email moved on.
     assert!(matches!(
         store
-            .update_membership(&sent, &Expected::with_mail(&claimed))
+            .update_membership(&sent, &Expected::with_mail(&claimed), &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -77,6 +77,7 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
             &accepted,
             &Expected::as_read(&sent),
             Some(&account("owed@acme.test")),
+            &[],
         )
         .await
         .unwrap();
@@ -88,7 +89,7 @@ pub async fn owed_mail_is_found_when_due_and_claimed_once(store: DynStore) {
     );
     // Removed: nothing is owed any more, and nothing is found.
     store
-        .remove_membership(&accepted, &Expected::with_mail(&accepted))
+        .remove_membership(&accepted, &Expected::with_mail(&accepted), &[])
         .await
         .unwrap();
     assert!(due(now() + Duration::days(30)).await.is_empty());

@@ -7,7 +7,7 @@ pub async fn invitations_take_seats_atomically(store: DynStore) {
     let a = invitee(&org, "a@acme.test").0;
     let b = invitee(&org, "b@acme.test").0;
     store
-        .add_memberships(&org, &[a.clone(), b.clone()])
+        .add_memberships(&org, &[a.clone(), b.clone()], &[])
         .await
         .unwrap();
     let org = org_now(&store, &org).await;
@@ -17,7 +17,9 @@ pub async fn invitations_take_seats_atomically(store: DynStore) {
     let c = invitee(&org, "c@acme.test").0;
     let d = invitee(&org, "d@acme.test").0;
     assert!(matches!(
-        store.add_memberships(&org, &[c.clone(), d.clone()]).await,
+        store
+            .add_memberships(&org, &[c.clone(), d.clone()], &[])
+            .await,
         Err(StoreError::NoSeats)
     ));
     assert_eq!(org_now(&store, &org).await.occupied_seats, 3);
@@ -30,7 +32,7 @@ pub async fn invitations_take_seats_atomically(store: DynStore) {
     );
 
     store
-        .add_memberships(&org, std::slice::from_ref(&c))
+        .add_memberships(&org, std::slice::from_ref(&c), &[])
         .await
         .unwrap();
     let got = store
@@ -59,7 +61,7 @@ pub async fn invitations_take_seats_atomically(store: DynStore) {
     let many: Vec<_> = (0..2)
         .map(|i| invitee(&org, &format!("m{i}@acme.test")).0)
         .collect();
-    store.add_memberships(&org, &many).await.unwrap();
+    store.add_memberships(&org, &many, &[]).await.unwrap();
     let org = org_now(&store, &org).await;
     assert_eq!(
         (org.occupied_seats, org.seats.subscribed(org.occupied_seats)),
@@ -67,7 +69,7 @@ pub async fn invitations_take_seats_atomically(store: DynStore) {
     );
     assert!(matches!(
         store
-            .add_memberships(&org, &[invitee(&org, "x@acme.test").0])
+            .add_memberships(&org, &[invitee(&org, "x@acme.test").0], &[])
             .await,
         Err(StoreError::NoSeats)
     ));
@@ -78,7 +80,7 @@ pub async fn invitations_take_seats_atomically(store: DynStore) {
     let batch: Vec<_> = (0..largest)
         .map(|i| invitee(&org, &format!("u{i}@acme.test")).0)
         .collect();
-    store.add_memberships(&org, &batch).await.unwrap();
+    store.add_memberships(&org, &batch, &[]).await.unwrap();
     assert_eq!(
         org_now(&store, &org).await.occupied_seats as usize,
         largest + 1
@@ -89,7 +91,7 @@ pub async fn an_existing_membership_is_never_overwritten(store: DynStore) {
     let (org, owner, _) = seed_org(&store, SeatPlan::default()).await;
     let a = invitee(&org, "a@acme.test").0;
     store
-        .add_memberships(&org, std::slice::from_ref(&a))
+        .add_memberships(&org, std::slice::from_ref(&a), &[])
         .await
         .unwrap();
     let org = org_now(&store, &org).await;
@@ -97,7 +99,7 @@ pub async fn an_existing_membership_is_never_overwritten(store: DynStore) {
     let (again, _) = invitee(&org, "a@acme.test");
     let b = invitee(&org, "b@acme.test").0;
     assert!(matches!(
-        store.add_memberships(&org, &[b.clone(), again]).await,
+        store.add_memberships(&org, &[b.clone(), again], &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
@@ -115,7 +117,7 @@ pub async fn an_existing_membership_is_never_overwritten(store: DynStore) {
         &mut rand::rng(),
     );
     assert!(matches!(
-        store.add_memberships(&org, &[owner_again]).await,
+        store.add_memberships(&org, &[owner_again], &[]).await,
         Err(StoreError::Conflict)
     ));
 }
@@ -124,7 +126,7 @@ pub async fn updates_are_conditional_on_what_was_read(store: DynStore) {
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
     let (m, _) = invitee(&org, "a@acme.test");
     store
-        .add_memberships(&org, std::slice::from_ref(&m))
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
     let as_read = Expected::as_read(&m);
@@ -134,11 +136,14 @@ pub async fn updates_are_conditional_on_what_was_read(store: DynStore) {
     reinvited
         .reinvite(now(), Duration::days(5), &mut rand::rng())
         .unwrap();
-    store.update_membership(&reinvited, &as_read).await.unwrap();
+    store
+        .update_membership(&reinvited, &as_read, &[])
+        .await
+        .unwrap();
     let mut stale = m.clone();
     stale.invitation.as_mut().unwrap().mark_sent();
     assert!(matches!(
-        store.update_membership(&stale, &as_read).await,
+        store.update_membership(&stale, &as_read, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
@@ -152,19 +157,19 @@ pub async fn updates_are_conditional_on_what_was_read(store: DynStore) {
         .accept(UserId::generate(&mut rand::rng()), now())
         .unwrap();
     store
-        .update_membership(&accepted, &Expected::as_read(&reinvited))
+        .update_membership(&accepted, &Expected::as_read(&reinvited), &[])
         .await
         .unwrap();
     let mut confirmed = accepted.clone();
     confirmed.confirm("key".into(), now()).unwrap();
     assert!(matches!(
         store
-            .update_membership(&confirmed, &Expected::as_read(&reinvited))
+            .update_membership(&confirmed, &Expected::as_read(&reinvited), &[])
             .await,
         Err(StoreError::Conflict)
     ));
     store
-        .update_membership(&confirmed, &Expected::as_read(&accepted))
+        .update_membership(&confirmed, &Expected::as_read(&accepted), &[])
         .await
         .unwrap();
     assert_eq!(
@@ -176,7 +181,7 @@ pub async fn updates_are_conditional_on_what_was_read(store: DynStore) {
     let (ghost, _) = invitee(&org, "ghost@acme.test");
     assert!(matches!(
         store
-            .update_membership(&ghost, &Expected::as_read(&ghost))
+            .update_membership(&ghost, &Expected::as_read(&ghost), &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -190,7 +195,7 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
     let (org, _, _) = seed_org(&store, limit(2)).await;
     let (m, _) = invitee(&org, "r@acme.test");
     store
-        .add_memberships(&org, std::slice::from_ref(&m))
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
     let org = org_now(&store, &org).await;
@@ -201,12 +206,12 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
     // A plain update may not move a seat.
     assert!(matches!(
         store
-            .update_membership(&revoked, &Expected::as_read(&m))
+            .update_membership(&revoked, &Expected::as_read(&m), &[])
             .await,
         Err(StoreError::Conflict)
     ));
     store
-        .update_membership_seat(&org, &revoked, &Expected::as_read(&m))
+        .update_membership_seat(&org, &revoked, &Expected::as_read(&m), &[])
         .await
         .unwrap();
     let org = org_now(&store, &org).await;
@@ -218,7 +223,7 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
     // Stale: revoking again from the old state is refused, and the count stays.
     assert!(matches!(
         store
-            .update_membership_seat(&org, &revoked, &Expected::as_read(&m))
+            .update_membership_seat(&org, &revoked, &Expected::as_read(&m), &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -226,7 +231,7 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
 
     // The freed seat is taken by someone else; restoring finds none.
     store
-        .add_memberships(&org, &[invitee(&org, "other@acme.test").0])
+        .add_memberships(&org, &[invitee(&org, "other@acme.test").0], &[])
         .await
         .unwrap();
     let org = org_now(&store, &org).await;
@@ -234,7 +239,7 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
     restored.restore().unwrap();
     assert!(matches!(
         store
-            .update_membership_seat(&org, &restored, &Expected::as_read(&revoked))
+            .update_membership_seat(&org, &restored, &Expected::as_read(&revoked), &[])
             .await,
         Err(StoreError::NoSeats)
     ));
@@ -249,12 +254,12 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
     roomy.seats.limit = Some(3);
     roomy.settings_version = org.settings_version + 1;
     store
-        .update_organization_settings(&roomy, org.settings_version)
+        .update_organization_settings(&roomy, org.settings_version, &[])
         .await
         .unwrap();
     let org = org_now(&store, &org).await;
     store
-        .update_membership_seat(&org, &restored, &Expected::as_read(&revoked))
+        .update_membership_seat(&org, &restored, &Expected::as_read(&revoked), &[])
         .await
         .unwrap();
     assert_eq!(org_now(&store, &org).await.occupied_seats, 3);
@@ -270,7 +275,7 @@ pub async fn revoking_frees_a_seat_and_restoring_takes_one(store: DynStore) {
     // A change that moves no seat is refused here.
     assert!(matches!(
         store
-            .update_membership_seat(&org, &restored, &Expected::as_read(&restored))
+            .update_membership_seat(&org, &restored, &Expected::as_read(&restored), &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -281,23 +286,25 @@ pub async fn removing_a_member_frees_its_seat(store: DynStore) {
     let (a, _) = invitee(&org, "gone@acme.test");
     let (b, _) = invitee(&org, "revoked@acme.test");
     store
-        .add_memberships(&org, &[a.clone(), b.clone()])
+        .add_memberships(&org, &[a.clone(), b.clone()], &[])
         .await
         .unwrap();
     let alice = account("gone@acme.test");
     let mut accepted = a.clone();
     accepted.accept(alice.id.clone(), now()).unwrap();
     store
-        .accept_membership(&accepted, &Expected::as_read(&a), Some(&alice))
+        .accept_membership(&accepted, &Expected::as_read(&a), Some(&alice), &[])
         .await
         .unwrap();
     // Stale expectations remove nothing.
     assert!(matches!(
-        store.remove_membership(&a, &Expected::as_read(&a)).await,
+        store
+            .remove_membership(&a, &Expected::as_read(&a), &[])
+            .await,
         Err(StoreError::Conflict)
     ));
     store
-        .remove_membership(&accepted, &Expected::as_read(&accepted))
+        .remove_membership(&accepted, &Expected::as_read(&accepted), &[])
         .await
         .unwrap();
     assert_eq!(store.membership(&org.id, &a.member_id).await.unwrap(), None);
@@ -319,17 +326,17 @@ pub async fn removing_a_member_frees_its_seat(store: DynStore) {
     let mut revoked = b.clone();
     revoked.revoke().unwrap();
     store
-        .update_membership_seat(&org, &revoked, &Expected::as_read(&b))
+        .update_membership_seat(&org, &revoked, &Expected::as_read(&b), &[])
         .await
         .unwrap();
     store
-        .remove_membership(&revoked, &Expected::as_read(&revoked))
+        .remove_membership(&revoked, &Expected::as_read(&revoked), &[])
         .await
         .unwrap();
     assert_eq!(org_now(&store, &org).await.occupied_seats, 1);
     assert!(matches!(
         store
-            .remove_membership(&revoked, &Expected::as_read(&revoked))
+            .remove_membership(&revoked, &Expected::as_read(&revoked), &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -340,7 +347,7 @@ pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
     let (a, _) = invitee(&org, "a@acme.test");
     let (b, _) = invitee(&org, "b@acme.test");
     store
-        .add_memberships(&org, &[a.clone(), b.clone()])
+        .add_memberships(&org, &[a.clone(), b.clone()], &[])
         .await
         .unwrap();
 
@@ -348,7 +355,7 @@ pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
     let mut accepted = a.clone();
     accepted.accept(alice.id.clone(), now()).unwrap();
     store
-        .accept_membership(&accepted, &Expected::as_read(&a), Some(&alice))
+        .accept_membership(&accepted, &Expected::as_read(&a), Some(&alice), &[])
         .await
         .unwrap();
     assert_eq!(store.account(&alice.id).await.unwrap(), Some(alice.clone()));
@@ -367,7 +374,7 @@ pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
     b_accepted.accept(twin.id.clone(), now()).unwrap();
     assert!(matches!(
         store
-            .accept_membership(&b_accepted, &Expected::as_read(&b), Some(&twin))
+            .accept_membership(&b_accepted, &Expected::as_read(&b), Some(&twin), &[])
             .await,
         Err(StoreError::Conflict)
     ));
@@ -387,7 +394,9 @@ pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
         mail: None,
     };
     assert!(matches!(
-        store.accept_membership(&wrong, &stale, Some(&bob)).await,
+        store
+            .accept_membership(&wrong, &stale, Some(&bob), &[])
+            .await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.account_by_email(&bob.email).await.unwrap(), None);
@@ -396,7 +405,7 @@ pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
     let mut by_alice = b.clone();
     by_alice.accept(alice.id.clone(), now()).unwrap();
     store
-        .accept_membership(&by_alice, &Expected::as_read(&b), None)
+        .accept_membership(&by_alice, &Expected::as_read(&b), None, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -415,13 +424,13 @@ pub async fn listing_pages_through_every_membership(store: DynStore) {
     let mut all: Vec<Membership> = (0..7)
         .map(|i| invitee(&org, &format!("p{i}@acme.test")).0)
         .collect();
-    store.add_memberships(&org, &all).await.unwrap();
+    store.add_memberships(&org, &all, &[]).await.unwrap();
     let mut accepted = all[0].clone();
     accepted
         .accept(UserId::generate(&mut rand::rng()), now())
         .unwrap();
     store
-        .update_membership(&accepted, &Expected::as_read(&all[0]))
+        .update_membership(&accepted, &Expected::as_read(&all[0]), &[])
         .await
         .unwrap();
     all[0] = accepted.clone();
@@ -429,7 +438,7 @@ pub async fn listing_pages_through_every_membership(store: DynStore) {
     // Another organization's members never show.
     let (other, _, _) = seed_org(&store, SeatPlan::default()).await;
     store
-        .add_memberships(&other, &[invitee(&other, "p0@acme.test").0])
+        .add_memberships(&other, &[invitee(&other, "p0@acme.test").0], &[])
         .await
         .unwrap();
 
@@ -481,14 +490,14 @@ pub async fn memberships_of_a_user(store: DynStore) {
         let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
         let (m, _) = invitee(&org, "alice@acme.test");
         store
-            .add_memberships(&org, std::slice::from_ref(&m))
+            .add_memberships(&org, std::slice::from_ref(&m), &[])
             .await
             .unwrap();
         let mut accepted = m.clone();
         accepted.accept(alice.id.clone(), now()).unwrap();
         let create = if i == 0 { Some(&alice) } else { None };
         store
-            .accept_membership(&accepted, &Expected::as_read(&m), create)
+            .accept_membership(&accepted, &Expected::as_read(&m), create, &[])
             .await
             .unwrap();
         orgs.push(accepted);
@@ -510,7 +519,7 @@ pub async fn race_twenty_accepts_of_one_invitation(store: DynStore) {
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
     let (m, _) = invitee(&org, "racer@acme.test");
     store
-        .add_memberships(&org, std::slice::from_ref(&m))
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
     let tasks: Vec<_> = (0..20)
@@ -521,7 +530,7 @@ pub async fn race_twenty_accepts_of_one_invitation(store: DynStore) {
                 let mut accepted = m.clone();
                 accepted.accept(acct.id.clone(), now()).unwrap();
                 store
-                    .accept_membership(&accepted, &Expected::as_read(&m), Some(&acct))
+                    .accept_membership(&accepted, &Expected::as_read(&m), Some(&acct), &[])
                     .await
                     .map(|()| acct.id)
             })
@@ -556,7 +565,10 @@ pub async fn race_thirty_invitations_for_ten_seats(store: DynStore) {
                 // Like the use case: re-read and retry when the write conflicts.
                 let mut org = org;
                 for _ in 0..50 {
-                    match store.add_memberships(&org, std::slice::from_ref(&m)).await {
+                    match store
+                        .add_memberships(&org, std::slice::from_ref(&m), &[])
+                        .await
+                    {
                         Err(StoreError::Conflict) => {
                             org = store.organization(&org.id).await.unwrap().unwrap()
                         }

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod domains;
+pub mod events;
 pub mod housekeeping;
 pub mod mail_queue;
 pub mod memberships;
@@ -58,6 +59,12 @@ macro_rules! contract_tests {
             mail_queue::admin_digests_are_claimed_once,
             domains::domains_are_claimed_by_one_organization,
             rate_limits::attempts_are_counted_once_each,
+            events::events_are_listed_newest_first_a_page_at_a_time,
+            events::events_are_filtered_by_time_member_and_type,
+            events::recording_events_is_atomic,
+            events::organization_writes_record_their_events_when_applied,
+            events::membership_writes_record_their_events_when_applied,
+            events::sign_in_writes_record_their_events_when_applied,
             housekeeping::sweeping_removes_only_what_expired,
         );
     };
@@ -116,7 +123,7 @@ pub async fn seed_org(
         &mut rng,
     );
     org.occupied_seats = 1;
-    store.create_organization(&org, &owner).await.unwrap();
+    store.create_organization(&org, &owner, &[]).await.unwrap();
     (org, owner, token)
 }
 

@@ -46,7 +46,7 @@ pub async fn organizations_are_unique_by_sso_identifier(store: DynStore) {
         &mut rng,
     );
     assert!(matches!(
-        store.create_organization(&twin, &twin_owner).await,
+        store.create_organization(&twin, &twin_owner, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.organization(&twin.id).await.unwrap(), None);
@@ -77,7 +77,7 @@ pub async fn organizations_are_unique_by_sso_identifier(store: DynStore) {
 pub async fn settings_change_without_touching_seats(store: DynStore) {
     let (org, _, _) = seed_org(&store, limit(5)).await;
     store
-        .add_memberships(&org, &[invitee(&org, "a@acme.test").0])
+        .add_memberships(&org, &[invitee(&org, "a@acme.test").0], &[])
         .await
         .unwrap();
     // Settings computed from a stale read (occupied 1) must not reset the counter (2).
@@ -98,7 +98,7 @@ pub async fn settings_change_without_touching_seats(store: DynStore) {
     changed.key_connector_url = Some("https://kc.acme.test".into());
     changed.settings_version = 1;
     store
-        .update_organization_settings(&changed, 0)
+        .update_organization_settings(&changed, 0, &[])
         .await
         .unwrap();
     let stored = org_now(&store, &org).await;
@@ -114,7 +114,10 @@ pub async fn settings_change_without_touching_seats(store: DynStore) {
     off.sso = None;
     off.key_connector_url = None;
     off.settings_version = 2;
-    store.update_organization_settings(&off, 1).await.unwrap();
+    store
+        .update_organization_settings(&off, 1, &[])
+        .await
+        .unwrap();
     assert_eq!(org_now(&store, &org).await, off);
 
     // The SSO identifier cannot change here, and a missing organization is not created.
@@ -122,7 +125,7 @@ pub async fn settings_change_without_touching_seats(store: DynStore) {
     renamed.sso_identifier = unique_identifier();
     renamed.settings_version = 3;
     assert!(matches!(
-        store.update_organization_settings(&renamed, 2).await,
+        store.update_organization_settings(&renamed, 2, &[]).await,
         Err(StoreError::Conflict)
     ));
     let ghost = Organization::new(
@@ -134,7 +137,7 @@ pub async fn settings_change_without_touching_seats(store: DynStore) {
     )
     .unwrap();
     assert!(matches!(
-        store.update_organization_settings(&ghost, 0).await,
+        store.update_organization_settings(&ghost, 0, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.organization(&ghost.id).await.unwrap(), None);
@@ -149,14 +152,17 @@ pub async fn settings_writes_are_conditional_on_their_version(store: DynStore) {
     let mut first = org.clone();
     first.policies.require_sso = true;
     first.settings_version = 1;
-    store.update_organization_settings(&first, 0).await.unwrap();
+    store
+        .update_organization_settings(&first, 0, &[])
+        .await
+        .unwrap();
 
     // Computed from version 0 again: stale.
     let mut stale = org.clone();
     stale.policies.jit_without_invitation = true;
     stale.settings_version = 1;
     assert!(matches!(
-        store.update_organization_settings(&stale, 0).await,
+        store.update_organization_settings(&stale, 0, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(org_now(&store, &org).await, first);
@@ -170,7 +176,7 @@ pub async fn settings_writes_are_conditional_on_their_version(store: DynStore) {
         edit.settings_version = 2;
         tokio::spawn(async move {
             store
-                .update_organization_settings(&edit, 1)
+                .update_organization_settings(&edit, 1, &[])
                 .await
                 .map(|()| edit)
         })

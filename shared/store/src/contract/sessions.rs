@@ -9,7 +9,7 @@ pub async fn sessions_round_trip(store: DynStore) {
         now(),
         &mut rand::rng(),
     );
-    store.put_session(&s).await.unwrap();
+    store.put_session(&s, &[]).await.unwrap();
     assert_eq!(
         store.session(&token.digest()).await.unwrap(),
         Some(s.clone())

@@ -65,14 +65,14 @@ pub async fn identity_links_are_unique(store: DynStore) {
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
     let (m, _) = invitee(&org, "linked@acme.test");
     store
-        .add_memberships(&org, std::slice::from_ref(&m))
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
     let alice = account("linked@acme.test");
     let mut accepted = m.clone();
     accepted.accept(alice.id.clone(), now()).unwrap();
     store
-        .accept_membership(&accepted, &Expected::as_read(&m), Some(&alice))
+        .accept_membership(&accepted, &Expected::as_read(&m), Some(&alice), &[])
         .await
         .unwrap();
 
@@ -82,10 +82,13 @@ pub async fn identity_links_are_unique(store: DynStore) {
         None
     );
     store
-        .apply_sign_in(&SignInWrite::Link {
-            link: l.clone(),
-            membership: None,
-        })
+        .apply_sign_in(
+            &SignInWrite::Link {
+                link: l.clone(),
+                membership: None,
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -99,7 +102,7 @@ pub async fn identity_links_are_unique(store: DynStore) {
         membership: None,
     };
     assert!(matches!(
-        store.apply_sign_in(&again).await,
+        store.apply_sign_in(&again, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
@@ -112,7 +115,7 @@ pub async fn identity_links_are_unique(store: DynStore) {
         membership: None,
     };
     assert!(matches!(
-        store.apply_sign_in(&ghost).await,
+        store.apply_sign_in(&ghost, &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
@@ -128,14 +131,14 @@ pub async fn identity_links_are_unique(store: DynStore) {
     // A link made on the strength of a membership refuses when it changed meanwhile.
     let (m2, _) = invitee(&org, "second@acme.test");
     store
-        .add_memberships(&org, std::slice::from_ref(&m2))
+        .add_memberships(&org, std::slice::from_ref(&m2), &[])
         .await
         .unwrap();
     let bob = account("second@acme.test");
     let mut bob_in = m2.clone();
     bob_in.accept(bob.id.clone(), now()).unwrap();
     store
-        .accept_membership(&bob_in, &Expected::as_read(&m2), Some(&bob))
+        .accept_membership(&bob_in, &Expected::as_read(&m2), Some(&bob), &[])
         .await
         .unwrap();
     let mut confirmed = bob_in.clone();
@@ -145,18 +148,21 @@ pub async fn identity_links_are_unique(store: DynStore) {
         membership: Some(confirmed.clone()),
     };
     assert!(
-        matches!(store.apply_sign_in(&stale).await, Err(StoreError::Conflict)),
+        matches!(
+            store.apply_sign_in(&stale, &[]).await,
+            Err(StoreError::Conflict)
+        ),
         "bob was never confirmed"
     );
     store
-        .update_membership(&confirmed, &Expected::as_read(&bob_in))
+        .update_membership(&confirmed, &Expected::as_read(&bob_in), &[])
         .await
         .unwrap();
     let fresh = SignInWrite::Link {
         link: link(&org, "sub-bob", &bob.id),
         membership: Some(confirmed),
     };
-    store.apply_sign_in(&fresh).await.unwrap();
+    store.apply_sign_in(&fresh, &[]).await.unwrap();
     // Identities are per organization.
     let (org2, _, _) = seed_org(&store, SeatPlan::default()).await;
     assert_eq!(
@@ -169,7 +175,7 @@ pub async fn sign_in_creates_the_invited_account_atomically(store: DynStore) {
     let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
     let (m, _) = invitee(&org, "jit@acme.test");
     store
-        .add_memberships(&org, std::slice::from_ref(&m))
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
         .await
         .unwrap();
     let write = |external: &str| {
@@ -187,9 +193,10 @@ pub async fn sign_in_creates_the_invited_account_atomically(store: DynStore) {
     // Two sign-ins of the same new person at once: one account.
     let (w1, w2) = (write("sub-jit"), write("sub-jit"));
     let (s1, s2) = (store.clone(), store.clone());
-    let (r1, r2) = tokio::join!(async move { s1.apply_sign_in(&w1).await }, async move {
-        s2.apply_sign_in(&w2).await
-    });
+    let (r1, r2) = tokio::join!(
+        async move { s1.apply_sign_in(&w1, &[]).await },
+        async move { s2.apply_sign_in(&w2, &[]).await }
+    );
     assert_eq!(
         [r1.is_ok(), r2.is_ok()].iter().filter(|ok| **ok).count(),
         1,
@@ -215,7 +222,7 @@ pub async fn sign_in_creates_the_invited_account_atomically(store: DynStore) {
     assert_eq!(l.user_id, acct.id);
     // A later attempt with another identity writes nothing (membership taken, email taken).
     assert!(matches!(
-        store.apply_sign_in(&write("sub-other")).await,
+        store.apply_sign_in(&write("sub-other"), &[]).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
@@ -248,9 +255,10 @@ pub async fn sign_in_creates_account_and_membership_taking_a_seat(store: DynStor
         write(&org, "new@acme.test", "sub-new"),
     );
     let (s1, s2) = (store.clone(), store.clone());
-    let (r1, r2) = tokio::join!(async move { s1.apply_sign_in(&w1).await }, async move {
-        s2.apply_sign_in(&w2).await
-    });
+    let (r1, r2) = tokio::join!(
+        async move { s1.apply_sign_in(&w1, &[]).await },
+        async move { s2.apply_sign_in(&w2, &[]).await }
+    );
     assert_eq!(
         [r1.is_ok(), r2.is_ok()].iter().filter(|ok| **ok).count(),
         1,
@@ -270,7 +278,7 @@ pub async fn sign_in_creates_account_and_membership_taking_a_seat(store: DynStor
     // The organization is full: nothing is written.
     let full = write(&org, "late@acme.test", "sub-late");
     assert!(matches!(
-        store.apply_sign_in(&full).await,
+        store.apply_sign_in(&full, &[]).await,
         Err(StoreError::NoSeats)
     ));
     assert_eq!(
@@ -304,7 +312,7 @@ pub async fn setup_completes_once(store: DynStore) {
         account: a.clone(),
         membership: m.clone(),
     };
-    store.apply_sign_in(&w).await.unwrap();
+    store.apply_sign_in(&w, &[]).await.unwrap();
     let (grant, token) = admit_domain::SetupGrant::issue(
         org.id.clone(),
         m.member_id.clone(),
@@ -312,7 +320,7 @@ pub async fn setup_completes_once(store: DynStore) {
         now(),
         &mut rand::rng(),
     );
-    store.put_setup_grant(&grant).await.unwrap();
+    store.put_setup_grant(&grant, &[]).await.unwrap();
     assert_eq!(
         store.setup_grant(&token.digest()).await.unwrap(),
         Some(grant.clone())
@@ -331,6 +339,7 @@ pub async fn setup_completes_once(store: DynStore) {
             &accepted,
             &Expected::as_read(&m),
             &with_password,
+            &[],
         )
         .await
         .unwrap();
@@ -351,7 +360,13 @@ pub async fn setup_completes_once(store: DynStore) {
     });
     assert!(matches!(
         store
-            .complete_setup(&grant.digest, &accepted, &Expected::as_read(&m), &replay)
+            .complete_setup(
+                &grant.digest,
+                &accepted,
+                &Expected::as_read(&m),
+                &replay,
+                &[]
+            )
             .await,
         Err(StoreError::Conflict)
     ));
