@@ -13,7 +13,9 @@
 //   sub            "sub-" + the first 16 hex digits of sha256(login)
 //   email          the login name, lower-cased (no email claim at all when the
 //                  login contains "+noemail")
-//   email_verified true, false when the login contains "+unverified"
+//   email_verified true, false when the login contains "+unverified"; left
+//                  out altogether when the config says
+//                  `"omit_email_verified": true` (as some large IdPs do)
 //   name           the part of the login before "@"
 // The claims are in the ID token (for the scopes asked) and at UserInfo.
 //
@@ -88,7 +90,9 @@ function claimsFor(login) {
   const claims = { name: login.split('@')[0] };
   if (!lower.includes('+noemail')) {
     claims.email = lower;
-    claims.email_verified = !lower.includes('+unverified');
+    if (config.omit_email_verified !== true) {
+      claims.email_verified = !lower.includes('+unverified');
+    }
   }
   return claims;
 }

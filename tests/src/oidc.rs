@@ -6,7 +6,9 @@
 //! the login name is the account (`sub` = [`sub_for`]`(login)`, `email` =
 //! the login lower-cased, `email_verified` = true; `+unverified` in the login
 //! makes it false and `+noemail` leaves the email claims out; `name` = the
-//! part before `@`). Those claims are in the ID token and at UserInfo.
+//! part before `@`). Those claims are in the ID token and at UserInfo. A
+//! provider from [`OidcProvider::start_omitting_email_verified`] never sends
+//! `email_verified`.
 
 use reqwest::header::LOCATION;
 use reqwest::{StatusCode, Url};
@@ -179,7 +181,19 @@ impl OidcProvider {
     }
 
     pub fn start_with(clients: &[OidcClient], options: ProviderOptions) -> OidcProvider {
-        let config = provider_config(clients, &options);
+        OidcProvider::start_config(provider_config(clients, &options))
+    }
+
+    /// A provider that leaves the `email_verified` claim out of every ID
+    /// token and UserInfo answer, as some large IdPs do: the emails it
+    /// asserts are not vouched for. Otherwise as [`OidcProvider::start`].
+    pub fn start_omitting_email_verified(clients: &[OidcClient]) -> OidcProvider {
+        let mut config = provider_config(clients, &ProviderOptions::default());
+        config["omit_email_verified"] = serde_json::Value::Bool(true);
+        OidcProvider::start_config(config)
+    }
+
+    fn start_config(config: serde_json::Value) -> OidcProvider {
         let provider = NodeProvider::start(
             "the test OpenID provider",
             "provider.mjs",

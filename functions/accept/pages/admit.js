@@ -205,6 +205,31 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// An invitation the member left the accept page for, to sign in with single
+// sign-on first: its /accept link, kept in this tab's sessionStorage (gone
+// when the tab closes), so that /app can lead back to it.
+const pendingInvitation = (() => {
+  const NAME = "admit.pending_invitation";
+  const PREFIX = "/accept?token=";
+  const get = () => {
+    let v = null;
+    try { v = sessionStorage.getItem(NAME); } catch (_) { v = null; }
+    return v && v.startsWith(PREFIX) && v.length > PREFIX.length ? v : null;
+  };
+  return {
+    save(token) {
+      try { sessionStorage.setItem(NAME, PREFIX + encodeURIComponent(token)); } catch (_) { /* storage off */ }
+    },
+    get,
+    // Forget it; with `token`, only when it is that invitation.
+    clear(token) {
+      const v = get();
+      if (token !== undefined && v && v !== PREFIX + encodeURIComponent(token)) return;
+      try { sessionStorage.removeItem(NAME); } catch (_) { /* storage off */ }
+    },
+  };
+})();
+
 function say(text, kind = "info") {
   const s = document.getElementById("status");
   s.textContent = text;
@@ -213,5 +238,5 @@ function say(text, kind = "info") {
 
 window.Admit = {
   KDF, masterKeys, masterPasswordHash, newAccountKeys, unlockKeys, newOrgKey, sealFor, unsealWith,
-  fingerprint, publicKeyFingerprint, devices, newDeviceKey, newDeviceIdentifier, api, el, say,
+  fingerprint, publicKeyFingerprint, devices, newDeviceKey, newDeviceIdentifier, api, el, say, pendingInvitation,
 };

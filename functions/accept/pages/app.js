@@ -1,18 +1,21 @@
 // The console: sign in, see your organizations; owners and admins invite,
-// reinvite and confirm members, and read the organization's events.
+// reinvite and confirm members, change their roles, set the seats and the
+// invitation settings, and read the organization's events; every member may
+// link single sign-on and delete the account.
 "use strict";
 (async () => {
-  const { api, el, say, masterKeys, unlockKeys, unsealWith, sealFor, fingerprint,
-    publicKeyFingerprint, devices } = window.Admit;
+  const { api, el, say, masterKeys, masterPasswordHash, unlockKeys, unsealWith, sealFor, fingerprint,
+    publicKeyFingerprint, devices, pendingInvitation } = window.Admit;
   const content = document.getElementById("content");
   const show = (...nodes) => content.replaceChildren(...nodes);
   // The audit log's event types (openapi.yaml EventType) and what `via` means.
   const EVENT_TYPES = ["org.created", "member.invited", "member.reinvited", "member.reminded", "member.accepted",
     "member.confirmed", "member.revoked", "member.restored", "member.removed", "member.role_changed",
     "sso.signed_in", "sso.linked", "sso.jit_created", "sso.refused", "auth.login_failed",
-    "sso.settings_changed", "policies.changed", "domain.added", "domain.verified", "domain.removed",
+    "sso.settings_changed", "policies.changed", "org.seats_changed", "org.settings_changed", "domain.added", "domain.verified", "domain.removed",
     "scim.token_issued"];
-  const VIA = { invitation: "invitation", setup: "account setup", sso_identifier: "SSO identifier", domain: "claimed domain" };
+  const VIA = { invitation: "invitation", setup: "account setup", sso_identifier: "SSO identifier", domain: "claimed domain",
+    link: "the member's own link", account_deleted: "account deleted" };
 
   // The unlocked keys, in this tab's memory only: the private key (not
   // extractable) and each organization's key (the bytes, to hand over).
@@ -30,10 +33,26 @@
     keyLines.clear();
     const logout = el("button", { type: "button", onclick: async () => { await api("POST", "/auth/logout"); location.reload(); } }, "Sign out");
     const sections = account.memberships.map(orgSection);
-    show(el("p", {}, `Signed in as ${account.email}. `, logout),
+    show(...backToInvitation(), el("p", {}, `Signed in as ${account.email}. `, logout),
          await keysPanel(stretched),
-         ...(sections.length ? sections : [el("p", {}, "You are not a member of any organization yet.")]));
+         ...(sections.length ? sections : [el("p", {}, "You are not a member of any organization yet.")]),
+         accountPanel());
     await showOrgKeys();
+  }
+
+  // An invitation the accept page was left for, to sign in with single sign-on first.
+  function backToInvitation() {
+    const href = pendingInvitation.get();
+    return href ? [el("p", { id: "pending-invitation" }, el("a", { href }, "Back to your invitation"))] : [];
+  }
+
+  // Start a single sign-on that links the identity coming back to this
+  // account: `link=1` with the session, or the `link_token` of a refused sign-in.
+  function startLink(identifier, linkToken) {
+    const id = encodeURIComponent(identifier.trim());
+    location.assign(linkToken
+      ? `/sso/start?identifier=${id}&link_token=${encodeURIComponent(linkToken)}`
+      : `/sso/start?identifier=${id}&link=1`);
   }
 
   function signIn() {
@@ -43,9 +62,11 @@
       el("label", { for: "email" }, "Email"), email,
       el("label", { for: "pw" }, "Master password"), pw,
       el("button", { type: "submit" }, "Sign in"));
+    const ssoPart = el("div", { id: "sso-required" });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       say("Signing in…");
+      ssoPart.replaceChildren();
       const { hash, stretched } = await masterKeys(email.value, pw.value);
       const res = await api("POST", "/auth/login", { email: email.value, master_password_hash: hash });
       if (res.ok) {
@@ -53,10 +74,33 @@
         if (!again.ok) return location.reload();
         say("");
         await render(again.data, stretched);
-      } else if (res.status === 403 && res.data && res.data.error === "sso_required") say("Your organization requires single sign-on.", "error");
-      else say("Wrong email or master password.", "error");
+      } else if (res.status === 403 && res.data && res.data.error === "sso_required") {
+        say("Your organization requires single sign-on.", "error");
+        ssoRequired(res.data.link_token);
+      } else say("Wrong email or master password.", "error");
     });
-    show(form);
+    // The credentials were right, but the organization requires single
+    // sign-on: with a link token, the identity the IdP proves next is linked
+    // to this account (whatever email the IdP asserts); without one (an
+    // identity is linked already), an ordinary single sign-on.
+    function ssoRequired(linkToken) {
+      const ident = el("input", { id: "link-identifier", type: "text", autocomplete: "organization", spellcheck: "false", required: true });
+      const go = el("button", { type: "submit" }, linkToken ? "Link with single sign-on" : "Sign in with single sign-on");
+      const f = el("form", { "aria-label": "Single sign-on required" },
+        el("p", {}, linkToken
+          ? "Your organization requires single sign-on. Link your account:"
+          : "Your organization requires single sign-on. Sign in with it:"),
+        el("label", { for: "link-identifier" }, "Your organization's SSO identifier"), ident, go);
+      f.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        if (!ident.value.trim()) return;
+        if (linkToken) startLink(ident.value, linkToken);
+        else location.assign(`/sso/start?identifier=${encodeURIComponent(ident.value.trim())}`);
+      });
+      ssoPart.replaceChildren(f);
+      ident.focus();
+    }
+    show(...backToInvitation(), form, ssoPart);
   }
 
   // Your keys: their public fingerprint (to compare with what an
@@ -147,11 +191,188 @@
     const s = el("section", { "aria-labelledby": `h-${m.org_id}` },
       el("h2", { id: `h-${m.org_id}` }, m.org_name),
       el("p", {}, `Your role: ${m.role}, status: ${m.status}.`), keyLine);
-    if (m.status === "confirmed" && (m.role === "owner" || m.role === "admin")) adminTools(s, m.org_id);
+    const admin = m.status === "confirmed" && (m.role === "owner" || m.role === "admin");
+    if (admin) adminTools(s, m);
+    else if (m.status === "accepted" || m.status === "confirmed") s.append(linkSsoForm(m));
     return s;
   }
 
-  function adminTools(section, org) {
+  // A member who cannot read the organization's settings types its SSO identifier.
+  function linkSsoForm(m) {
+    const id = `link-sso-${m.org_id}`;
+    const ident = el("input", { id, type: "text", autocomplete: "organization", spellcheck: "false", required: true });
+    const f = el("form", { "aria-label": `Link single sign-on of ${m.org_name}` },
+      el("h3", {}, "Single sign-on"),
+      el("p", { class: "muted" }, `If ${m.org_name} signs its members in with single sign-on, link your account to its identity provider: you can then sign in with it.`),
+      el("label", { for: id }, `${m.org_name}'s SSO identifier`), ident,
+      el("button", { type: "submit" }, "Link single sign-on"));
+    f.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      if (ident.value.trim()) startLink(ident.value);
+    });
+    return f;
+  }
+
+  // The organization's settings (GET /orgs/{org}), loaded once and again
+  // after each change; `on(fn)` calls `fn` with each view loaded.
+  function orgView(org) {
+    const listeners = [];
+    let current = null;
+    return {
+      on(fn) { listeners.push(fn); if (current) fn(current); },
+      set(view) { current = view; for (const fn of listeners) fn(view); },
+      async load() {
+        const res = await api("GET", `/orgs/${org}`);
+        if (res.ok) this.set(res.data);
+      },
+    };
+  }
+
+  // An administrator links with the organization's own identifier, when it has SSO.
+  function linkSsoButton(view) {
+    const go = el("button", { type: "button", class: "secondary" }, "Link single sign-on");
+    const note = el("p", { class: "muted" });
+    const node = el("div", { hidden: true }, el("h3", {}, "Single sign-on"), note, go);
+    let ident = null;
+    go.addEventListener("click", () => { if (ident) startLink(ident); });
+    view.on((v) => {
+      ident = v.sso_identifier;
+      node.hidden = !v.sso_enabled;
+      note.textContent = `Link your account to the identity provider of this organization (SSO identifier ${v.sso_identifier}): you can then sign in with it.`;
+    });
+    return node;
+  }
+
+  // "5", "" → 5, null; anything else → undefined.
+  function count(text) {
+    const t = text.trim();
+    if (!t) return null;
+    return /^\d+$/.test(t) ? Number(t) : undefined;
+  }
+
+  // Seats: what is occupied; owners set the limit and autoscaling.
+  function seatsPanel(org, view, isOwner) {
+    const line = el("p", { id: `seats-occupied-${org}` }, "Loading…");
+    const node = el("div", {}, el("h3", {}, "Seats"), line);
+    const limit = el("input", { id: `seat-limit-${org}`, type: "number", min: 0, step: 1, inputmode: "numeric" });
+    const autoscale = el("input", { id: `seat-autoscale-${org}`, type: "number", min: 0, step: 1, inputmode: "numeric" });
+    const save = el("button", { type: "submit" }, "Save seats");
+    view.on((v) => {
+      const s = v.seats || {};
+      const parts = [`${s.occupied} occupied`, s.limit === null || s.limit === undefined ? "no limit" : `limit ${s.limit}`];
+      if (s.autoscale_max !== null && s.autoscale_max !== undefined) parts.push(`autoscales up to ${s.autoscale_max}`);
+      line.textContent = `Seats: ${parts.join(", ")}.`;
+      limit.value = s.limit === null || s.limit === undefined ? "" : String(s.limit);
+      autoscale.value = s.autoscale_max === null || s.autoscale_max === undefined ? "" : String(s.autoscale_max);
+    });
+    if (!isOwner) return node;
+    const form = el("form", { "aria-label": "Seats" },
+      el("label", { for: `seat-limit-${org}` }, "Seat limit (empty: no limit)"), limit,
+      el("label", { for: `seat-autoscale-${org}` }, "Autoscale up to (empty: no autoscaling)"), autoscale, save);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { limit: count(limit.value), autoscale_max: count(autoscale.value) };
+      if (body.limit === undefined || body.autoscale_max === undefined) return say("Seats are whole numbers, or empty.", "error");
+      save.disabled = true;
+      const res = await api("PUT", `/orgs/${org}/seats`, body);
+      save.disabled = false;
+      if (!res.ok) return say((res.data && res.data.message) || "Could not save the seats.", "error");
+      view.set(res.data);
+      say("Seats saved.", "ok");
+    });
+    node.append(form);
+    return node;
+  }
+
+  // How long invitations last, and the days after sending that reminders go out.
+  function invitationSettings(org, view) {
+    const days = el("input", { id: `invitation-days-${org}`, type: "number", min: 1, max: 30, step: 1, inputmode: "numeric" });
+    const reminders = el("input", { id: `reminder-days-${org}`, type: "text", inputmode: "numeric", autocomplete: "off", placeholder: "e.g. 2, 4" });
+    const save = el("button", { type: "submit" }, "Save invitation settings");
+    const form = el("form", { "aria-label": "Invitation settings" }, el("h3", {}, "Invitations"),
+      el("label", { for: `invitation-days-${org}` }, "Invitations expire after (days, 1 to 30)"), days,
+      el("label", { for: `reminder-days-${org}` }, "Reminders go out on these days after sending (comma-separated; empty: none)"), reminders,
+      save);
+    view.on((v) => {
+      days.value = String(v.invitation_lifetime_days);
+      reminders.value = (v.reminder_days || []).join(", ");
+    });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = {};
+      const d = count(days.value);
+      if (d === undefined) return say("The invitation lifetime is a whole number of days.", "error");
+      if (d !== null) body.invitation_days = d;
+      const list = reminders.value.split(/[\s,;]+/).filter(Boolean);
+      if (list.some((x) => !/^\d+$/.test(x))) return say("Reminder days are whole numbers, separated by commas.", "error");
+      body.reminder_days = list.map(Number);
+      save.disabled = true;
+      const res = await api("PUT", `/orgs/${org}/settings`, body);
+      save.disabled = false;
+      if (!res.ok) return say((res.data && res.data.message) || "Could not save the invitation settings.", "error");
+      view.set(res.data);
+      say("Invitation settings saved.", "ok");
+    });
+    return form;
+  }
+
+  // Your account: deleting it, after typing its email (and its master
+  // password, when it has one, hashed here as signing in does).
+  function accountPanel() {
+    const start = el("button", { type: "button", class: "secondary" }, "Delete my account");
+    const email = el("input", { id: "delete-email", type: "email", autocomplete: "off", required: true });
+    const pw = el("input", { id: "delete-pw", type: "password", autocomplete: "current-password" });
+    const confirmDelete = el("button", { type: "submit" }, "Delete my account for good");
+    const cancel = el("button", { type: "button", class: "secondary" }, "Cancel");
+    const form = el("form", { class: "review", "aria-label": "Delete your account", hidden: true },
+      el("p", {}, "Deleting your account removes you from every organization you belong to, frees your seats, and forgets your keys and devices. It cannot be undone."),
+      el("label", { for: "delete-email" }, `Type your email (${account.email}) to confirm`), email,
+      el("label", { for: "delete-pw" }, "Your master password (leave empty if your account has none)"), pw,
+      el("p", {}, confirmDelete, " ", cancel));
+    start.addEventListener("click", () => { form.hidden = false; start.hidden = true; email.focus(); });
+    cancel.addEventListener("click", () => {
+      form.hidden = true; start.hidden = false; email.value = ""; pw.value = ""; say("");
+    });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (email.value.trim().toLowerCase() !== account.email.trim().toLowerCase()) {
+        return say("Type your account's email exactly to confirm.", "error");
+      }
+      confirmDelete.disabled = true;
+      say("Deleting your account…");
+      const body = {};
+      let res;
+      try {
+        if (pw.value) body.master_password_hash = await masterPasswordHash(account.email, pw.value);
+        res = await api("DELETE", "/me", body);
+      } catch (e) {
+        return say(`Your account could not be deleted: ${e.message}`, "error");
+      } finally {
+        confirmDelete.disabled = false;
+      }
+      if (res.status === 204) {
+        pw.value = "";
+        account = null;
+        vault.privateKey = null;
+        vault.orgKeys.clear();
+        signIn();
+        return say("Your account is deleted. You are signed out.", "ok");
+      }
+      if (res.status === 401 && body.master_password_hash) return say("That master password is not right.", "error");
+      if (res.status === 401) return location.reload();
+      if (res.status === 400 && !body.master_password_hash) return say("Your account has a master password: type it to delete the account.", "error");
+      if (res.status === 403) {
+        return say("An account without a master password is deleted within 5 minutes of signing in: sign out, sign in again with single sign-on, then delete it.", "error");
+      }
+      say((res.data && res.data.message) || "Could not delete your account.", "error");
+    });
+    return el("section", { "aria-labelledby": "h-account" }, el("h2", { id: "h-account" }, "Your account"),
+      el("p", {}, start), form);
+  }
+
+  function adminTools(section, membership) {
+    const org = membership.org_id;
+    const view = orgView(org);
     const emails = el("textarea", { id: `emails-${org}`, rows: 3, placeholder: "one email per line" });
     const role = el("select", { id: `role-${org}` }, el("option", { value: "user" }, "user"), el("option", { value: "admin" }, "admin"));
     const invite = el("form", {},
@@ -170,12 +391,14 @@
       changed();
     });
     const events = eventLog(org);
-    // After a change to members, both lists show it.
-    const changed = () => { members.load(); events.load(); };
-    const members = memberTable(org, { changed, events: (m) => events.ofMember(m) });
-    section.append(invite, el("h3", {}, "Members"), members.node, events.node, ssoSettings(org));
+    // After a change to members, the lists and the seats show it.
+    const changed = () => { members.load(); events.load(); view.load(); };
+    const members = memberTable(org, { changed, events: (m) => events.ofMember(m), me: membership });
+    section.append(invite, el("h3", {}, "Members"), members.node, seatsPanel(org, view, membership.role === "owner"),
+      invitationSettings(org, view), events.node, ssoSettings(org, () => view.load()), linkSsoButton(view));
     members.load();
     events.load();
+    view.load();
   }
 
 
@@ -299,7 +522,7 @@
   }
 
   // Single sign-on: the IdP (OpenID Connect or SAML 2.0) and the members' decryption option.
-  function ssoSettings(org) {
+  function ssoSettings(org, saved) {
     const f = (id, label, attrs = {}, tag = "input") => [el("label", { for: `${id}-${org}` }, label), el(tag, { id: `${id}-${org}`, ...attrs })];
     const protocol = el("select", { id: `protocol-${org}` },
       el("option", { value: "oidc" }, "OpenID Connect"),
@@ -362,12 +585,12 @@
       if (kc.value) body.key_connector_url = kc.value;
       const res = await api("PUT", `/orgs/${org}/sso`, body);
       say(res.ok ? "Single sign-on saved." : ((res.data && res.data.message) || "Could not save."), res.ok ? "ok" : "error");
-      if (res.ok) { secret.value = ""; meta.value = ""; fill(res.data); }
+      if (res.ok) { secret.value = ""; meta.value = ""; fill(res.data); saved(); }
     });
     return form;
   }
 
-  function memberTable(org, { changed, events }) {
+  function memberTable(org, { changed, events, me }) {
     const body = el("tbody");
     const more = el("button", { type: "button", hidden: true }, "Show more");
     const all = el("button", { type: "button", class: "secondary" }, "Confirm all accepted");
@@ -489,7 +712,36 @@
         ? (m.invitation_expired ? "expired" : `expires ${m.invitation_expires_at.replace("T", " ").slice(0, 16)} UTC`)
         : "";
       const log = el("button", { type: "button", class: "secondary", "aria-label": `Events of ${m.email}`, onclick: () => events(m) }, "Events");
-      return el("tr", {}, el("td", {}, m.email), el("td", {}, m.role), el("td", {}, m.status), el("td", {}, inv), el("td", {}, action, " ", seat, " ", log));
+      return el("tr", { "data-member": m.member_id }, el("td", {}, m.email), el("td", { class: "role" }, roleCell(m)), el("td", {}, m.status),
+        el("td", {}, inv), el("td", {}, action, " ", seat, " ", log));
+    }
+
+    // The roles the signed-in administrator may give: only an owner makes or
+    // unmakes owners; an admin moves users and admins.
+    function roleCell(m) {
+      const choices = me.role === "owner" ? ["owner", "admin", "user"] : m.role === "owner" ? [] : ["admin", "user"];
+      if (!choices.length) return m.role;
+      const select = el("select", { "aria-label": `Role of ${m.email}`, class: "member-role" },
+        choices.map((r) => el("option", { value: r, selected: r === m.role }, r)));
+      const change = el("button", { type: "button", "aria-label": `Change role of ${m.email}` }, "Change role");
+      change.addEventListener("click", async () => {
+        if (select.value === m.role) return say(`${m.email} is already ${m.role}.`, "info");
+        change.disabled = true;
+        const res = await api("PATCH", `/orgs/${org}/members/${m.member_id}`, { role: select.value });
+        change.disabled = false;
+        if (!res.ok) {
+          select.value = m.role;
+          return say((res.data && res.data.message) || "Could not change the role.", "error");
+        }
+        say(`${m.email} is now ${res.data.role}.`, "ok");
+        if (m.member_id === me.member_id) {
+          // One's own role: the console shows what it now allows.
+          const again = await api("GET", "/me");
+          if (again.ok) return render(again.data);
+        }
+        changed();
+      });
+      return [select, " ", change];
     }
     return { node, load };
   }

@@ -5,8 +5,8 @@
 
 use admit_app::App;
 use admit_app::views::{
-    Accept, Login, SetupDone, SetupKeyConnector, SetupMasterPassword, SetupTokenOnly,
-    SetupTrustedDevice, TokenOnly,
+    Accept, DeleteAccount, Login, SetupDone, SetupKeyConnector, SetupMasterPassword,
+    SetupTokenOnly, SetupTrustedDevice, TokenOnly,
 };
 use admit_http::routes::{Route, Routes};
 use admit_http::{ApiError, ClientApp, Json, Session, clear_session_cookie, page, session_cookie};
@@ -41,6 +41,7 @@ fn mounted() -> Routes<App> {
         .post("/auth/login", login)
         .post("/auth/logout", logout)
         .get("/me", me)
+        .delete("/me", delete_me)
 }
 
 type Result<T = Response> = std::result::Result<T, ApiError>;
@@ -87,8 +88,13 @@ async fn lookup(ClientApp(app): ClientApp, Json(req): Json<TokenOnly>) -> Result
     Ok(axum::Json(app.lookup_invitation(&req.token).await?).into_response())
 }
 
-async fn accept(ClientApp(app): ClientApp, Json(req): Json<Accept>) -> Result {
-    Ok(axum::Json(app.accept_invitation(req).await?).into_response())
+async fn accept(
+    ClientApp(app): ClientApp,
+    session: Option<Session>,
+    Json(req): Json<Accept>,
+) -> Result {
+    let who = session.map(|Session(who)| who);
+    Ok(axum::Json(app.accept_invitation_as(req, who.as_ref()).await?).into_response())
 }
 
 async fn login(ClientApp(app): ClientApp, Json(req): Json<Login>) -> Result {
@@ -109,6 +115,19 @@ async fn logout(ClientApp(app): ClientApp, Session(who): Session) -> Result {
 
 async fn me(ClientApp(app): ClientApp, Session(who): Session) -> Result {
     Ok(axum::Json(app.me(&who).await?).into_response())
+}
+
+async fn delete_me(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Json(req): Json<DeleteAccount>,
+) -> Result {
+    app.delete_account(&who, req).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, clear_session_cookie(&app))],
+    )
+        .into_response())
 }
 
 async fn setup_lookup(ClientApp(app): ClientApp, Json(req): Json<SetupTokenOnly>) -> Result {

@@ -3,7 +3,10 @@
 //! reinviting, listing, revoking, restoring and removing members, and reading
 //! the audit log.
 
-use admit_app::views::{ClaimDomain, CreateOrganization, Invite, PoliciesInput, PutSso};
+use admit_app::views::{
+    ChangeRole, ClaimDomain, CreateOrganization, Invite, PoliciesInput, PutOrgSettings, PutSeats,
+    PutSso,
+};
 use admit_app::{App, EventFilter};
 use admit_http::routes::{Route, Routes};
 use admit_http::{ApiError, ClientApp, IfMatch, Json, Operator, Session, with_etag};
@@ -39,6 +42,9 @@ fn mounted() -> Routes<App> {
         .delete("/orgs/{org}/members/{member}", remove)
         .post("/orgs/{org}/members/{member}/revoke", revoke)
         .post("/orgs/{org}/members/{member}/restore", restore)
+        .patch("/orgs/{org}/members/{member}", change_role)
+        .put("/orgs/{org}/seats", put_seats)
+        .put("/orgs/{org}/settings", put_settings)
 }
 
 type Result<T = Response> = std::result::Result<T, ApiError>;
@@ -165,6 +171,35 @@ async fn restore(
     Path((org, member)): Path<(String, String)>,
 ) -> Result {
     Ok(axum::Json(app.restore(&who, &org, &member).await?).into_response())
+}
+
+async fn change_role(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path((org, member)): Path<(String, String)>,
+    Json(req): Json<ChangeRole>,
+) -> Result {
+    Ok(axum::Json(app.change_role(&who, &org, &member, req).await?).into_response())
+}
+
+async fn put_seats(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path(org): Path<String>,
+    Json(req): Json<PutSeats>,
+) -> Result {
+    let view = app.set_seats(&who, &org, req).await?;
+    Ok(with_etag(view.version, axum::Json(view).into_response()))
+}
+
+async fn put_settings(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path(org): Path<String>,
+    Json(req): Json<PutOrgSettings>,
+) -> Result {
+    let view = app.set_org_settings(&who, &org, req).await?;
+    Ok(with_etag(view.version, axum::Json(view).into_response()))
 }
 
 async fn remove(

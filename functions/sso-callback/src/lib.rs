@@ -2,9 +2,9 @@
 //! OpenID Connect callback, and SAML's metadata and assertion consumer. It
 //! is the one function that links libxml2/libxmlsec1 (through samael).
 
-use admit_app::{App, Error, SignInOutcome};
+use admit_app::{App, Error, LinkBy, SignInOutcome};
 use admit_http::routes::{Route, Routes};
-use admit_http::{ApiError, ClientApp, Json, cookie, session_cookie};
+use admit_http::{ApiError, ClientApp, Json, Session, cookie, session_cookie};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::handler::Handler;
@@ -62,6 +62,11 @@ async fn discover(
 struct StartQuery {
     identifier: Option<String>,
     invitation: Option<String>,
+    /// A `sso_required` refusal's single-use token: link the identity that
+    /// comes back to that account.
+    link_token: Option<String>,
+    /// `1`: link the identity that comes back to the signed-in account.
+    link: Option<String>,
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -99,12 +104,25 @@ fn refusal(headers: &HeaderMap, e: Error) -> Response {
 
 async fn start(
     ClientApp(app): ClientApp,
+    session: Option<Session>,
     headers: HeaderMap,
     Query(q): Query<StartQuery>,
 ) -> Response {
     let identifier = q.identifier.unwrap_or_default();
+    let who = session.map(|Session(who)| who);
+    let link = match (
+        q.link_token.as_deref().filter(|t| !t.is_empty()),
+        q.link.as_deref(),
+    ) {
+        (Some(token), _) => Some(LinkBy::Token(token)),
+        (None, Some("1")) => match &who {
+            Some(who) => Some(LinkBy::Session(who)),
+            None => return refusal(&headers, Error::Unauthenticated),
+        },
+        _ => None,
+    };
     match app
-        .start_sign_in(&identifier, q.invitation.as_deref())
+        .start_sign_in_with(&identifier, q.invitation.as_deref(), link)
         .await
     {
         Ok(started) => {

@@ -10,6 +10,9 @@ use admit_domain::{
 pub struct Principal {
     pub user_id: UserId,
     pub(crate) session: TokenDigest,
+    /// When the session began (deleting an account without a master
+    /// password asks for a fresh one).
+    pub(crate) started: admit_domain::Timestamp,
     /// The only organization a session from SSO may act in.
     pub(crate) scope: Option<OrgId>,
 }
@@ -34,9 +37,28 @@ impl App {
         if !session.is_live(self.now()) {
             return Err(Error::Unauthenticated);
         }
+        // A session from an organization's SSO lives only while its member
+        // does: revoking or removing the member ends it at once.
+        if let Some(org) = &session.org_scope {
+            let member = match self.store().account(&session.user_id).await? {
+                Some(account) => {
+                    self.store()
+                        .membership(org, &MemberId::of(org, &account.email))
+                        .await?
+                }
+                None => None,
+            };
+            if !member.is_some_and(|m| {
+                m.user_id.as_ref() == Some(&session.user_id) && m.admits_session(session.generation)
+            }) {
+                self.store().delete_session(&session.digest).await?;
+                return Err(Error::Unauthenticated);
+            }
+        }
         Ok(Principal {
             user_id: session.user_id,
             session: session.digest,
+            started: session.created_at,
             scope: session.org_scope,
         })
     }
@@ -46,6 +68,16 @@ impl App {
             .account(&who.user_id)
             .await?
             .ok_or(Error::Unauthenticated)
+    }
+
+    /// The membership `member` (a raw id from a path) of `org`; 404 for an
+    /// id that does not parse or a membership that does not exist.
+    pub(crate) async fn member_in(&self, org: &OrgId, member: &str) -> Result<Membership> {
+        let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
+        self.store()
+            .membership(org, &member_id)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// `who` as a confirmed owner or admin of `org`. Someone with no

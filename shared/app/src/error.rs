@@ -14,6 +14,10 @@ pub enum Error {
     Forbidden,
     #[error("this organization requires single sign-on")]
     SsoRequired,
+    /// `SsoRequired`, with the single-use token that lets this account link
+    /// its identity at that organization's IdP (`/sso/start?link_token=`).
+    #[error("this organization requires single sign-on; link your account to it")]
+    SsoRequiredLink { link_token: String },
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -67,7 +71,7 @@ impl Error {
             Error::InvalidRequest(_) => "invalid_request",
             Error::Unauthenticated | Error::WrongCredentials => "unauthenticated",
             Error::Forbidden => "forbidden",
-            Error::SsoRequired => "sso_required",
+            Error::SsoRequired | Error::SsoRequiredLink { .. } => "sso_required",
             Error::NotFound => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Expired => "expired",
@@ -86,7 +90,7 @@ impl Error {
         match self {
             Error::InvalidRequest(_) => 400,
             Error::Unauthenticated | Error::WrongCredentials => 401,
-            Error::Forbidden | Error::SsoRequired => 403,
+            Error::Forbidden | Error::SsoRequired | Error::SsoRequiredLink { .. } => 403,
             Error::NotFound => 404,
             Error::Conflict(_) | Error::NoSeats => 409,
             Error::Expired => 410,

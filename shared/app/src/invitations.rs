@@ -222,12 +222,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
     pub async fn reinvite(&self, who: &Principal, org: &str, member: &str) -> Result<Reinvited> {
         let admin = self.administrator(who, org).await?;
-        let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
-        let m = self
-            .store()
-            .membership(&admin.org.id, &member_id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let m = self.member_in(&admin.org.id, member).await?;
         let mut renewed = m.clone();
         let token = renewed
             .reinvite(
@@ -257,7 +252,7 @@ impl App {
             .expect("reinvite issues an invitation");
         self.send_owed(&admin.org, renewed, Some(&token)).await;
         Ok(Reinvited {
-            member_id: member_id.to_string(),
+            member_id: m.member_id.to_string(),
             invitation_expires_at: expires,
         })
     }
@@ -310,12 +305,40 @@ impl App {
 
     /// Accept with a master password: an existing account proves it; without
     /// an account, an organization without SSO registers one with it.
-    #[tracing::instrument(skip_all)]
     pub async fn accept_invitation(&self, req: Accept) -> Result<Accepted> {
+        self.accept_invitation_as(req, None).await
+    }
+
+    /// Accept with a master password, or, without one, with a session of
+    /// the account the invitation's email has (from any sign-in, SSO
+    /// included): how an account without a master password (trusted
+    /// devices, key connector) joins another organization. A session of
+    /// another account is 403; neither a password nor a session, 400.
+    #[tracing::instrument(skip_all)]
+    pub async fn accept_invitation_as(
+        &self,
+        req: Accept,
+        who: Option<&Principal>,
+    ) -> Result<Accepted> {
         self.count_request().await?;
         let (_, m, org) = self.open_invitation(&req.token).await?;
-        let secret =
-            MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid)?;
+        let with_password = !req.master_password_hash.is_empty();
+        let signed_in = match (with_password, who) {
+            (false, None) => {
+                return Err(Error::InvalidRequest(
+                    "master_password_hash: required without a session of the invited account"
+                        .into(),
+                ));
+            }
+            (false, Some(who)) => {
+                let account = self.account_of(who).await?;
+                if account.email != m.email {
+                    return Err(Error::Forbidden);
+                }
+                Some(account)
+            }
+            (true, _) => None,
+        };
         if let Some(key) = &req.org_key {
             admit_domain::account::check_key("org_key", key).map_err(Error::invalid)?;
             if m.role != Role::Owner || m.status != admit_domain::Status::Invited {
@@ -326,9 +349,17 @@ impl App {
             }
         }
         let now = self.now();
-        let existing = self.store().account_by_email(&m.email).await?;
+        let existing = match signed_in {
+            Some(account) => Err(account),
+            None => Ok(self.store().account_by_email(&m.email).await?),
+        };
+        let secret =
+            || MasterPasswordHash::parse(&req.master_password_hash).map_err(Error::invalid);
         let (user, new_account) = match existing {
-            Some(account) => {
+            // The session proved the account.
+            Err(account) => (account.id, None),
+            Ok(Some(account)) => {
+                let secret = secret()?;
                 self.check_password_budget(&m.email).await?;
                 let verifier = account
                     .master_password
@@ -341,12 +372,13 @@ impl App {
                 }
                 (account.id, None)
             }
-            None if org.sso_enabled => {
+            Ok(None) if org.sso_enabled => {
                 return Err(Error::Conflict(
                     "this organization uses single sign-on: continue with SSO".into(),
                 ));
             }
-            None => {
+            Ok(None) => {
+                let secret = secret()?;
                 let kdf = req.kdf.ok_or_else(|| {
                     Error::InvalidRequest("kdf: required to create an account".into())
                 })?;
@@ -391,7 +423,14 @@ impl App {
             &actor,
             EventType::MemberAccepted,
             EventDetails {
-                via: Some("invitation".into()),
+                via: Some(
+                    if with_password {
+                        "invitation"
+                    } else {
+                        "session"
+                    }
+                    .into(),
+                ),
                 ..Default::default()
             },
         );

@@ -5,6 +5,7 @@
 //! [`App`] and call its methods; they never touch the store or mailer directly.
 
 mod access;
+mod administration;
 mod clock;
 mod error;
 mod events;
@@ -35,7 +36,7 @@ pub use rate_limits::RateLimitConfig;
 pub use secrets_port::{
     DataKey, LocalKey, SecretBox, SecretError, context as secret_context, seal_with,
 };
-pub use sso_flow::{SignInOutcome, SignInStarted};
+pub use sso_flow::{LinkBy, SignInOutcome, SignInStarted};
 pub use sso_port::{
     AuthorizationRequest, Oidc, OidcError, Saml, SamlError, SamlRequest, ServiceProvider,
     UnverifiedResponse, VerifiedAssertion,

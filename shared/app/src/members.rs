@@ -5,7 +5,7 @@ use crate::views::{
     MemberPublicKey, MemberStatusView, MemberView, OrganizationView, SeatsView,
 };
 use crate::{App, Error, Principal, Result};
-use admit_domain::{Actor, EventDetails, EventType, MemberId, Membership, Organization, Status};
+use admit_domain::{Actor, EventDetails, EventType, Membership, Organization, Status};
 use admit_store::Expected;
 
 /// Members per page of the listing.
@@ -16,7 +16,11 @@ pub const MAX_CONFIRMATIONS_PER_REQUEST: usize = 100;
 impl App {
     pub async fn organization(&self, who: &Principal, org: &str) -> Result<OrganizationView> {
         let o = self.administrator(who, org).await?.org;
-        Ok(OrganizationView {
+        Ok(self.organization_view(o))
+    }
+
+    pub(crate) fn organization_view(&self, o: Organization) -> OrganizationView {
+        OrganizationView {
             version: o.settings_version,
             org_id: o.id.to_string(),
             seats: SeatsView {
@@ -33,7 +37,7 @@ impl App {
             invitation_lifetime_days: o.invitation_lifetime_days,
             reminder_days: o.reminder_days,
             created_at: o.created_at,
-        })
+        }
     }
 
     pub async fn list_members(
@@ -137,10 +141,11 @@ impl App {
     /// seat freed); the account and its SSO link stay.
     #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
     pub async fn remove_member(&self, who: &Principal, org: &str, member: &str) -> Result<()> {
-        let (_, m, actor) = self.member_to_change(who, org, member).await?;
+        let (org, m, actor) = self.member_to_change(who, org, member).await?;
+        let expected = self.guard_owners(&org, &m, true).await?;
         let event = self.member_event(&m, &actor, EventType::MemberRemoved, Default::default());
         self.store()
-            .remove_membership(&m, &Expected::as_read(&m), &[event])
+            .remove_membership(&m, &expected, &[event])
             .await?;
         tracing::info!("member removed");
         Ok(())
@@ -157,12 +162,7 @@ impl App {
         member: &str,
     ) -> Result<MemberPublicKey> {
         let admin = self.administrator(who, org).await?;
-        let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
-        let m = self
-            .store()
-            .membership(&admin.org.id, &member_id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let m = self.member_in(&admin.org.id, member).await?;
         let user = match (m.status, &m.user_id) {
             (Status::Accepted | Status::Confirmed, Some(user)) => user,
             _ => {
@@ -194,12 +194,7 @@ impl App {
         member: &str,
     ) -> Result<(Organization, Membership, Actor)> {
         let admin = self.administrator(who, org).await?;
-        let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
-        let m = self
-            .store()
-            .membership(&admin.org.id, &member_id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let m = self.member_in(&admin.org.id, member).await?;
         if m.user_id.as_ref() == Some(&who.user_id) {
             return Err(Error::Conflict(
                 "you cannot revoke, restore or remove yourself".into(),
@@ -221,6 +216,7 @@ impl App {
         let (org, m, actor) = self.member_to_change(who, org, member).await?;
         let mut changed = m.clone();
         let moved = if revoke {
+            changed.end_sessions(&mut rand::rng());
             changed.revoke()
         } else {
             changed.restore()
@@ -232,8 +228,13 @@ impl App {
             EventType::MemberRestored
         };
         let event = self.member_event(&m, &actor, kind, Default::default());
+        let expected = if revoke {
+            self.guard_owners(&org, &m, true).await?
+        } else {
+            Expected::as_read(&m)
+        };
         self.store()
-            .update_membership_seat(&org, &changed, &Expected::as_read(&m), &[event])
+            .update_membership_seat(&org, &changed, &expected, &[event])
             .await?;
         tracing::info!(status = %changed.status, "member {}", if revoke { "revoked" } else { "restored" });
         Ok(MemberStatusView {
@@ -250,12 +251,7 @@ impl App {
         key: String,
     ) -> Result<Status> {
         admit_domain::account::check_key("key", &key).map_err(Error::invalid)?;
-        let member_id = MemberId::parse(member).map_err(|_| Error::NotFound)?;
-        let m = self
-            .store()
-            .membership(&org.id, &member_id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let m = self.member_in(&org.id, member).await?;
         let mut confirmed = m.clone();
         confirmed.confirm(key, self.now()).map_err(|_| {
             Error::Conflict(format!(
@@ -275,7 +271,7 @@ impl App {
         self.store()
             .update_membership(&confirmed, &Expected::as_read(&m), &[event])
             .await?;
-        tracing::info!(member_id = %member_id, "member confirmed");
+        tracing::info!(member_id = %m.member_id, "member confirmed");
         self.send_owed(org, confirmed.clone(), None).await;
         Ok(confirmed.status)
     }

@@ -2,7 +2,9 @@
 
 use crate::views::{Login, Me, MyMembership, SessionIssued};
 use crate::{App, Error, Principal, Result, passwords};
-use admit_domain::{Email, Event, MasterPasswordHash, OrgId, Role, Session, Status, UserId};
+use admit_domain::{
+    Email, Event, LinkGrant, MasterPasswordHash, Membership, Role, Session, Status, UserId,
+};
 
 impl App {
     #[tracing::instrument(skip_all)]
@@ -32,29 +34,54 @@ impl App {
     }
 
     /// A confirmed `user` of an organization that requires SSO must sign in
-    /// with SSO (owners and admins are exempt).
+    /// with SSO (owners and admins are exempt). When the account has no
+    /// identity linked there yet, the refusal carries a link token: the
+    /// right password proved the account, so the account may link the
+    /// identity the organization's IdP proves next (no lockout).
     async fn refuse_if_sso_required(&self, user: &UserId) -> Result<()> {
         for m in self.store().memberships_of_user(user).await? {
             if m.status != Status::Confirmed || m.role != Role::User {
                 continue;
             }
-            let org = self.store().organization(&m.org_id).await?;
-            if org.is_some_and(|o| o.policies.require_sso) {
+            let Some(org) = self.store().organization(&m.org_id).await? else {
+                continue;
+            };
+            if !org.policies.require_sso {
+                continue;
+            }
+            let idp = org.sso.as_ref().map(|c| c.idp());
+            let linked = self
+                .store()
+                .identity_links_of_user(user)
+                .await?
+                .iter()
+                .any(|l| l.org_id == org.id && idp.is_some_and(|i| l.external_id.is_at_idp(i)));
+            if linked {
                 return Err(Error::SsoRequired);
             }
+            let (grant, token) =
+                LinkGrant::issue(org.id.clone(), user.clone(), self.now(), &mut rand::rng());
+            self.store().put_link_grant(&grant).await?;
+            return Err(Error::SsoRequiredLink {
+                link_token: token.expose(),
+            });
         }
         Ok(())
     }
 
-    /// A session for `user`; with `org_scope`, it acts only in that
-    /// organization. `events` (the sign-in's) are written with it.
+    /// A session for `user`; with `scope` (the membership it signed in
+    /// through), it acts only in that organization, and only while that
+    /// membership's session generation holds. `events` (the sign-in's) are
+    /// written with it.
     pub(crate) async fn start_session(
         &self,
         user: UserId,
-        org_scope: Option<OrgId>,
+        scope: Option<&Membership>,
         events: &[Event],
     ) -> Result<SessionIssued> {
-        let (session, token) = Session::start(user, org_scope, self.now(), &mut rand::rng());
+        let org_scope = scope.map(|m| m.org_id.clone());
+        let (mut session, token) = Session::start(user, org_scope, self.now(), &mut rand::rng());
+        session.generation = scope.and_then(|m| m.sessions);
         self.store().put_session(&session, events).await?;
         Ok(SessionIssued {
             session_token: token.expose(),

@@ -169,9 +169,7 @@ impl App {
         }
         tracing::info!(member_id = %accepted.member_id, "setup complete; accepted");
         self.send_owed(org, accepted.clone(), None).await;
-        let session = self
-            .start_session(account.id, Some(org.id.clone()), &[])
-            .await?;
+        let session = self.start_session(account.id, Some(&accepted), &[]).await?;
         Ok(SetupDone {
             member_id: accepted.member_id.to_string(),
             status: accepted.status,

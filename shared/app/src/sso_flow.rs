@@ -2,7 +2,15 @@
 //! domain's table), apply the decision atomically, and sign in or hand over
 //! to the setup step.
 
-use crate::{App, Error, Result, SessionIssued};
+use crate::{App, Error, Principal, Result, SessionIssued};
+
+/// What proves the account a sign-in is to link its identity to.
+pub enum LinkBy<'a> {
+    /// The `link_token` of a sign-in refused with `sso_required`.
+    Token(&'a str),
+    /// A session of the account (`link=1`).
+    Session(&'a Principal),
+}
 use admit_domain::{
     Account, AccountInOrg, Actor, Email, Event, EventDetails, EventType, IdentityLink, IdpIdentity,
     InvitationError, InvitationToken, MemberId, Membership, Organization, PendingSignIn, Refusal,
@@ -42,6 +50,20 @@ impl App {
         identifier: &str,
         invitation: Option<&str>,
     ) -> Result<SignInStarted> {
+        self.start_sign_in_with(identifier, invitation, None).await
+    }
+
+    /// [`App::start_sign_in`]; with `link`, the identity that comes back is
+    /// linked to that account (docs/product.md, "Linking an IdP identity to
+    /// a signed-in account"), which must be an accepted or confirmed member
+    /// of the organization (403 otherwise; an unknown, used or expired link
+    /// token is 404).
+    pub async fn start_sign_in_with(
+        &self,
+        identifier: &str,
+        invitation: Option<&str>,
+        link: Option<LinkBy<'_>>,
+    ) -> Result<SignInStarted> {
         self.count_request().await?;
         let ident = SsoIdentifier::parse(identifier).map_err(|_| Error::NotFound)?;
         let org = self
@@ -54,6 +76,10 @@ impl App {
         };
         let invited = match invitation.filter(|t| !t.is_empty()) {
             Some(raw) => Some(self.invitation_for(&org, raw).await?),
+            None => None,
+        };
+        let link_user = match link {
+            Some(by) => Some(self.account_to_link(&org, by).await?),
             None => None,
         };
         let now = self.now();
@@ -87,11 +113,52 @@ impl App {
                 request.url
             }
         };
+        started.pending.link_user = link_user;
         self.store().put_pending_sign_in(&started.pending).await?;
         Ok(SignInStarted {
             redirect,
             browser_secret: started.browser.expose(),
         })
+    }
+
+    /// The account a linking sign-in is for: a link token's (used up here),
+    /// or a session's; it must be an accepted or confirmed member of `org`.
+    async fn account_to_link(&self, org: &Organization, by: LinkBy<'_>) -> Result<UserId> {
+        let user = match by {
+            LinkBy::Token(raw) => {
+                let token = Secret::parse(raw).ok_or(Error::NotFound)?;
+                let grant = self
+                    .store()
+                    .take_link_grant(&token.digest())
+                    .await?
+                    .filter(|g| g.is_live(self.now()) && g.org_id == org.id)
+                    .ok_or(Error::NotFound)?;
+                grant.user_id
+            }
+            // A session from another organization's SSO acts there only.
+            LinkBy::Session(who) if who.scope.as_ref().is_some_and(|s| *s != org.id) => {
+                return Err(Error::NotFound);
+            }
+            LinkBy::Session(who) => who.user_id.clone(),
+        };
+        self.member_to_link(org, &user).await?;
+        Ok(user)
+    }
+
+    /// `user`'s membership in `org`, which must be accepted or confirmed.
+    async fn member_to_link(&self, org: &Organization, user: &UserId) -> Result<Membership> {
+        let account = self.store().account(user).await?.ok_or(Error::NotFound)?;
+        self.store()
+            .membership(&org.id, &MemberId::of(&org.id, &account.email))
+            .await?
+            .filter(|m| {
+                m.user_id.as_ref() == Some(user)
+                    && matches!(
+                        m.status,
+                        admit_domain::Status::Accepted | admit_domain::Status::Confirmed
+                    )
+            })
+            .ok_or(Error::Forbidden)
     }
 
     /// The invited membership an invitation link opens in `org`.
@@ -160,8 +227,7 @@ impl App {
             external_id: identity.external_id.at_idp(&config.issuer),
             ..identity
         };
-        self.sign_in(org, pending.invitation.as_ref(), &identity)
-            .await
+        self.sign_in(org, &pending, &identity).await
     }
 
     /// The pending sign-in of `state` (OIDC `state`, SAML RelayState): taken,
@@ -238,7 +304,8 @@ impl App {
                     .organization(&pending.org_id)
                     .await?
                     .ok_or(Error::NotFound)?;
-                (org, pending.invitation, Some(pending.nonce))
+                let request_id = Some(pending.nonce.clone());
+                (org, Some(pending), request_id)
             }
             None => {
                 let org = self.unsolicited_audience(&response.audiences).await?;
@@ -255,6 +322,7 @@ impl App {
                 (org, None, None)
             }
         };
+        let pending = invitation;
         let Some(SsoConfig::Saml(config)) = org.sso.as_ref().filter(|_| org.sso_enabled) else {
             return Err(rejected(
                 "single sign-on is not enabled for this organization",
@@ -289,7 +357,10 @@ impl App {
             external_id: verified.identity.external_id.at_idp(&config.idp_entity_id),
             ..verified.identity
         };
-        self.sign_in(org, invitation.as_ref(), &identity).await
+        match pending {
+            Some(pending) => self.sign_in(org, &pending, &identity).await,
+            None => self.sign_in_unsolicited(org, &identity).await,
+        }
     }
 
     /// The organization an unsolicited response is addressed to: its
@@ -310,8 +381,98 @@ impl App {
             .ok_or_else(not_ours)
     }
 
-    /// Decide and apply, whatever the protocol.
+    /// An IdP-initiated sign-in: no invitation, nothing to link.
+    async fn sign_in_unsolicited(
+        &self,
+        org: Organization,
+        identity: &IdpIdentity,
+    ) -> Result<SignInOutcome> {
+        self.decide_and_apply(org, None, identity).await
+    }
+
+    /// A sign-in this browser started: linking when it asked to, else the
+    /// decision table.
     async fn sign_in(
+        &self,
+        org: Organization,
+        pending: &PendingSignIn,
+        identity: &IdpIdentity,
+    ) -> Result<SignInOutcome> {
+        match &pending.link_user {
+            Some(user) => self.link_and_sign_in(&org, user, identity).await,
+            None => {
+                self.decide_and_apply(org, pending.invitation.as_ref(), identity)
+                    .await
+            }
+        }
+    }
+
+    /// Link the returning identity to `user` — whatever email the IdP
+    /// asserts: the account proved itself (its password, or a session),
+    /// the IdP proved the identity — and sign in. An identity linked to
+    /// another account already → 409, nothing written.
+    async fn link_and_sign_in(
+        &self,
+        org: &Organization,
+        user: &UserId,
+        identity: &IdpIdentity,
+    ) -> Result<SignInOutcome> {
+        let m = self.member_to_link(org, user).await?;
+        let scope = m.clone();
+        match self
+            .store()
+            .identity_link(&org.id, &identity.external_id)
+            .await?
+        {
+            Some(link) if link.user_id == *user => {}
+            Some(_) => {
+                return Err(Error::Conflict(
+                    "this identity is linked to another account".into(),
+                ));
+            }
+            None => {
+                let account = self.store().account(user).await?.ok_or(Error::NotFound)?;
+                let protocol = match &org.sso {
+                    Some(SsoConfig::Saml(_)) => "saml",
+                    _ => "oidc",
+                };
+                let event = self.member_event(
+                    &m,
+                    &Actor::user(&account.id, &account.email),
+                    EventType::SsoLinked,
+                    EventDetails {
+                        protocol: Some(protocol.into()),
+                        via: Some("link".into()),
+                        ..Default::default()
+                    },
+                );
+                let write = SignInWrite::Link {
+                    link: IdentityLink {
+                        org_id: org.id.clone(),
+                        external_id: identity.external_id.clone(),
+                        user_id: user.clone(),
+                        linked_at: self.now(),
+                    },
+                    membership: Some(m),
+                };
+                match self.store().apply_sign_in(&write, &[event]).await {
+                    Err(StoreError::Conflict) => {
+                        return Err(Error::Conflict(
+                            "this identity was linked meanwhile, or the membership changed".into(),
+                        ));
+                    }
+                    other => other?,
+                }
+                tracing::info!(user_id = %user, "identity linked at the account's request");
+            }
+        }
+        Ok(SignInOutcome::SignedIn(
+            self.start_session(user.clone(), Some(&scope), &[]).await?,
+        ))
+    }
+
+    /// Decide and apply, whatever the protocol.
+    async fn decide_and_apply(
         &self,
         mut org: Organization,
         invitation: Option<&MemberId>,
@@ -390,7 +551,7 @@ impl App {
             SsoDecision::SignIn { user } => {
                 let e = event(EventType::SsoSignedIn, member_id, member_email, None);
                 Ok(SignInOutcome::SignedIn(
-                    self.start_session(user, Some(org.id.clone()), &[e]).await?,
+                    self.start_session(user, facts.membership(), &[e]).await?,
                 ))
             }
             SsoDecision::ContinueSetup { user, member } => {
@@ -410,14 +571,14 @@ impl App {
                     .apply_sign_in(
                         &SignInWrite::Link {
                             link: link(&user),
-                            membership,
+                            membership: membership.clone(),
                         },
                         &[e],
                     )
                     .await?;
                 tracing::info!(user_id = %user, "identity linked");
                 Ok(SignInOutcome::SignedIn(
-                    self.start_session(user, Some(org.id.clone()), &[]).await?,
+                    self.start_session(user, membership.as_ref(), &[]).await?,
                 ))
             }
             SsoDecision::CreateAccountForInvitation { member, email } => {
@@ -456,7 +617,8 @@ impl App {
                 } else {
                     "sso_identifier"
                 };
-                let membership = Membership::just_in_time(&org.id, email, user.clone(), now);
+                let mut membership = Membership::just_in_time(&org.id, email, user.clone(), now);
+                membership.end_sessions(&mut rand::rng());
                 let member = membership.member_id.clone();
                 let mut e = event(
                     EventType::SsoJitCreated,

@@ -86,7 +86,7 @@ impl App {
     /// `conflict`; without it, a concurrent write makes the edit start over
     /// from what that write left (a few times), so no edit is ever lost or
     /// torn.
-    async fn edit_settings(
+    pub(crate) async fn edit_settings(
         &self,
         who: &Principal,
         org: &str,
@@ -108,8 +108,10 @@ impl App {
             }
             edit(&mut o)?;
             self.seal_client_secret(&mut o, &mut sealed).await?;
-            o.settings_version = read + 1;
+            // Every write moves the version (its ETag), even one that changes
+            // nothing; its event then names no setting.
             let changed = crate::events::changed_settings(&admin.org, &o);
+            o.settings_version = read + 1;
             let event = self.event(
                 &o.id,
                 &admin.actor,

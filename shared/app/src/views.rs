@@ -271,10 +271,12 @@ pub struct SsoHint {
     pub sso_identifier: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Accept {
     pub token: String,
+    /// Absent (or empty) when a session of the invited account accepts.
+    #[serde(default)]
     pub master_password_hash: String,
     #[serde(default)]
     pub kdf: Option<Kdf>,
@@ -531,4 +533,45 @@ impl From<admit_domain::Event> for EventView {
             details: e.details,
         }
     }
+}
+
+/// `PATCH /orgs/{org}/members/{member}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRole {
+    pub role: Role,
+}
+
+/// `PUT /orgs/{org}/seats`: both fields, `null` for none.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutSeats {
+    #[serde(deserialize_with = "nullable")]
+    pub limit: Option<u32>,
+    #[serde(deserialize_with = "nullable")]
+    pub autoscale_max: Option<u32>,
+}
+
+/// A field that must be present, `null` allowed: a seat plan is given
+/// whole, so a missing field never unsets a limit by accident.
+fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    Option::<u32>::deserialize(d)
+}
+
+/// `PUT /orgs/{org}/settings`: what is given changes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutOrgSettings {
+    #[serde(default)]
+    pub invitation_days: Option<u32>,
+    #[serde(default)]
+    pub reminder_days: Option<Vec<u32>>,
+}
+
+/// `DELETE /me`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccount {
+    #[serde(default)]
+    pub master_password_hash: Option<String>,
 }

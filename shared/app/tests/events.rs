@@ -11,7 +11,7 @@ use admit_app::{
 };
 use admit_domain::{Actor, EventType, Kdf, MemberDecryption, Refusal, Role};
 use std::collections::HashSet;
-use support::{Org, World, identity, keys, password};
+use support::{Org, World, identity, keys, password, setup_token};
 use time::Duration;
 
 /// The whole log of `org`, newest first, as its owner reads it.
@@ -94,14 +94,6 @@ fn by(e: &EventView, user: &admit_domain::UserId) {
             assert_eq!(user_id.as_ref(), Some(user), "{} is by {user}", e.kind)
         }
         other => panic!("{} is by a user, not {other:?}", e.kind),
-    }
-}
-
-fn setup_token(outcome: admit_app::Result<SignInOutcome>) -> String {
-    match outcome {
-        Ok(SignInOutcome::Setup { setup_token }) => setup_token,
-        Ok(SignInOutcome::SignedIn(_)) => panic!("expected the setup step, got signed in"),
-        Err(e) => panic!("expected the setup step, got {e:?}"),
     }
 }
 

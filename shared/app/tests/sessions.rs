@@ -330,9 +330,10 @@ async fn require_sso_refuses_password_login_of_confirmed_users_only() {
         .unwrap();
     assert!(policies.require_sso && policies.jit_without_invitation);
 
+    // No identity linked yet at the IdP: the refusal carries a link token.
     assert_err!(
         w.app.login(login("user@example.com", &password('U'))).await,
-        Error::SsoRequired
+        Error::SsoRequiredLink { .. }
     );
     // A wrong password is still just wrong.
     assert_err!(

@@ -7,30 +7,13 @@ mod support;
 
 use admit_app::{
     DeviceInput, Error, PoliciesInput, SetupKeyConnector, SetupMasterPassword, SetupTrustedDevice,
-    SignInOutcome,
 };
 use admit_domain::{Kdf, MemberDecryption, Refusal, Role, Status};
 use support::{
     FakeOidc, FakeResponse, FakeSaml, ISSUER, Org, PUBLIC_URL, World, identity, keys,
-    oidc_settings, password, saml_settings,
+    oidc_settings, password, saml_settings, session_token, setup_token,
 };
 use time::Duration;
-
-fn setup_token(outcome: admit_app::Result<SignInOutcome>) -> String {
-    match outcome {
-        Ok(SignInOutcome::Setup { setup_token }) => setup_token,
-        Ok(SignInOutcome::SignedIn(_)) => panic!("expected the setup step, got signed in"),
-        Err(e) => panic!("expected the setup step, got {e:?}"),
-    }
-}
-
-fn session_token(outcome: admit_app::Result<SignInOutcome>) -> String {
-    match outcome {
-        Ok(SignInOutcome::SignedIn(s)) => s.session_token,
-        Ok(SignInOutcome::Setup { .. }) => panic!("expected signed in, got the setup step"),
-        Err(e) => panic!("expected signed in, got {e:?}"),
-    }
-}
 
 fn master_password_setup(token: &str, pw: char) -> SetupMasterPassword {
     SetupMasterPassword {

@@ -63,6 +63,8 @@ event_types! {
     AuthLoginFailed => "auth.login_failed",
     SsoSettingsChanged => "sso.settings_changed",
     PoliciesChanged => "policies.changed",
+    SeatsChanged => "org.seats_changed",
+    OrgSettingsChanged => "org.settings_changed",
     DomainAdded => "domain.added",
     DomainVerified => "domain.verified",
     DomainRemoved => "domain.removed",

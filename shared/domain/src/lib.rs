@@ -33,7 +33,9 @@ pub use owed_mail::{AdminDigest, OwedKind, OwedMail};
 pub use seats::{NoSeats, SeatPlan};
 pub use secret::{Secret, TokenDigest};
 pub use session::Session;
-pub use sign_in::{ClaimedDomain, IdentityLink, PendingSignIn, SetupGrant, StartedSignIn};
+pub use sign_in::{
+    ClaimedDomain, IdentityLink, LinkGrant, PendingSignIn, SetupGrant, StartedSignIn,
+};
 pub use sso::{AccountInOrg, ExternalId, IdpIdentity, Refusal, SignInFacts, SsoDecision, decide};
 pub use sso_config::{OidcConfig, SamlConfig, SigningAlgorithm, SsoConfig};
 pub use sso_identifier::SsoIdentifier;

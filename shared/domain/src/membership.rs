@@ -78,6 +78,7 @@ pub enum Action {
     Revoke,
     Restore,
     Reinvite,
+    ChangeRole,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +110,12 @@ pub struct Membership {
     /// The email this membership owes (see [`crate::owed_mail`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<OwedMail>,
+    /// The generation of this membership's sessions: a session scoped to
+    /// the organization records it when it starts and lives only while it is
+    /// unchanged. Revoking draws a new one, so a restore does not bring the
+    /// old sessions back; a membership removed and made again has another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<u64>,
 }
 
 impl Membership {
@@ -138,6 +145,7 @@ impl Membership {
             confirmed_at: None,
             org_key: None,
             mail: None,
+            sessions: Some(rng.next_u64()),
         };
         m.owe_after(Change::Invited { at: now });
         (m, token)
@@ -161,6 +169,7 @@ impl Membership {
             confirmed_at: None,
             org_key: None,
             mail: None,
+            sessions: None,
         }
     }
 
@@ -245,6 +254,29 @@ impl Membership {
         self.status = Status::Revoked;
         self.invitation = None;
         self.owe_after(Change::Revoked);
+        Ok(())
+    }
+
+    /// End the member's sessions scoped to this organization (revoking
+    /// does; removing does by deleting the membership): a new generation.
+    pub fn end_sessions(&mut self, rng: &mut impl CryptoRng) {
+        self.sessions = Some(rng.next_u64());
+    }
+
+    /// Does a session scoped to this organization, started when the
+    /// membership's session generation was `generation`, still act here?
+    /// Not once the member is revoked, nor after a revocation or removal.
+    pub fn admits_session(&self, generation: Option<u64>) -> bool {
+        self.status != Status::Revoked && self.sessions == generation
+    }
+
+    /// Change the member's role. Whether the caller may is the use case's
+    /// to decide (owners rule owners; the last owner stays).
+    pub fn set_role(&mut self, role: Role) -> Result<(), TransitionError> {
+        if role == self.role {
+            return self.refuse(Action::ChangeRole);
+        }
+        self.role = role;
         Ok(())
     }
 
@@ -346,6 +378,7 @@ pub(crate) mod tests {
             Action::Reinvite => m
                 .reinvite(now, Duration::days(5), &mut rand::rng())
                 .map(|_| ()),
+            Action::ChangeRole => m.set_role(Role::Admin),
         }
         .map(|()| m.status)
     }

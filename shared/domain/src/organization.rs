@@ -57,6 +57,13 @@ pub struct Organization {
     /// administrators' concurrent edits cannot lose one (the HTTP `ETag`).
     #[serde(default)]
     pub settings_version: u64,
+    /// Counts the writes that may change who the confirmed owners are (a
+    /// role change to or from owner, revoking, removing or deleting an
+    /// owner): each is conditional on the version its owner count was read
+    /// at, so two administrators cannot demote the last two owners at once.
+    /// Only those writes move it (`Expected::owners_version`).
+    #[serde(default)]
+    pub owners_version: u64,
 }
 
 pub const DEFAULT_INVITATION_LIFETIME_DAYS: u32 = 5;
@@ -103,6 +110,7 @@ impl Organization {
             reminder_days: DEFAULT_REMINDER_DAYS.to_vec(),
             created_at: now,
             settings_version: 0,
+            owners_version: 0,
         })
     }
 

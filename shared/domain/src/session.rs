@@ -18,6 +18,10 @@ pub struct Session {
     /// organizations. `None` for a master-password sign-in.
     #[serde(default)]
     pub org_scope: Option<crate::OrgId>,
+    /// With a scope: the membership's session generation when this began
+    /// ([`crate::Membership::admits_session`]).
+    #[serde(default)]
+    pub generation: Option<u64>,
 }
 
 impl Session {
@@ -35,6 +39,7 @@ impl Session {
             created_at: now,
             expires_at: now + SESSION_LIFETIME,
             org_scope,
+            generation: None,
         };
         (s, secret)
     }

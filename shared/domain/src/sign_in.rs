@@ -28,6 +28,10 @@ pub struct PendingSignIn {
     pub nonce: String,
     pub pkce_verifier: String,
     pub expires_at: Timestamp,
+    /// The account the returning identity is to be linked to, when the
+    /// sign-in began from a link token or a session asking to link.
+    #[serde(default)]
+    pub link_user: Option<UserId>,
 }
 
 /// A new pending sign-in with the secrets to hand out: the `state` for the
@@ -57,6 +61,7 @@ impl PendingSignIn {
             nonce,
             pkce_verifier,
             expires_at: now + SIGN_IN_LIFETIME,
+            link_user: None,
         };
         StartedSignIn {
             pending,
@@ -89,6 +94,42 @@ pub struct IdentityLink {
     pub external_id: ExternalId,
     pub user_id: UserId,
     pub linked_at: Timestamp,
+}
+
+/// How long a link token lives: enough to go to the IdP and back.
+pub const LINK_LIFETIME: Duration = Duration::minutes(10);
+
+/// Lets the holder of its token start one SSO sign-in whose returning
+/// identity is linked to `user_id` (handed out by a master-password
+/// sign-in that the organization's `require_sso` refused). Single use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkGrant {
+    pub digest: TokenDigest,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub expires_at: Timestamp,
+}
+
+impl LinkGrant {
+    pub fn issue(
+        org_id: OrgId,
+        user_id: UserId,
+        now: Timestamp,
+        rng: &mut impl CryptoRng,
+    ) -> (LinkGrant, Secret) {
+        let secret = Secret::generate(rng);
+        let grant = LinkGrant {
+            digest: secret.digest(),
+            org_id,
+            user_id,
+            expires_at: now + LINK_LIFETIME,
+        };
+        (grant, secret)
+    }
+
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now < self.expires_at
+    }
 }
 
 /// Lets the holder of its token finish the setup step of one membership.

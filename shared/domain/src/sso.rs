@@ -42,6 +42,15 @@ impl ExternalId {
             .collect();
         ExternalId(format!("{h}|{}", self.0))
     }
+
+    /// Was this (qualified) id issued by `idp`?
+    pub fn is_at_idp(&self, idp: &str) -> bool {
+        ExternalId(String::new())
+            .at_idp(idp)
+            .0
+            .strip_suffix('|')
+            .is_some_and(|prefix| self.0.starts_with(&format!("{prefix}|")))
+    }
 }
 
 impl fmt::Debug for ExternalId {
@@ -308,6 +317,20 @@ mod tests {
             account: &w.account,
             membership: m,
         })
+    }
+
+    #[test]
+    fn a_qualified_id_knows_its_idp() {
+        let id = ExternalId::parse("sub-1")
+            .unwrap()
+            .at_idp("https://idp.example");
+        assert!(id.is_at_idp("https://idp.example"));
+        assert!(!id.is_at_idp("https://other.example"));
+        assert!(
+            !ExternalId::parse("sub-1")
+                .unwrap()
+                .is_at_idp("https://idp.example")
+        );
     }
 
     #[test]

@@ -12,6 +12,17 @@ pub enum SsoConfig {
     Saml(SamlConfig),
 }
 
+impl SsoConfig {
+    /// The IdP's own name, which qualifies the identities it issues
+    /// ([`crate::ExternalId::at_idp`]): the OIDC issuer, the SAML entity id.
+    pub fn idp(&self) -> &str {
+        match self {
+            SsoConfig::Oidc(c) => &c.issuer,
+            SsoConfig::Saml(c) => &c.idp_entity_id,
+        }
+    }
+}
+
 /// The JWS algorithms an ID token may be signed with: asymmetric only, so
 /// neither `none` nor an HMAC keyed with the client secret can pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

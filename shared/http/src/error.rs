@@ -20,7 +20,11 @@ impl IntoResponse for ApiError {
         }
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::json!({"error": self.0.code(), "message": self.0.public_message()});
+        let mut body =
+            serde_json::json!({"error": self.0.code(), "message": self.0.public_message()});
+        if let Error::SsoRequiredLink { link_token } = &self.0 {
+            body["link_token"] = serde_json::Value::String(link_token.clone());
+        }
         with_retry_after(&self.0, (status, axum::Json(body)).into_response())
     }
 }

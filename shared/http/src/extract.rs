@@ -2,7 +2,7 @@ use crate::ApiError;
 use crate::error::plain;
 use admit_app::{App, Error, Principal};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -110,6 +110,29 @@ impl FromRequestParts<App> for Session {
             .or_else(|| cookie(&parts.headers, session_cookie_name(app)))
             .ok_or(ApiError(Error::Unauthenticated))?;
         Ok(Session(app.authenticate(token).await?))
+    }
+}
+
+/// An optional session (`Option<Session>`): a request that may come from a
+/// signed-in account. A missing, unknown or expired one is `None`: the use
+/// case then asks for what else proves the caller.
+impl OptionalFromRequestParts<App> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &App,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let Some(token) =
+            bearer(parts).or_else(|| cookie(&parts.headers, session_cookie_name(app)))
+        else {
+            return Ok(None);
+        };
+        match app.authenticate(token).await {
+            Ok(who) => Ok(Some(Session(who))),
+            Err(Error::Unauthenticated) => Ok(None),
+            Err(e) => Err(ApiError(e)),
+        }
     }
 }
 

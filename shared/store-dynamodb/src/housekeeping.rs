@@ -1,5 +1,5 @@
-//! [`Housekeeping`]: nothing to do. Sessions, pending sign-ins, setup grants,
-//! consumed-assertion records, rate-limit counters and events carry `ttl`,
+//! [`Housekeeping`]: nothing to do. Sessions, pending sign-ins, link grants,
+//! setup grants, consumed-assertion records, rate-limit counters and events carry `ttl`,
 //! and DynamoDB deletes them itself some time after they expire (reads treat
 //! them as expired until then; events past their retention may still be
 //! listed until TTL deletes them).

@@ -23,6 +23,9 @@ pub(crate) const DUE_PK: &str = "DUE";
 pub(crate) const MEMBER_PREFIX: &str = "MEMBER#";
 /// Sort-key prefix of identity links (in their organization's partition).
 pub(crate) const IDP_PREFIX: &str = "IDP#";
+/// `gsi1sk` prefix of identity links in the index by user (beside the
+/// memberships' `MEMBER#`).
+pub(crate) const LINK_PREFIX: &str = "LINK#";
 
 /// A primary key: partition and sort key values.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -101,6 +104,11 @@ impl Key {
         Key::new(format!("RATE#{key}"), "RATE")
     }
 
+    /// A link grant, by the digest of its link token.
+    pub fn link_grant(digest: &TokenDigest) -> Self {
+        Key::new(format!("LINKGRANT#{}", digest.to_hex()), "LINKGRANT")
+    }
+
     pub fn setup_grant(digest: &TokenDigest) -> Self {
         Key::new(format!("SETUP#{}", digest.to_hex()), "SETUP")
     }
@@ -136,6 +144,11 @@ pub(crate) fn user_pk(user: &UserId) -> String {
 /// `gsi1sk` of a membership held by a user.
 pub(crate) fn user_membership_sk(org: &OrgId, member: &MemberId) -> String {
     format!("{MEMBER_PREFIX}{org}#{member}")
+}
+
+/// `gsi1sk` of an identity link in the index by user.
+pub(crate) fn user_link_sk(org: &OrgId, external_id: &ExternalId) -> String {
+    format!("{LINK_PREFIX}{org}#{}", external_id.as_str())
 }
 
 /// The partition of an organization's events (apart from its own

@@ -11,7 +11,7 @@
 //! Every item is its domain value serialized with `serde_dynamo` (`None` is a
 //! NULL attribute) plus its key attributes. The table's schema lives in one
 //! place, [`schema::TABLE`]: string keys `pk`/`sk`, the sparse indexes `gsi1`
-//! (`gsi1pk`/`gsi1sk`: memberships by user; events by member) and `gsi2`
+//! (`gsi1pk`/`gsi1sk`: memberships and identity links by user; events by member) and `gsi2`
 //! (`gsi2pk`/`gsi2sk`: memberships owing an email, by due time; events by
 //! type), projection ALL, TTL on `ttl`, on-demand billing. Each index is
 //! overloaded under partition keys that never collide (`USER#…` and `DUE`
@@ -19,14 +19,15 @@
 //!
 //! | Item            | `pk`                 | `sk`                  | other key attributes                                              |
 //! |-----------------|----------------------|-----------------------|-------------------------------------------------------------------|
-//! | organization    | `ORG#{org_id}`       | `ORG`                 | `occupied_seats` is a top-level number (`ADD`ed to)                |
+//! | organization    | `ORG#{org_id}`       | `ORG`                 | `occupied_seats` is a top-level number (`ADD`ed to); so is `owners_version` (the owners guard) |
 //! | SSO id guard    | `SSOID#{identifier}` | `SSOID`               | `org_id`                                                          |
 //! | membership      | `ORG#{org_id}`       | `MEMBER#{member_id}`  | with a user: `gsi1pk = USER#{user_id}`, `gsi1sk = MEMBER#{org_id}#{member_id}`; owing an email: `gsi2pk = DUE`, `gsi2sk = {due_at:012}#{org_id}#{member_id}` |
 //! | account         | `USER#{user_id}`     | `ACCOUNT`             |                                                                   |
 //! | email guard     | `EMAIL#{email}`      | `EMAIL`               | `user_id`                                                         |
 //! | session         | `SESSION#{digest}`   | `SESSION`             | `ttl` = expiry in unix seconds (hex digest of the token)          |
 //! | pending sign-in | `SIGNIN#{digest}`    | `SIGNIN`              | `ttl` = expiry in unix seconds (hex digest of the `state`)        |
-//! | identity link   | `ORG#{org_id}`       | `IDP#{external_id}`   | the raw external id; outside `MEMBER#`, so never in a listing     |
+//! | identity link   | `ORG#{org_id}`       | `IDP#{external_id}`   | the raw external id; `gsi1pk = USER#{user_id}`, `gsi1sk = LINK#{org_id}#{external_id}`; outside `MEMBER#`, so never in a listing nor among a user's memberships |
+//! | link grant      | `LINKGRANT#{digest}` | `LINKGRANT`           | `ttl` = expiry in unix seconds (hex digest of the link token)     |
 //! | admin digest    | `ORG#{org_id}`       | `DIGEST`              | `version` is the condition of every write; outside `MEMBER#`      |
 //! | setup grant     | `SETUP#{digest}`     | `SETUP`               | `ttl` = expiry in unix seconds (hex digest of the setup token)    |
 //! | consumed assertion | `SAML#{digest}`   | `SAML`                | `ttl` = until when a replay is refused (digest of the IdP and assertion ID) |
@@ -40,14 +41,17 @@
 //! |------------------------------------|----------------------------------------------------|--------------------------------|-------------------|
 //! | `create_organization`              | SSO guard + organization + owner membership        | TransactWriteItems (3 Puts)    | each `attribute_not_exists(pk)`; any failure → `Conflict` |
 //! | `organization`                     | `ORG#{org}` / `ORG`                                | GetItem (consistent)           | |
-//! | `update_organization_settings`     | `ORG#{org}` / `ORG`                                | UpdateItem (with events: TransactWriteItems) | `SET` every attribute but `occupied_seats`, if `attribute_exists(pk) AND sso_identifier = :ident AND settings_version = :expected` (absent counts as 0) |
+//! | `update_organization_settings`     | `ORG#{org}` / `ORG`                                | UpdateItem (with events: TransactWriteItems) | `SET` every attribute but `occupied_seats` and `owners_version`, if `attribute_exists(pk) AND sso_identifier = :ident AND settings_version = :expected` (absent counts as 0) and, when the plan has a capacity, `occupied_seats <= :capacity`; the old item (`ReturnValuesOnConditionCheckFailure`, or read again) tells `NoSeats` (only the seats failed) from `Conflict` |
 //! | `organization_by_sso_identifier`   | `SSOID#{id}` / `SSOID`, then the organization      | 2 × GetItem (consistent)       | |
 //! | `membership`                       | `ORG#{org}` / `MEMBER#{member}`                    | GetItem (consistent)           | |
 //! | `memberships`                      | `ORG#{org}` / `MEMBER#{member}` × n                | BatchGetItem (consistent), chunks of 100 | unprocessed keys asked again with backoff |
 //! | `list_memberships`                 | `pk = ORG#{org} AND begins_with(sk, "MEMBER#")`    | Query (consistent, ascending)  | optional filter `status = :status`; cursor = last member id returned, resumed with `ExclusiveStartKey` |
-//! | `memberships_of_user`              | index `gsi1`: `gsi1pk = USER#{user}`               | Query (eventually consistent), all pages | |
+//! | `memberships_of_user`              | index `gsi1`: `gsi1pk = USER#{user} AND begins_with(gsi1sk, "MEMBER#")` | Query (eventually consistent), all pages | the user's links share the partition under `LINK#` |
 //! | `add_memberships`                  | organization + each new membership + its events    | TransactWriteItems (1 Update + n Puts + the events' Puts, n ≤ 49, all ≤ 100) | org: `ADD occupied_seats :n` if `attribute_exists(pk)` AND seat plan as read (`seats.limit`, `seats.autoscale_max`) AND, with a capacity, `occupied_seats <= capacity - n`; memberships: `attribute_not_exists(pk)` |
-//! | `update_membership`                | `ORG#{org}` / `MEMBER#{member}`                    | PutItem (with events: TransactWriteItems) | `attribute_exists(pk) AND status = :status AND invitation.digest = :digest` (or `attribute_not_exists(invitation.digest)`); with an expected owed email, also `mail.kind`, `mail.due_at` and `mail.attempts` equal (or `attribute_not_exists(mail)`) |
+//! | `update_membership`                | `ORG#{org}` / `MEMBER#{member}`                    | PutItem (with events or the owners guard: TransactWriteItems) | `attribute_exists(pk) AND status = :status AND invitation.digest = :digest` (or `attribute_not_exists(invitation.digest)`); with an expected owed email, also `mail.kind`, `mail.due_at` and `mail.attempts` equal (or `attribute_not_exists(mail)`); with `Expected::owners_version`, an Update of the organization: `owners_version = :v` (absent counts as 0), `SET owners_version = :v + 1` |
+//! | `update_membership_seat`           | organization + membership                          | TransactWriteItems (1 Update + 1 Put) | the seat counter as in `add_memberships` (restore) or `ADD occupied_seats -1` if `occupied_seats >= 1` (revoke), with the owners guard, when expected, in the same Update (a transaction touches an item once) |
+//! | `remove_membership`                | membership [+ organization]                        | TransactWriteItems (Delete [+ Update]) | membership as in `update_membership`; the organization's Update when the membership held a seat (`ADD occupied_seats -1`) or the owners guard is expected (both in one Update) |
+//! | `delete_account`                   | per organization: the account's memberships + one Update of the organization + the events about it; then `USER#{user}`/`ACCOUNT`, `EMAIL#{email}`/`EMAIL` and the links (Query of `gsi1`, `LINK#`) + the other events | TransactWriteItems: one when ≤ 100 items; else each organization's part whole, packed into transactions of ≤ 100 (with the links that do not fit the last), then the account's | memberships as in `update_membership` AND `user_id = :user`; the organization `ADD occupied_seats -n` if `occupied_seats >= n`, with the owners guard; account unconditional; email guard and links `attribute_not_exists(pk) OR user_id = :user`; first, `Conflict` when the account holds a membership not given (`gsi1`, then BatchGetItem consistent) |
 //! | `accept_membership` with account   | membership + `USER#{user}`/`ACCOUNT` + `EMAIL#{email}`/`EMAIL` | TransactWriteItems (3 Puts) | membership as above; account and email guard `attribute_not_exists(pk)` |
 //! | `account`                          | `USER#{user}` / `ACCOUNT`                          | GetItem (consistent)           | |
 //! | `due_memberships`                  | index `gsi2`: `gsi2pk = DUE AND gsi2sk < {now + 1:012}` | Query (eventually consistent, ascending, `Limit`) | the sparse index's `DUE` partition holds only memberships owing an email |
@@ -59,6 +63,9 @@
 //! | `record_assertion`                 | `SAML#{digest}` / `SAML`                           | PutItem                        | `attribute_not_exists(pk) OR ttl <= :now`: a live record refuses the replay; one TTL has not deleted yet is overwritten |
 //! | `take_pending_sign_in`             | `SIGNIN#{digest}` / `SIGNIN`                       | DeleteItem (`ReturnValues = ALL_OLD`) | `attribute_exists(pk)`, a failed condition is `None`: of concurrent callers exactly one gets the item; expired ones are returned until TTL deletes them |
 //! | `identity_link`                    | `ORG#{org}` / `IDP#{external_id}`                  | GetItem (consistent)           | |
+//! | `identity_links_of_user`           | index `gsi1`: `gsi1pk = USER#{user} AND begins_with(gsi1sk, "LINK#")` | Query (eventually consistent), all pages | |
+//! | `put_link_grant`                   | `LINKGRANT#{digest}` / `LINKGRANT`                 | PutItem                        | unconditional |
+//! | `take_link_grant`                  | `LINKGRANT#{digest}` / `LINKGRANT`                 | DeleteItem (`ReturnValues = ALL_OLD`) | as `take_pending_sign_in`: exactly one taker; expired ones are returned until TTL deletes them |
 //! | `apply_sign_in` `Link`             | `USER#{user}`/`ACCOUNT` + link                     | TransactWriteItems (1 ConditionCheck + 1 Put) | account `attribute_exists(pk)`; link `attribute_not_exists(pk)`; any failure → `Conflict` |
 //! | `apply_sign_in` `CreateAccountForInvitation` | membership + account + email guard + link | TransactWriteItems (4 Puts) | membership as in `update_membership` AND `(attribute_not_exists(user_id) OR attribute_type(user_id, NULL))`; the others `attribute_not_exists(pk)`; any failure → `Conflict` |
 //! | `apply_sign_in` `CreateAccountAndMembership` | organization + membership + account + email guard + link | TransactWriteItems (1 Update + 4 Puts) | organization as in `add_memberships` with n = 1 (`NoSeats` or `Conflict`); the others `attribute_not_exists(pk)` (`Conflict`) |
@@ -76,7 +83,7 @@
 //! | `events` by type                   | index `gsi2`: `gsi2pk = EVENTS#{org}#TYPE#{type}` [AND `gsi2sk` in the range] | Query (eventually consistent, descending) | |
 //! | `count_attempt`                    | `RATE#{key}` / `RATE`                              | UpdateItem (`ReturnValues = UPDATED_NEW`) | `ADD attempts :1 SET ttl = :window_end`: atomic, each attempt counted once |
 //! | `attempts`                         | `RATE#{key}` / `RATE`                              | GetItem (consistent)           | |
-//! | `sweep_expired`                    | none                                               | none                           | TTL on `ttl` deletes expired sessions, pending sign-ins, setup grants, assertion records, rate-limit counters and events past their retention |
+//! | `sweep_expired`                    | none                                               | none                           | TTL on `ttl` deletes expired sessions, pending sign-ins, link grants, setup grants, assertion records, rate-limit counters and events past their retention |
 //! | [`create_table`]                   | the table                                          | CreateTable, DescribeTable, DescribeTimeToLive, UpdateTimeToLive | an existing table is fine |
 //!
 //! Every write that changes state takes the events recording its change and
@@ -100,11 +107,22 @@
 //! [`StoreError::Unavailable`](admit_store::StoreError::Unavailable) with the error's code and message. Taking a
 //! pending sign-in that is gone (another caller took it) is `Ok(None)`.
 //!
-//! Seats move in five writes, each with the seat counter in its transaction:
+//! Seats move in six writes, each with the seat counter in its transaction:
 //! `create_organization` (the owner's seat, counted in the item written),
 //! `add_memberships`, `update_membership_seat` (revoke frees one, restore
-//! takes one), `remove_membership` (frees the seat of a member holding one)
-//! and the sign-in that creates a membership. A write replacing a membership
+//! takes one), `remove_membership` (frees the seat of a member holding one),
+//! `delete_account` (the seats its memberships held) and the sign-in that
+//! creates a membership. The owners guard (`Expected::owners_version`) is an
+//! Update of the organization item too: where the seat counter's Update is
+//! in the transaction already, the guard's condition and `SET` join it.
+//!
+//! `delete_account` is atomic only while it fits one transaction (100
+//! items). Past that the memberships go first, each organization's part
+//! whole, and the account, its email guard and its remaining links last: a
+//! run refused part way leaves the account with fewer memberships, and
+//! running it again with the memberships read again finishes. The links and
+//! the check that no other membership exists read `gsi1`, eventually
+//! consistent: a link or membership made a moment before may be missed. A write replacing a membership
 //! without moving seats (`update_membership`, `accept_membership`, the
 //! invited sign-in, `complete_setup`) is refused with `Conflict`, before
 //! anything is sent, when the replacement would occupy a seat exactly when

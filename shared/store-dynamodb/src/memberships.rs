@@ -210,19 +210,39 @@ impl DynamoStore {
         }
     }
 
-    /// Every membership held by `user`, through the sparse user index.
-    async fn user_memberships(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+    /// Every membership held by `user`, through the sparse user index (its
+    /// `MEMBER#` sort keys only).
+    pub(crate) async fn user_memberships(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<Membership>, StoreError> {
         self.query_all(usize::MAX, |start, _| {
             self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(GSI1.name)
-                .key_condition_expression("#pk = :pk")
+                // The user's identity links share the partition (`LINK#`).
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#pk", GSI1.key.partition_key)
+                .expression_attribute_names("#sk", GSI1.key.sort_key)
                 .expression_attribute_values(":pk", s(user_pk(user)))
+                .expression_attribute_values(":prefix", s(MEMBER_PREFIX))
                 .set_exclusive_start_key(start)
         })
         .await
+    }
+
+    /// The owners guard of a write that moves no seat, when `expected`
+    /// carries one: one Update of the organization for its transaction.
+    pub(crate) fn owners_guarded(
+        &self,
+        org: &OrgId,
+        expected: &Expected,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        expected
+            .owners_version
+            .map(|v| self.guard_owners(org, v))
+            .transpose()
     }
 
     /// Write memberships with BatchWriteItem: no condition, no seat counted.
@@ -299,7 +319,7 @@ impl Memberships for DynamoStore {
             return Err(StoreError::Conflict);
         }
         let wanted = u32::try_from(new.len()).expect("bounded above");
-        let mut writes = vec![self.take_seats(org, wanted)?];
+        let mut writes = vec![self.take_seats(org, wanted, None)?];
         for m in new {
             writes.push(put_new(&self.table, item(m)?)?);
         }
@@ -309,7 +329,7 @@ impl Memberships for DynamoStore {
             Err(Err(e)) => Err(e),
             // Only a membership's or an event's condition failed: it exists.
             Err(Ok(cancelled)) if !cancelled.condition_failed(0) => Err(StoreError::Conflict),
-            Err(Ok(cancelled)) => Err(self.seats_refused(org, wanted, &cancelled).await),
+            Err(Ok(cancelled)) => Err(self.seats_refused(org, wanted, None, &cancelled).await),
         }
     }
 
@@ -336,10 +356,11 @@ impl Memberships for DynamoStore {
         if updated.org_id != org.id {
             return Err(StoreError::Conflict);
         }
+        let owners = expected.owners_version;
         let seat = if delta > 0 {
-            self.take_seats(org, 1)?
+            self.take_seats(org, 1, owners)?
         } else {
-            self.free_seat(&org.id)?
+            self.free_seats(&org.id, 1, owners)?
         };
         let mut expr = Expr::default();
         let condition = membership_condition(&mut expr, expected)?;
@@ -352,13 +373,15 @@ impl Memberships for DynamoStore {
             Ok(()) => Ok(()),
             Err(Err(e)) => Err(e),
             Err(Ok(cancelled)) if delta > 0 && cancelled.condition_failed(0) => {
-                Err(self.seats_refused(org, 1, &cancelled).await)
+                Err(self.seats_refused(org, 1, owners, &cancelled).await)
             }
             Err(Ok(_)) => Err(StoreError::Conflict),
         }
     }
 
-    /// Delete a membership as `expected`, with its seat given back when it held one.
+    /// Delete a membership as `expected`, with its seat given back when it
+    /// held one and the owners guard moved when expected, in one Update of
+    /// the organization.
     async fn remove_membership(
         &self,
         membership: &Membership,
@@ -378,8 +401,12 @@ impl Memberships for DynamoStore {
             .build()
             .map_err(unavailable)?;
         let mut writes = vec![TransactWriteItem::builder().delete(delete).build()];
+        let org = &membership.org_id;
+        let owners = expected.owners_version;
         if expected.status != Status::Revoked {
-            writes.push(self.free_seat(&membership.org_id)?);
+            writes.push(self.free_seats(org, 1, owners)?);
+        } else if let Some(v) = owners {
+            writes.push(self.guard_owners(org, v)?);
         }
         let writes = with_events(&self.table, writes, events)?;
         transact_or_conflict(&self.client, writes).await
@@ -396,13 +423,16 @@ impl Memberships for DynamoStore {
         let mut expr = Expr::default();
         let condition = membership_condition(&mut expr, expected)?;
         let item = item(updated)?;
-        let Some(account) = new_account else {
+        if new_account.is_none() && expected.owners_version.is_none() {
             return self
                 .put_with_events(item, Some((&condition, &expr)), events)
                 .await;
-        };
+        }
         let mut writes = vec![put(&self.table, item, &condition, &expr)?];
-        writes.extend(create_account(&self.table, account)?);
+        if let Some(account) = new_account {
+            writes.extend(create_account(&self.table, account)?);
+        }
+        writes.extend(self.owners_guarded(&updated.org_id, expected)?);
         let writes = with_events(&self.table, writes, events)?;
         transact_or_conflict(&self.client, writes).await
     }

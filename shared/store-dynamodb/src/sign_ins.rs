@@ -1,19 +1,21 @@
 //! [`SignIns`]: pending sign-ins (`SIGNIN#…`), consumed SAML assertions
-//! (`SAML#…`), identity links (`IDP#…` in the organization's partition),
-//! setup grants (`SETUP#…`), the sign-in decision's transactions and the
-//! setup step's.
+//! (`SAML#…`), identity links (`IDP#…` in the organization's partition,
+//! indexed by account in `gsi1` under `USER#…` with `LINK#…` sort keys),
+//! link grants (`LINKGRANT#…`), setup grants (`SETUP#…`), the sign-in
+//! decision's transactions and the setup step's.
 
 use crate::DynamoStore;
 use crate::accounts::{self, create_account};
 use crate::error::{sdk_unavailable, transact, transact_or_conflict, unavailable};
 use crate::events::with_events;
 use crate::items::{decode, decode_secret, encode};
-use crate::keys::{Item, Key, TTL, n};
+use crate::keys::{GSI1PK, GSI1SK, Item, Key, LINK_PREFIX, TTL, n, s, user_link_sk, user_pk};
 use crate::memberships::{self, keeps_seat, membership_condition, no_user_condition};
 use crate::ops::{EXISTS, Expr, NOT_EXISTS, check_exists, delete_existing, put, put_new};
+use crate::schema::GSI1;
 use admit_domain::{
-    Account, Event, ExternalId, IdentityLink, Membership, OrgId, PendingSignIn, SetupGrant,
-    Timestamp, TokenDigest,
+    Account, Event, ExternalId, IdentityLink, LinkGrant, Membership, OrgId, PendingSignIn,
+    SetupGrant, Timestamp, TokenDigest, UserId,
 };
 use admit_store::{Expected, SignInWrite, SignIns, StoreError};
 use async_trait::async_trait;
@@ -26,8 +28,22 @@ pub(crate) fn pending_sign_in(p: &PendingSignIn) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+/// An identity link, indexed by its account (`gsi1`: `USER#…`, `LINK#…`).
 pub(crate) fn identity_link(link: &IdentityLink) -> Result<Item, StoreError> {
-    encode(link, &Key::identity_link(&link.org_id, &link.external_id))
+    let mut item = encode(link, &Key::identity_link(&link.org_id, &link.external_id))?;
+    item.insert(GSI1PK.into(), s(user_pk(&link.user_id)));
+    item.insert(
+        GSI1SK.into(),
+        s(user_link_sk(&link.org_id, &link.external_id)),
+    );
+    Ok(item)
+}
+
+/// A link grant, which DynamoDB deletes some time after it expires.
+pub(crate) fn link_grant(g: &LinkGrant) -> Result<Item, StoreError> {
+    let mut item = encode(g, &Key::link_grant(&g.digest))?;
+    item.insert(TTL.into(), n(g.expires_at.unix()));
+    Ok(item)
 }
 
 /// A setup grant, which DynamoDB deletes some time after it expires.
@@ -42,6 +58,54 @@ fn put_new_link(table: &str, link: &IdentityLink) -> Result<TransactWriteItem, S
     put_new(table, identity_link(link)?)
 }
 
+impl DynamoStore {
+    /// Delete the item at `key` and return it, if it is there: of
+    /// concurrent callers only one deletes it, the others' condition fails
+    /// (`None`).
+    async fn take_item(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key.item()))
+            .condition_expression(EXISTS)
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match deleted {
+            Ok(out) => Ok(out.attributes.filter(|old| !old.is_empty())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk_unavailable(e)),
+        }
+    }
+
+    /// Every identity link of `user`: Query of `gsi1` (eventually
+    /// consistent), `USER#{user}` and the `LINK#` sort keys.
+    pub(crate) async fn links_of_user(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<IdentityLink>, StoreError> {
+        self.query_all(usize::MAX, |start, _| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1.name)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", GSI1.key.partition_key)
+                .expression_attribute_names("#sk", GSI1.key.sort_key)
+                .expression_attribute_values(":pk", s(user_pk(user)))
+                .expression_attribute_values(":prefix", s(LINK_PREFIX))
+                .set_exclusive_start_key(start)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl SignIns for DynamoStore {
     async fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {
@@ -54,29 +118,10 @@ impl SignIns for DynamoStore {
         &self,
         state: &TokenDigest,
     ) -> Result<Option<PendingSignIn>, StoreError> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Key::pending_sign_in(state).item()))
-            .condition_expression(EXISTS)
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match deleted {
-            Ok(out) => out
-                .attributes
-                .filter(|old| !old.is_empty())
-                .map(decode_secret)
-                .transpose(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(sdk_unavailable(e)),
-        }
+        self.take_item(&Key::pending_sign_in(state))
+            .await?
+            .map(decode_secret)
+            .transpose()
     }
 
     /// One conditional PutItem: refused while a record of the same assertion
@@ -168,6 +213,7 @@ impl SignIns for DynamoStore {
                 )?];
                 writes.extend(create_account(table, account)?);
                 writes.push(put_new_link(table, link)?);
+                writes.extend(self.owners_guarded(&membership.org_id, expected)?);
                 let writes = with_events(table, writes, events)?;
                 transact_or_conflict(&self.client, writes).await
             }
@@ -181,7 +227,7 @@ impl SignIns for DynamoStore {
                     return Err(StoreError::Conflict);
                 }
                 let mut writes = vec![
-                    self.take_seats(org, 1)?,
+                    self.take_seats(org, 1, None)?,
                     put_new(table, memberships::item(membership)?)?,
                 ];
                 writes.extend(create_account(table, account)?);
@@ -194,10 +240,28 @@ impl SignIns for DynamoStore {
                     Err(Ok(cancelled)) if !cancelled.condition_failed(0) => {
                         Err(StoreError::Conflict)
                     }
-                    Err(Ok(cancelled)) => Err(self.seats_refused(org, 1, &cancelled).await),
+                    Err(Ok(cancelled)) => Err(self.seats_refused(org, 1, None, &cancelled).await),
                 }
             }
         }
+    }
+
+    async fn identity_links_of_user(&self, user: &UserId) -> Result<Vec<IdentityLink>, StoreError> {
+        self.links_of_user(user).await
+    }
+
+    /// One unconditional PutItem.
+    async fn put_link_grant(&self, grant: &LinkGrant) -> Result<(), StoreError> {
+        self.put_item(link_grant(grant)?).await
+    }
+
+    /// One conditional DeleteItem returning the old item, as
+    /// `take_pending_sign_in`: expired ones are returned until TTL deletes them.
+    async fn take_link_grant(&self, digest: &TokenDigest) -> Result<Option<LinkGrant>, StoreError> {
+        self.take_item(&Key::link_grant(digest))
+            .await?
+            .map(decode_secret)
+            .transpose()
     }
 
     /// One PutItem; with events, one TransactWriteItems of it and their puts.
@@ -237,7 +301,7 @@ impl SignIns for DynamoStore {
             ":email",
             serde_dynamo::to_attribute_value(&account.email).map_err(unavailable)?,
         );
-        let writes = vec![
+        let mut writes = vec![
             delete_existing(table, &Key::setup_grant(grant))?,
             put(
                 table,
@@ -252,6 +316,7 @@ impl SignIns for DynamoStore {
                 &account_expr,
             )?,
         ];
+        writes.extend(self.owners_guarded(&membership.org_id, expected)?);
         let writes = with_events(table, writes, events)?;
         transact_or_conflict(&self.client, writes).await
     }

@@ -177,6 +177,7 @@ async fn update_conditions_cover_a_missing_invitation_and_seats() {
         status: Status::Invited,
         invitation: None,
         mail: None,
+        owners_version: None,
     };
     assert!(matches!(
         store
@@ -430,6 +431,20 @@ async fn linked_identities_stay_out_of_listings() {
         .await
         .expect("the link is in its organization's partition");
     assert_eq!(item["user_id"], AttributeValue::S(alice.id.to_string()));
+    // Indexed by account beside the memberships, under `LINK#`.
+    assert_eq!(
+        item["gsi1pk"],
+        AttributeValue::S(format!("USER#{}", alice.id))
+    );
+    assert_eq!(
+        item["gsi1sk"],
+        AttributeValue::S(format!("LINK#{}#MEMBER#zzz", org.id))
+    );
+    assert_eq!(store.memberships_of_user(&alice.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.identity_links_of_user(&alice.id).await.unwrap().len(),
+        2
+    );
 
     let expected_ids: Vec<MemberId> = {
         let mut all = store
@@ -490,8 +505,13 @@ async fn sign_in_records_are_keyed_by_digest_and_carry_their_expiry() {
     );
 
     let member = MemberId::of(&org, &Email::parse("a@acme.test").unwrap());
-    let (grant, token) =
-        SetupGrant::issue(org, member, UserId::generate(&mut rng), now(), &mut rng);
+    let (grant, token) = SetupGrant::issue(
+        org.clone(),
+        member,
+        UserId::generate(&mut rng),
+        now(),
+        &mut rng,
+    );
     store.put_setup_grant(&grant, &[]).await.unwrap();
     let item = raw_item(
         &store,
@@ -505,6 +525,21 @@ async fn sign_in_records_are_keyed_by_digest_and_carry_their_expiry() {
         AttributeValue::N(grant.expires_at.unix().to_string())
     );
     assert_eq!(store.setup_grant(&grant.digest).await.unwrap(), Some(grant));
+
+    let (link, link_token) =
+        admit_domain::LinkGrant::issue(org.clone(), UserId::generate(&mut rng), now(), &mut rng);
+    store.put_link_grant(&link).await.unwrap();
+    let item = raw_item(
+        &store,
+        format!("LINKGRANT#{}", link_token.digest().to_hex()),
+        "LINKGRANT",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        item["ttl"],
+        AttributeValue::N(link.expires_at.unix().to_string())
+    );
 
     // Taking one never put, or taken already, is `None`.
     let unknown = TokenDigest::of_bytes(b"never put");
@@ -777,6 +812,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
         status: Status::Accepted,
         invitation: None,
         mail: None,
+        owners_version: None,
     };
     assert!(matches!(
         store

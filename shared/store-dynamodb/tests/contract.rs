@@ -25,6 +25,16 @@ async fn fresh() -> DynamoStore {
 
 admit_store::contract_tests!(fresh);
 
+/// Deleting an account of 40 memberships: more than one transaction holds: the memberships go first, in steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_account_of_many_memberships_is_deleted_in_steps() {
+    admit_store::contract::accounts::an_account_of_many_memberships_is_deleted_in_steps(
+        std::sync::Arc::new(fresh().await),
+        false,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn creating_the_table_twice_is_fine() {
     let client = client();

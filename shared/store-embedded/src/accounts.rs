@@ -1,8 +1,13 @@
-//! [`Accounts`]: accounts by id and the email guard making emails unique.
+//! [`Accounts`]: accounts by id and the email guard making emails unique,
+//! and deleting an account with everything that is its.
 
-use crate::{EmbeddedStore, Get, Table, put, put_json};
-use admit_domain::{Account, Email, UserId};
-use admit_store::{Accounts, StoreError};
+use crate::events::put_events;
+use crate::memberships::{delete_membership, stored_as_expected, user_has_memberships};
+use crate::organizations::{free_seats, guard_owners};
+use crate::sign_ins::delete_links_of;
+use crate::{EmbeddedStore, Get, Table, put, put_json, remove};
+use admit_domain::{Account, Email, Event, Membership, OrgId, UserId};
+use admit_store::{Accounts, Expected, StoreError};
 use async_trait::async_trait;
 use redb::{TableDefinition, WriteTransaction};
 use std::collections::HashSet;
@@ -39,6 +44,56 @@ pub(crate) fn replace_account(tx: &WriteTransaction, account: &Account) -> Resul
     put_json(tx, ACCOUNTS, account.id.as_str(), account)
 }
 
+/// Delete `account`'s `memberships` (each still as expected and the
+/// account's; seats freed and each organization's owners guard moved once),
+/// then its links, its email guard (while it is the account's) and the
+/// account, in the caller's transaction. `Conflict` when a membership
+/// changed, or when the account holds one more than those given.
+fn delete_account(
+    tx: &WriteTransaction,
+    account: &Account,
+    memberships: &[(Membership, Expected)],
+) -> Result<(), StoreError> {
+    // Per organization, in the order given: the seats freed and the owners guard.
+    let mut orgs: Vec<(OrgId, u32, Option<u64>)> = Vec::new();
+    for (m, expected) in memberships {
+        let stored = stored_as_expected(tx, m, expected)?;
+        if stored.user_id.as_ref() != Some(&account.id) {
+            return Err(StoreError::Conflict);
+        }
+        let i = match orgs.iter().position(|(org, _, _)| *org == stored.org_id) {
+            Some(i) => i,
+            None => {
+                orgs.push((stored.org_id.clone(), 0, None));
+                orgs.len() - 1
+            }
+        };
+        let (_, freed, owners) = &mut orgs[i];
+        match (*owners, expected.owners_version) {
+            (Some(a), Some(b)) if a != b => return Err(StoreError::Conflict),
+            (None, Some(b)) => *owners = Some(b),
+            _ => {}
+        }
+        *freed += u32::from(stored.occupies_seat());
+        delete_membership(tx, &stored)?;
+    }
+    for (org, freed, owners) in &orgs {
+        guard_owners(tx, org, *owners)?;
+        if *freed > 0 {
+            free_seats(tx, org, *freed)?;
+        }
+    }
+    if user_has_memberships(tx, &account.id)? {
+        return Err(StoreError::Conflict);
+    }
+    delete_links_of(tx, &account.id)?;
+    if tx.get_str(EMAILS, account.email.as_str())?.as_deref() == Some(account.id.as_str()) {
+        remove(tx, EMAILS, account.email.as_str())?;
+    }
+    remove(tx, ACCOUNTS, account.id.as_str())?;
+    Ok(())
+}
+
 #[async_trait]
 impl Accounts for EmbeddedStore {
     async fn account(&self, id: &UserId) -> Result<Option<Account>, StoreError> {
@@ -70,5 +125,21 @@ impl Accounts for EmbeddedStore {
             })
             .await?;
         Ok(found.into_iter().collect())
+    }
+
+    /// One write transaction: all of it or nothing.
+    async fn delete_account(
+        &self,
+        account: &Account,
+        memberships: &[(Membership, Expected)],
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let (account, memberships, events) =
+            (account.clone(), memberships.to_vec(), events.to_vec());
+        self.write(move |tx| {
+            delete_account(tx, &account, &memberships)?;
+            put_events(tx, &events)
+        })
+        .await
     }
 }

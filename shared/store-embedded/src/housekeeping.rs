@@ -1,5 +1,5 @@
-//! [`Housekeeping`]: deleting expired sessions, pending sign-ins, setup
-//! grants, consumed-assertion records and rate-limit counters, and events past
+//! [`Housekeeping`]: deleting expired sessions, pending sign-ins, link
+//! grants, setup grants, consumed-assertion records and rate-limit counters, and events past
 //! their retention (what DynamoDB's TTL does on AWS), so a long-running
 //! `admit serve` does not grow without bound. The job's timer sweeps on
 //! every run.
@@ -7,9 +7,9 @@
 use crate::events::sweep_events;
 use crate::rate_limits::{Counter, RATE_LIMITS};
 use crate::sessions::SESSIONS;
-use crate::sign_ins::{ASSERTIONS, SETUP_GRANTS, SIGN_INS, assertion_until};
+use crate::sign_ins::{ASSERTIONS, LINK_GRANTS, SETUP_GRANTS, SIGN_INS, assertion_until};
 use crate::{EmbeddedStore, Table, decode, unavailable};
-use admit_domain::{PendingSignIn, Session, SetupGrant, Timestamp};
+use admit_domain::{LinkGrant, PendingSignIn, Session, SetupGrant, Timestamp};
 use admit_store::{Housekeeping, StoreError, Swept};
 use async_trait::async_trait;
 use redb::{ReadableTable, WriteTransaction};
@@ -57,6 +57,9 @@ impl Housekeeping for EmbeddedStore {
                         decode::<Counter>(v).ok().map(|c| c.expires_at.unix())
                     })?,
                     events,
+                    link_grants: sweep_table(tx, LINK_GRANTS, now, |v| {
+                        decode::<LinkGrant>(v).ok().map(|g| g.expires_at.unix())
+                    })?,
                 };
                 Ok((swept, events_read))
             })
@@ -73,6 +76,7 @@ impl Housekeeping for EmbeddedStore {
                 assertions = swept.assertions,
                 rate_limit_counters = swept.rate_limit_counters,
                 events = swept.events,
+                link_grants = swept.link_grants,
                 "expired records swept"
             );
         }

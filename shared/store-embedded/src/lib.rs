@@ -13,14 +13,14 @@
 //! |---|---|---|
 //! | `organizations` | `Organizations` | `organizations` (org id → organization), `sso_identifiers` (identifier → org id) |
 //! | `memberships` | `Memberships` | `memberships` (`{org}/{member}` → membership), `user_memberships` (`{user}/{org}/{member}` → empty) |
-//! | `accounts` | `Accounts` | `accounts` (user id → account), `account_emails` (email → user id) |
+//! | `accounts` | `Accounts` | `accounts` (user id → account), `account_emails` (email → user id); deleting an account deletes from the tables of `memberships`, `organizations` (seats, owners guard) and `sign_ins` (links) in its one write |
 //! | `sessions` | `Sessions` | `sessions` (token digest → session) |
-//! | `sign_ins` | `SignIns` | `pending_sign_ins` (state digest → pending sign-in), `identity_links` (`{org}/{external id}` → link), `setup_grants` (digest → grant), `consumed_assertions` (digest → until, big-endian unix seconds) |
+//! | `sign_ins` | `SignIns` | `pending_sign_ins` (state digest → pending sign-in), `identity_links` (`{org}/{external id}` → link), `user_links` (`{user}/{org}/{external id}` → empty: the links of an account), `link_grants` (digest → link grant), `setup_grants` (digest → grant), `consumed_assertions` (digest → until, big-endian unix seconds) |
 //! | `mail_queue` | `MailQueue` | `owed_mail_due` (`{due_at:012}/{org}/{member}` → empty: the sparse due index), `admin_digests` (org id → digest record) |
 //! | `domains` | `Domains` | `claimed_domains` (domain → claim) |
 //! | `events` | `Events` | `events` (`{org}/{position}` → event), `events_by_member` (`{org}/{member}/{position}` → empty), `events_by_type` (`{org}/{type}/{position}` → empty), `events_by_expiry` (`{expires_at:012}/{org}/{position}` → empty); a position is `{at:012}#{event id}`, so key order is time order |
 //! | `rate_limits` | `RateLimits` | `rate_limits` (counter key → attempts and window end) |
-//! | `housekeeping` | `Housekeeping` | none of its own: it deletes the expired records of `sessions`, `pending_sign_ins`, `setup_grants`, `consumed_assertions` and `rate_limits`, and the events past their `expires_at` (read through `events_by_expiry`) |
+//! | `housekeeping` | `Housekeeping` | none of its own: it deletes the expired records of `sessions`, `pending_sign_ins`, `link_grants`, `setup_grants`, `consumed_assertions` and `rate_limits`, and the events past their `expires_at` (read through `events_by_expiry`) |
 //!
 //! A write that spans capabilities (a membership and its seat counter, an
 //! account created with a membership) calls the owning modules' helpers
@@ -50,7 +50,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 type Table = TableDefinition<'static, &'static str, &'static [u8]>;
 
 /// Every table of the store, opened (created) when the file is opened.
-pub const TABLES: [Table; 19] = [
+pub const TABLES: [Table; 21] = [
     organizations::ORGS,
     organizations::SSO_IDS,
     memberships::MEMBERS,
@@ -60,6 +60,8 @@ pub const TABLES: [Table; 19] = [
     sessions::SESSIONS,
     sign_ins::SIGN_INS,
     sign_ins::LINKS,
+    sign_ins::USER_LINKS,
+    sign_ins::LINK_GRANTS,
     sign_ins::SETUP_GRANTS,
     sign_ins::ASSERTIONS,
     mail_queue::DUE,
@@ -185,6 +187,7 @@ impl EmbeddedStore {
         for t in TABLES {
             tx.open_table(t).map_err(unavailable)?;
         }
+        sign_ins::index_links_by_user(&tx)?;
         tx.commit().map_err(unavailable)?;
         Ok(Self {
             db: Arc::new(db),

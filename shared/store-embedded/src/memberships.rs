@@ -4,12 +4,12 @@
 use crate::accounts::create_account;
 use crate::events::put_events;
 use crate::mail_queue::{DUE, due_key};
-use crate::organizations::{free_seat, take_seats};
+use crate::organizations::{free_seat, guard_owners, take_seats};
 use crate::{EmbeddedStore, Get, Table, decode, put, put_json, remove, unavailable};
 use admit_domain::{Account, Event, MemberId, Membership, OrgId, Organization, Status, UserId};
 use admit_store::{Expected, Memberships, Page, StoreError};
 use async_trait::async_trait;
-use redb::{TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 /// `{org}/{member}` → membership.
 pub(crate) const MEMBERS: Table = TableDefinition::new("memberships");
@@ -43,9 +43,9 @@ pub(crate) fn put_membership(tx: &WriteTransaction, m: &Membership) -> Result<()
     Ok(())
 }
 
-/// The stored membership, if it is still as `expected` (and `m` occupies a
-/// seat exactly when it does).
-pub(crate) fn expect_membership(
+/// The stored membership, if it is still as `expected` (the owners guard
+/// aside).
+pub(crate) fn stored_as_expected(
     tx: &WriteTransaction,
     m: &Membership,
     expected: &Expected,
@@ -53,10 +53,53 @@ pub(crate) fn expect_membership(
     let stored: Membership = tx
         .get_json(MEMBERS, &member_key(&m.org_id, &m.member_id))?
         .ok_or(StoreError::Conflict)?;
-    if !expected.matches(&stored) || stored.occupies_seat() != m.occupies_seat() {
+    if !expected.matches(&stored) {
         return Err(StoreError::Conflict);
     }
     Ok(stored)
+}
+
+/// The stored membership, if it is still as `expected` (and `m` occupies a
+/// seat exactly when it does), with the organization's owners guard checked
+/// and moved when `expected` carries one.
+pub(crate) fn expect_membership(
+    tx: &WriteTransaction,
+    m: &Membership,
+    expected: &Expected,
+) -> Result<Membership, StoreError> {
+    let stored = stored_as_expected(tx, m, expected)?;
+    if stored.occupies_seat() != m.occupies_seat() {
+        return Err(StoreError::Conflict);
+    }
+    guard_owners(tx, &m.org_id, expected.owners_version)?;
+    Ok(stored)
+}
+
+/// Delete the stored membership `stored` and its index entries (its seat is
+/// the caller's).
+pub(crate) fn delete_membership(
+    tx: &WriteTransaction,
+    stored: &Membership,
+) -> Result<(), StoreError> {
+    remove(tx, MEMBERS, &member_key(&stored.org_id, &stored.member_id))?;
+    if let Some(k) = user_member_key(stored) {
+        remove(tx, USER_MEMBERS, &k)?;
+    }
+    if let Some(k) = due_key(stored) {
+        remove(tx, DUE, &k)?;
+    }
+    Ok(())
+}
+
+/// Does `user` hold any membership (per the user index)?
+pub(crate) fn user_has_memberships(
+    tx: &WriteTransaction,
+    user: &UserId,
+) -> Result<bool, StoreError> {
+    let (start, end) = (format!("{user}/"), format!("{user}0"));
+    let t = tx.open_table(USER_MEMBERS).map_err(unavailable)?;
+    let mut range = t.range(start.as_str()..end.as_str()).map_err(unavailable)?;
+    Ok(range.next().transpose().map_err(unavailable)?.is_some())
 }
 
 /// Is there a membership at this key?
@@ -209,12 +252,11 @@ impl Memberships for EmbeddedStore {
             events.to_vec(),
         );
         self.write(move |tx| {
-            let stored: Membership = tx
-                .get_json(MEMBERS, &member_key(&m.org_id, &m.member_id))?
-                .ok_or(StoreError::Conflict)?;
-            if !expected.matches(&stored) || m.org_id != seen.id {
+            stored_as_expected(tx, &m, &expected)?;
+            if m.org_id != seen.id {
                 return Err(StoreError::Conflict);
             }
+            guard_owners(tx, &seen.id, expected.owners_version)?;
             if delta > 0 {
                 take_seats(tx, &seen, 1)?;
             } else {
@@ -235,13 +277,7 @@ impl Memberships for EmbeddedStore {
         let (m, expected, events) = (membership.clone(), expected.clone(), events.to_vec());
         self.write(move |tx| {
             let stored = expect_membership(tx, &m, &expected)?;
-            remove(tx, MEMBERS, &member_key(&m.org_id, &m.member_id))?;
-            if let Some(k) = user_member_key(&stored) {
-                remove(tx, USER_MEMBERS, &k)?;
-            }
-            if let Some(k) = due_key(&stored) {
-                remove(tx, DUE, &k)?;
-            }
+            delete_membership(tx, &stored)?;
             if stored.occupies_seat() {
                 free_seat(tx, &m.org_id)?;
             }

@@ -1,5 +1,6 @@
 //! [`Organizations`]: organizations by id, the SSO identifier guard, and the
-//! seat counter the seat-moving writes of other modules take and free.
+//! seat counter and owners guard (`owners_version`) the membership writes of
+//! other modules take, free and move.
 
 use crate::events::put_events;
 use crate::memberships::put_membership;
@@ -35,10 +36,36 @@ pub(crate) fn take_seats(
 
 /// Give one seat back to the organization.
 pub(crate) fn free_seat(tx: &WriteTransaction, org: &OrgId) -> Result<(), StoreError> {
+    free_seats(tx, org, 1)
+}
+
+/// Give `n` seats back to the organization.
+pub(crate) fn free_seats(tx: &WriteTransaction, org: &OrgId, n: u32) -> Result<(), StoreError> {
     let mut org: Organization = tx
         .get_json(ORGS, org.as_str())?
         .ok_or(StoreError::Conflict)?;
-    org.occupied_seats = org.occupied_seats.saturating_sub(1);
+    org.occupied_seats = org.occupied_seats.saturating_sub(n);
+    put_json(tx, ORGS, org.id.as_str(), &org)
+}
+
+/// The owners guard ([`admit_store::Expected::owners_version`]): with
+/// `Some(v)`, the organization's `owners_version` must be `v`, and becomes
+/// `v + 1` in this write; `Conflict` otherwise. `None` checks nothing.
+pub(crate) fn guard_owners(
+    tx: &WriteTransaction,
+    org: &OrgId,
+    owners_version: Option<u64>,
+) -> Result<(), StoreError> {
+    let Some(expected) = owners_version else {
+        return Ok(());
+    };
+    let mut org: Organization = tx
+        .get_json(ORGS, org.as_str())?
+        .ok_or(StoreError::Conflict)?;
+    if org.owners_version != expected {
+        return Err(StoreError::Conflict);
+    }
+    org.owners_version = expected + 1;
     put_json(tx, ORGS, org.id.as_str(), &org)
 }
 
@@ -86,8 +113,18 @@ impl Organizations for EmbeddedStore {
             {
                 return Err(StoreError::Conflict);
             }
+            // A seat plan is never written below what is occupied.
+            if updated
+                .seats
+                .capacity()
+                .is_some_and(|capacity| stored.occupied_seats > capacity)
+            {
+                return Err(StoreError::NoSeats);
+            }
+            // Only the membership writes move these.
             let org = Organization {
                 occupied_seats: stored.occupied_seats,
+                owners_version: stored.owners_version,
                 ..updated
             };
             put_json(tx, ORGS, org.id.as_str(), &org)?;

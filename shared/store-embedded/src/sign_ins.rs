@@ -1,23 +1,28 @@
-//! [`SignIns`]: pending sign-ins, consumed SAML assertions, identity links,
-//! the sign-in decision's writes and the setup step.
+//! [`SignIns`]: pending sign-ins, consumed SAML assertions, identity links
+//! (and their index by account), link grants, the sign-in decision's writes
+//! and the setup step.
 
 use crate::accounts::{account_exists, create_account, replace_account};
 use crate::events::put_events;
 use crate::memberships::{expect_membership, membership_exists, put_membership};
 use crate::organizations::take_seats;
-use crate::{EmbeddedStore, Get, Table, decode, put_json, remove, unavailable};
+use crate::{EmbeddedStore, Get, Table, decode, put, put_json, remove, unavailable};
 use admit_domain::{
-    Account, Event, ExternalId, IdentityLink, Membership, OrgId, PendingSignIn, SetupGrant,
-    Timestamp, TokenDigest,
+    Account, Event, ExternalId, IdentityLink, LinkGrant, Membership, OrgId, PendingSignIn,
+    SetupGrant, Timestamp, TokenDigest, UserId,
 };
 use admit_store::{Expected, SignInWrite, SignIns, StoreError};
 use async_trait::async_trait;
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 
 /// State digest (hex) → pending sign-in.
 pub(crate) const SIGN_INS: Table = TableDefinition::new("pending_sign_ins");
 /// `{org}/{external id}` → identity link.
 pub(crate) const LINKS: Table = TableDefinition::new("identity_links");
+/// `{user}/{org}/{external id}` → empty: the identity links of an account.
+pub(crate) const USER_LINKS: Table = TableDefinition::new("user_links");
+/// Link token digest (hex) → link grant.
+pub(crate) const LINK_GRANTS: Table = TableDefinition::new("link_grants");
 /// Setup token digest (hex) → setup grant.
 pub(crate) const SETUP_GRANTS: Table = TableDefinition::new("setup_grants");
 /// Assertion digest (hex) → until (unix seconds, big-endian).
@@ -27,12 +32,80 @@ fn link_key(org: &OrgId, external_id: &ExternalId) -> String {
     format!("{org}/{}", external_id.as_str())
 }
 
+/// The entry of `link` in the index by account: `{user}/` and its own key.
+fn user_link_key(link: &IdentityLink) -> String {
+    format!(
+        "{}/{}",
+        link.user_id,
+        link_key(&link.org_id, &link.external_id)
+    )
+}
+
 fn create_link(tx: &WriteTransaction, link: &IdentityLink) -> Result<(), StoreError> {
     let key = link_key(&link.org_id, &link.external_id);
     if tx.get_str(LINKS, &key)?.is_some() {
         return Err(StoreError::Conflict);
     }
-    put_json(tx, LINKS, &key, link)
+    put_json(tx, LINKS, &key, link)?;
+    put(tx, USER_LINKS, &user_link_key(link), b"")
+}
+
+/// The keys (`{org}/{external id}`) of `user`'s links, from the index.
+fn link_keys_of<T: ReadableTable<&'static str, &'static [u8]>>(
+    index: &T,
+    user: &UserId,
+) -> Result<Vec<String>, StoreError> {
+    let (prefix, end) = (format!("{user}/"), format!("{user}0"));
+    let mut out = Vec::new();
+    for entry in index
+        .range(prefix.as_str()..end.as_str())
+        .map_err(unavailable)?
+    {
+        let (k, _) = entry.map_err(unavailable)?;
+        out.push(k.value()[prefix.len()..].to_owned());
+    }
+    Ok(out)
+}
+
+/// Delete every identity link of `user` (and its index entries), in the
+/// caller's transaction.
+pub(crate) fn delete_links_of(tx: &WriteTransaction, user: &UserId) -> Result<(), StoreError> {
+    let keys = link_keys_of(&tx.open_table(USER_LINKS).map_err(unavailable)?, user)?;
+    for key in keys {
+        let link: Option<IdentityLink> = tx.get_json(LINKS, &key)?;
+        if link.is_some_and(|l| l.user_id == *user) {
+            remove(tx, LINKS, &key)?;
+        }
+        remove(tx, USER_LINKS, &format!("{user}/{key}"))?;
+    }
+    Ok(())
+}
+
+/// Index every identity link by its account, when a file written before
+/// the index existed has links and no index entries.
+pub(crate) fn index_links_by_user(tx: &WriteTransaction) -> Result<(), StoreError> {
+    if !tx
+        .open_table(USER_LINKS)
+        .map_err(unavailable)?
+        .is_empty()
+        .map_err(unavailable)?
+    {
+        return Ok(());
+    }
+    let mut keys = Vec::new();
+    for entry in tx
+        .open_table(LINKS)
+        .map_err(unavailable)?
+        .iter()
+        .map_err(unavailable)?
+    {
+        let (_, v) = entry.map_err(unavailable)?;
+        keys.push(user_link_key(&decode::<IdentityLink>(v.value())?));
+    }
+    for k in keys {
+        put(tx, USER_LINKS, &k, b"")?;
+    }
+    Ok(())
 }
 
 /// The unix seconds until which a consumed-assertion record refuses replays.
@@ -142,6 +215,35 @@ impl SignIns for EmbeddedStore {
         self.write(move |tx| {
             apply(tx, &write)?;
             put_events(tx, &events)
+        })
+        .await
+    }
+
+    async fn identity_links_of_user(&self, user: &UserId) -> Result<Vec<IdentityLink>, StoreError> {
+        let user = user.clone();
+        self.read(move |tx| {
+            let keys = link_keys_of(&tx.open_table(USER_LINKS).map_err(unavailable)?, &user)?;
+            let mut out = Vec::new();
+            for key in keys {
+                out.extend(tx.get_json::<IdentityLink>(LINKS, &key)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_link_grant(&self, grant: &LinkGrant) -> Result<(), StoreError> {
+        let g = grant.clone();
+        self.write(move |tx| put_json(tx, LINK_GRANTS, &g.digest.to_hex(), &g))
+            .await
+    }
+
+    async fn take_link_grant(&self, digest: &TokenDigest) -> Result<Option<LinkGrant>, StoreError> {
+        let key = digest.to_hex();
+        self.write(move |tx| {
+            remove(tx, LINK_GRANTS, &key)?
+                .map(|v| decode(&v))
+                .transpose()
         })
         .await
     }

@@ -12,6 +12,16 @@ async fn fresh() -> EmbeddedStore {
 
 admit_store::contract_tests!(fresh);
 
+/// Deleting an account of 40 memberships: one write transaction: a refused run deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_account_of_many_memberships_is_deleted_in_steps() {
+    admit_store::contract::accounts::an_account_of_many_memberships_is_deleted_in_steps(
+        std::sync::Arc::new(fresh().await),
+        true,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn data_survives_reopening_the_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,6 +13,7 @@ pub struct Swept {
     pub assertions: u64,
     pub rate_limit_counters: u64,
     pub events: u64,
+    pub link_grants: u64,
 }
 
 impl Swept {
@@ -23,10 +24,11 @@ impl Swept {
             + self.assertions
             + self.rate_limit_counters
             + self.events
+            + self.link_grants
     }
 }
 
-/// Expired sessions, pending sign-ins, setup grants, consumed-assertion
+/// Expired sessions, pending sign-ins, link grants, setup grants, consumed-assertion
 /// records and rate-limit counters are never read as live (each read checks its expiry), but they
 /// take space until removed; events past their retention (`expires_at`) are
 /// removed the same way. DynamoDB removes them itself (TTL on `ttl`),

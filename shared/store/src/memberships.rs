@@ -15,6 +15,10 @@ pub struct Expected {
     /// When set, the owed email must be exactly this one (or none): the
     /// condition of a claim, and of recording a send.
     pub mail: Option<Option<OwedMail>>,
+    /// When set, the organization's `owners_version` must still be this,
+    /// and the write moves it to the next (in the same atomic write): the
+    /// guard of every write that may change who the confirmed owners are.
+    pub owners_version: Option<u64>,
 }
 
 impl Expected {
@@ -24,6 +28,7 @@ impl Expected {
             status: m.status,
             invitation: m.invitation.as_ref().map(|i| i.digest),
             mail: None,
+            owners_version: None,
         }
     }
 
@@ -35,7 +40,17 @@ impl Expected {
         }
     }
 
-    /// Is the stored `m` as expected?
+    /// [`Expected::as_read`], and the organization's owners still as `org`
+    /// was read (its `owners_version`).
+    pub fn with_owners(m: &Membership, org: &Organization) -> Self {
+        Expected {
+            owners_version: Some(org.owners_version),
+            ..Expected::as_read(m)
+        }
+    }
+
+    /// Is the stored `m` as expected? (The owners guard is the
+    /// organization's, checked by the store.)
     pub fn matches(&self, m: &Membership) -> bool {
         m.status == self.status
             && m.invitation.as_ref().map(|i| i.digest) == self.invitation

@@ -4,8 +4,8 @@
 use crate::StoreError;
 use crate::memberships::Expected;
 use admit_domain::{
-    Account, Event, ExternalId, IdentityLink, Membership, OrgId, Organization, PendingSignIn,
-    SetupGrant, Timestamp, TokenDigest,
+    Account, Event, ExternalId, IdentityLink, LinkGrant, Membership, OrgId, Organization,
+    PendingSignIn, SetupGrant, Timestamp, TokenDigest,
 };
 use async_trait::async_trait;
 
@@ -73,6 +73,21 @@ pub trait SignIns: Send + Sync {
     /// the link, the account or its email, or the membership exists already
     /// (or changed since it was read).
     async fn apply_sign_in(&self, write: &SignInWrite, events: &[Event]) -> Result<(), StoreError>;
+
+    /// The identity links of an account (all organizations), from an index
+    /// by account.
+    async fn identity_links_of_user(
+        &self,
+        user: &admit_domain::UserId,
+    ) -> Result<Vec<IdentityLink>, StoreError>;
+
+    /// Store a link grant (the `link_token` of a refused `sso_required`
+    /// sign-in).
+    async fn put_link_grant(&self, grant: &LinkGrant) -> Result<(), StoreError>;
+
+    /// Remove and return the link grant with this digest: of concurrent
+    /// callers exactly one gets it; after that, `None`.
+    async fn take_link_grant(&self, digest: &TokenDigest) -> Result<Option<LinkGrant>, StoreError>;
 
     /// Store a setup grant (with the events of the sign-in that issued it).
     async fn put_setup_grant(&self, grant: &SetupGrant, events: &[Event])

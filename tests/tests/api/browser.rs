@@ -9,6 +9,13 @@
 //! organization on the accept page, a member sets up through the IdP (master
 //! password, or a remembered device), the owner confirms, and both consoles
 //! show the same organization key, while no request carries a key in clear.
+//! And a member's lifecycle with the pages as the client
+//! (`tests/idp/lifecycle_journey.mjs`): an owner changes a role, the seats
+//! and the invitation settings in the console; a member accepts with a
+//! session (signed in on the accept page, or already) and deletes the
+//! account through its confirmation step; a member refused with
+//! `sso_required` links its IdP identity, and accepts an invitation after the
+//! single sign-on of its organization; an owner links from the console.
 
 use crate::helpers::*;
 use crate::sso_oidc::sso_org;
@@ -307,4 +314,285 @@ async fn the_organization_key_reaches_a_master_password_member_in_a_real_browser
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_organization_key_reaches_a_remembered_device_in_a_real_browser() {
     organization_key_journey("trusted_devices", true, false).await;
+}
+
+/// The `/accept?token=` link of the newest invitation mailed to `email`.
+async fn invitation_link(app: &TestApp, email: &str) -> String {
+    app.url(&format!(
+        "/accept?token={}",
+        app.last_mail_to(email).await.accept_token()
+    ))
+}
+
+/// `tests/idp/lifecycle_journey.mjs --part <part> --app <base>/app …`: its RESULT.
+async fn lifecycle(app: &TestApp, part: &str, args: &[&str]) -> (usize, Value) {
+    let app_url = app.url("/app");
+    let mut all = vec!["--part", part, "--app", &app_url];
+    all.extend_from_slice(args);
+    let (shots, out) = journey_output("lifecycle_journey.mjs", &all).await;
+    let result = out
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .map(|r| serde_json::from_str(r).unwrap())
+        .unwrap_or_else(|| panic!("the journey prints its RESULT: {out}"));
+    (shots, result)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_changes_a_role_and_the_seats_in_a_real_browser() {
+    require_chromium();
+    let app = spawn_app(Backend::Embedded).await;
+    let (org, session) = app.org_with_owner(json!({})).await;
+    let (member, pending) = (app.email("promoted.member"), app.email("pending.member"));
+    let (s, body) = app
+        .invite(&org, &session, &[&member, &pending], "user")
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = app.accept_latest(&member, "member password", true).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    app.confirm_member(&org, &session, &member).await;
+    let member_session = app.login(&member, "member password").await;
+    let (s, before) = app.get(&format!("/orgs/{org}"), Some(&session)).await;
+    assert_eq!(s, StatusCode::OK, "{before}");
+    let occupied = before["seats"]["occupied"]
+        .as_u64()
+        .expect("seats.occupied");
+    assert!(occupied >= 2, "the owner and the member at least: {before}");
+
+    let (shots, result) = lifecycle(
+        &app,
+        "roles",
+        &[
+            // One argument each: a session token may begin with `-`.
+            &format!("--session={session}"),
+            "--member",
+            &member,
+            &format!("--member-session={member_session}"),
+            "--occupied",
+            &occupied.to_string(),
+        ],
+    )
+    .await;
+
+    // What the pages showed is what the API says.
+    assert_eq!(app.member(&org, &session, &member).await["role"], "admin");
+    let owner = result["owner"].as_str().expect("the owner's email");
+    assert_eq!(app.member(&org, &session, owner).await["role"], "owner");
+    let (s, view) = app.get(&format!("/orgs/{org}"), Some(&session)).await;
+    assert_eq!(s, StatusCode::OK, "{view}");
+    assert_eq!(
+        (
+            &view["seats"]["limit"],
+            &view["seats"]["autoscale_max"],
+            &view["seats"]["occupied"]
+        ),
+        (&json!(5), &json!(8), &json!(occupied)),
+        "{view}"
+    );
+    assert_eq!(view["invitation_lifetime_days"], 7, "{view}");
+    assert_eq!(view["reminder_days"], json!([1, 3]), "{view}");
+    let (s, log) = app
+        .get(
+            &format!("/orgs/{org}/events?type=member.role_changed"),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let events = log["events"].as_array().unwrap();
+    assert_eq!(
+        events.len(),
+        1,
+        "one change (the refused demotion wrote nothing): {log}"
+    );
+    assert_eq!(
+        (
+            &events[0]["details"]["old_role"],
+            &events[0]["details"]["role"]
+        ),
+        (&json!("user"), &json!("admin")),
+        "{log}"
+    );
+    assert!(shots >= 6, "screenshots of each step");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_accepts_with_a_session_and_deletes_the_account_in_a_real_browser() {
+    require_chromium();
+    let app = spawn_app(Backend::Embedded).await;
+    let member = app.email("leaving.member");
+    let mut orgs = Vec::new();
+    let mut links = Vec::new();
+    for _ in 0..3 {
+        let (org, session) = app.org_with_owner(json!({})).await;
+        // The seats before the member: as many again after the deletion.
+        let (_, view) = app.get(&format!("/orgs/{org}"), Some(&session)).await;
+        let occupied = view["seats"]["occupied"].clone();
+        let (s, body) = app.invite(&org, &session, &[&member], "user").await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        links.push(invitation_link(&app, &member).await);
+        orgs.push((org, session, occupied));
+    }
+
+    let (shots, _) = lifecycle(
+        &app,
+        "delete",
+        &[
+            "--link-a",
+            &links[0],
+            "--link-b",
+            &links[1],
+            "--link-c",
+            &links[2],
+            "--email",
+            &member,
+            "--password",
+            "the member's long master password",
+        ],
+    )
+    .await;
+
+    for (org, session, occupied) in &orgs {
+        let members = app.members(org, session).await;
+        assert!(
+            members.iter().all(|m| m["email"] != member.as_str()),
+            "the member is gone: {members:?}"
+        );
+        let (_, view) = app.get(&format!("/orgs/{org}"), Some(session)).await;
+        assert_eq!(
+            &view["seats"]["occupied"], occupied,
+            "its seat is free: {view}"
+        );
+        let (s, log) = app
+            .get(
+                &format!("/orgs/{org}/events?type=member.removed"),
+                Some(session),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{log}");
+        assert_eq!(
+            log["events"][0]["details"]["via"], "account_deleted",
+            "{log}"
+        );
+        // Each invitation was accepted (the master password's, or a session's).
+        let owner = app.owner_field(org, session, "member_id").await;
+        let (_, log) = app
+            .get(
+                &format!("/orgs/{org}/events?type=member.accepted"),
+                Some(session),
+            )
+            .await;
+        assert!(
+            log["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["member_id"] != owner.as_str()),
+            "{log}"
+        );
+    }
+    assert!(shots >= 6, "screenshots of each step");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_required_links_the_identity_in_a_real_browser() {
+    require_chromium();
+    let app = spawn_app(Backend::Embedded).await;
+    let sso = sso_org(&app, json!({})).await;
+    let (plain, plain_session) = app.org_with_owner(json!({})).await;
+    let (later, later_session) = app.org_with_owner(json!({})).await;
+    let member = app.email("linking.member");
+    let password = "the member's long master password";
+    let mut links = Vec::new();
+    for (org, session) in [
+        (&plain, &plain_session),
+        (&sso.org, &sso.session),
+        (&later, &later_session),
+    ] {
+        let (s, body) = app.invite(org, session, &[&member], "user").await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        links.push(invitation_link(&app, &member).await);
+    }
+
+    // The member's account, with a master password the browser derives.
+    lifecycle(
+        &app,
+        "sso-setup",
+        &[
+            "--link-a",
+            &links[0],
+            "--link-b",
+            &links[1],
+            "--email",
+            &member,
+            "--password",
+            password,
+        ],
+    )
+    .await;
+    assert_eq!(
+        app.member(&sso.org, &sso.session, &member).await["status"],
+        "accepted"
+    );
+    // Confirmed, and the organization now requires single sign-on.
+    app.confirm_member(&sso.org, &sso.session, &member).await;
+    let (s, body) = app
+        .call(
+            "PUT",
+            &format!("/orgs/{}/policies", sso.org),
+            Some(&sso.session),
+            Some(json!({"require_sso": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    app.catch_up_clock();
+
+    let (idp_login, owner_idp_login) = (app.email("someone.else"), app.email("owner.at.idp"));
+    let (shots, _) = lifecycle(
+        &app,
+        "sso-link",
+        &[
+            "--email",
+            &member,
+            "--password",
+            password,
+            "--identifier",
+            &sso.ident,
+            "--idp-login",
+            &idp_login,
+            "--link-c",
+            &links[2],
+            &format!("--owner-session={}", sso.session),
+            "--owner-idp-login",
+            &owner_idp_login,
+        ],
+    )
+    .await;
+
+    // Linked: the member (by its link token), the owner (from the console).
+    let (s, log) = app
+        .get(
+            &format!("/orgs/{}/events?type=sso.linked", sso.org),
+            Some(&sso.session),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let member_id = app.member_id(&sso.org, &sso.session, &member).await;
+    let owner_id = app.owner_field(&sso.org, &sso.session, "member_id").await;
+    let linked: Vec<&str> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["details"]["via"] == "link")
+        .filter_map(|e| e["member_id"].as_str())
+        .collect();
+    assert!(
+        linked.contains(&member_id.as_str()) && linked.contains(&owner_id.as_str()),
+        "{log}"
+    );
+    // The invitation accepted after the round trip through the IdP.
+    assert_eq!(
+        app.member(&later, &later_session, &member).await["status"],
+        "accepted"
+    );
+    assert!(shots >= 6, "screenshots of each step");
 }

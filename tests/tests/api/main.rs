@@ -9,6 +9,7 @@ mod events;
 mod flow;
 mod headers;
 mod keys;
+mod lifecycle;
 mod rate_limits;
 mod reminders;
 mod revoke;

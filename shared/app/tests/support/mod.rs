@@ -428,9 +428,20 @@ impl World {
         invitation: Option<&str>,
         who: IdpIdentity,
     ) -> admit_app::Result<SignInOutcome> {
+        self.oidc_sign_in_with(org, invitation, None, who).await
+    }
+
+    /// [`World::oidc_sign_in`], linking the returning identity as `link` says.
+    pub async fn oidc_sign_in_with(
+        &self,
+        org: &Org,
+        invitation: Option<&str>,
+        link: Option<admit_app::LinkBy<'_>>,
+        who: IdpIdentity,
+    ) -> admit_app::Result<SignInOutcome> {
         let started = self
             .app
-            .start_sign_in(&org.sso_identifier, invitation)
+            .start_sign_in_with(&org.sso_identifier, invitation, link)
             .await?;
         let state = FakeOidc::state_of(&started.redirect);
         let code = self.oidc.will_answer(Ok(who));
@@ -671,5 +682,40 @@ impl Saml for FakeSaml {
             assertion_id: r.assertion_id,
             valid_until: now + time::Duration::minutes(5),
         })
+    }
+}
+
+/// The setup token of a sign-in that leads to the setup step.
+#[allow(dead_code)]
+pub fn setup_token(outcome: admit_app::Result<SignInOutcome>) -> String {
+    match outcome {
+        Ok(SignInOutcome::Setup { setup_token }) => setup_token,
+        Ok(SignInOutcome::SignedIn(_)) => panic!("expected the setup step, got signed in"),
+        Err(e) => panic!("expected the setup step, got {e:?}"),
+    }
+}
+
+/// The session token of a sign-in that signs in.
+#[allow(dead_code)]
+pub fn session_token(outcome: admit_app::Result<SignInOutcome>) -> String {
+    match outcome {
+        Ok(SignInOutcome::SignedIn(s)) => s.session_token,
+        Ok(SignInOutcome::Setup { .. }) => panic!("expected signed in, got the setup step"),
+        Err(e) => panic!("expected signed in, got {e:?}"),
+    }
+}
+
+/// The trusted-device setup step of `setup_token`, remembering the device.
+#[allow(dead_code)]
+pub fn trusted_device(setup_token: String) -> admit_app::SetupTrustedDevice {
+    admit_app::SetupTrustedDevice {
+        setup_token,
+        remember: true,
+        device: admit_app::DeviceInput {
+            identifier: "device-1".into(),
+            name: "Laptop".into(),
+            device_type: "chrome".into(),
+        },
+        keys: keys(),
     }
 }

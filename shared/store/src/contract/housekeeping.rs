@@ -2,9 +2,9 @@
 
 use super::events::{event_at, listed};
 use super::*;
-use admit_domain::{EventType, PendingSignIn, SetupGrant, TokenDigest};
+use admit_domain::{EventType, LinkGrant, PendingSignIn, SetupGrant, TokenDigest};
 
-/// Of each kind one record that expired and one that lives at `later` (an
+/// Of each kind (link grants too) one record that expired and one that lives at `later` (an
 /// event past its retention, one within it); a
 /// sweep at `later` leaves every live one readable and reports exactly the
 /// expired ones it removed: all of them (the embedded store) or none (DynamoDB,
@@ -50,6 +50,11 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
         later,
         &mut rng,
     );
+    let (old_link, _) = LinkGrant::issue(org.id.clone(), user.clone(), now(), &mut rng);
+    let (new_link, _) = LinkGrant::issue(org.id.clone(), user.clone(), later, &mut rng);
+    for g in [&old_link, &new_link] {
+        store.put_link_grant(g).await.unwrap();
+    }
     let old_assertion = TokenDigest::of_bytes(b"expired assertion");
     let new_assertion = TokenDigest::of_bytes(b"live assertion");
     for s in [&old_session, &new_session] {
@@ -103,6 +108,7 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
         assertions: 1,
         rate_limit_counters: 1,
         events: 1,
+        link_grants: 1,
     };
     assert!(
         swept == all || swept == Swept::default(),
@@ -124,6 +130,10 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
             .await
             .unwrap(),
         Some(new_sign_in)
+    );
+    assert_eq!(
+        store.take_link_grant(&new_link.digest).await.unwrap(),
+        Some(new_link)
     );
     assert!(
         !store
@@ -158,6 +168,14 @@ pub async fn sweeping_removes_only_what_expired(store: DynStore) {
     assert_eq!(
         store
             .take_pending_sign_in(&old_sign_in.state)
+            .await
+            .unwrap()
+            .is_none(),
+        gone
+    );
+    assert_eq!(
+        store
+            .take_link_grant(&old_link.digest)
             .await
             .unwrap()
             .is_none(),

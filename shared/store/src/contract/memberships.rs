@@ -1,4 +1,5 @@
-//! Memberships: seats taken and freed atomically, conditional writes, listings, races.
+//! Memberships: seats taken and freed atomically, conditional writes, the
+//! owners guard, listings, races.
 
 use super::*;
 
@@ -392,6 +393,7 @@ pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
         status: Status::Accepted,
         invitation: None,
         mail: None,
+        owners_version: None,
     };
     assert!(matches!(
         store
@@ -595,4 +597,207 @@ pub async fn race_thirty_invitations_for_ten_seats(store: DynStore) {
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 11, "the owner and exactly ten invitees");
+}
+
+/// Each membership write guarded by the owners version (`Expected::
+/// with_owners`) applies only while the organization's `owners_version` is
+/// the one read, and moves it by one in the same write; a stale one is a
+/// `Conflict` that writes nothing (nor its events). Unguarded writes leave
+/// the version alone.
+pub async fn owner_writes_are_guarded_by_the_owners_version(store: DynStore) {
+    use super::events::{event_at, listed};
+    use admit_domain::EventType;
+    let (org, _, _) = seed_org(&store, limit(5)).await;
+    let (a, _) = invitee(&org, "a@acme.test");
+    let (b, _) = invitee(&org, "b@acme.test");
+    store
+        .add_memberships(&org, &[a.clone(), b.clone()], &[])
+        .await
+        .unwrap();
+    let v0 = org_now(&store, &org).await;
+    assert_eq!((v0.owners_version, v0.occupied_seats), (0, 3));
+    let ev = |kind, m: &Membership| [event_at(&org.id, now(), kind, Some(&m.member_id))];
+    let version = async || org_now(&store, &org).await.owners_version;
+
+    // update_membership: a role change from version 0 lands and moves it.
+    let mut promoted = a.clone();
+    promoted.set_role(Role::Owner).unwrap();
+    let done = ev(EventType::MemberRoleChanged, &a);
+    store
+        .update_membership(&promoted, &Expected::with_owners(&a, &v0), &done)
+        .await
+        .unwrap();
+    assert!(listed(&store, &done[0]).await);
+    assert_eq!(version().await, 1);
+    // Another from version 0 is stale.
+    let mut b_owner = b.clone();
+    b_owner.set_role(Role::Owner).unwrap();
+    let refused = ev(EventType::MemberRoleChanged, &b);
+    assert!(matches!(
+        store
+            .update_membership(&b_owner, &Expected::with_owners(&b, &v0), &refused)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(!listed(&store, &refused[0]).await);
+    assert_eq!(
+        store.membership(&org.id, &b.member_id).await.unwrap(),
+        Some(b.clone())
+    );
+    assert_eq!(version().await, 1);
+    // An unguarded write leaves the version alone.
+    let mut reinvited = b.clone();
+    reinvited
+        .reinvite(now(), Duration::days(5), &mut rand::rng())
+        .unwrap();
+    store
+        .update_membership(&reinvited, &Expected::as_read(&b), &[])
+        .await
+        .unwrap();
+    assert_eq!(version().await, 1);
+
+    // update_membership_seat: a stale revoke writes nothing, seats included.
+    let v1 = org_now(&store, &org).await;
+    let mut revoked = promoted.clone();
+    revoked.revoke().unwrap();
+    let refused = ev(EventType::MemberRevoked, &a);
+    assert!(matches!(
+        store
+            .update_membership_seat(
+                &v1,
+                &revoked,
+                &Expected::with_owners(&promoted, &v0),
+                &refused
+            )
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(!listed(&store, &refused[0]).await);
+    assert_eq!(
+        store.membership(&org.id, &a.member_id).await.unwrap(),
+        Some(promoted.clone())
+    );
+    assert_eq!(org_now(&store, &org).await, v1);
+    store
+        .update_membership_seat(&v1, &revoked, &Expected::with_owners(&promoted, &v1), &[])
+        .await
+        .unwrap();
+    let v2 = org_now(&store, &org).await;
+    assert_eq!((v2.owners_version, v2.occupied_seats), (2, 2));
+    // A restore: stale, then as read.
+    let mut restored = revoked.clone();
+    restored.restore().unwrap();
+    assert!(matches!(
+        store
+            .update_membership_seat(&v2, &restored, &Expected::with_owners(&revoked, &v1), &[])
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(org_now(&store, &org).await, v2);
+    store
+        .update_membership_seat(&v2, &restored, &Expected::with_owners(&revoked, &v2), &[])
+        .await
+        .unwrap();
+    let v3 = org_now(&store, &org).await;
+    assert_eq!((v3.owners_version, v3.occupied_seats), (3, 3));
+
+    // remove_membership: stale, then as read (its seat freed in the same write).
+    let refused = ev(EventType::MemberRemoved, &a);
+    assert!(matches!(
+        store
+            .remove_membership(&restored, &Expected::with_owners(&restored, &v2), &refused)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(!listed(&store, &refused[0]).await);
+    assert_eq!(
+        store.membership(&org.id, &a.member_id).await.unwrap(),
+        Some(restored.clone())
+    );
+    assert_eq!(org_now(&store, &org).await, v3);
+    store
+        .remove_membership(&restored, &Expected::with_owners(&restored, &v3), &[])
+        .await
+        .unwrap();
+    let v4 = org_now(&store, &org).await;
+    assert_eq!((v4.owners_version, v4.occupied_seats), (4, 2));
+    assert_eq!(store.membership(&org.id, &a.member_id).await.unwrap(), None);
+    // A revoked member holds no seat: removing it moves the version only.
+    let mut b_revoked = reinvited.clone();
+    b_revoked.revoke().unwrap();
+    store
+        .update_membership_seat(&v4, &b_revoked, &Expected::as_read(&reinvited), &[])
+        .await
+        .unwrap();
+    let v4 = org_now(&store, &org).await;
+    assert_eq!((v4.owners_version, v4.occupied_seats), (4, 1));
+    store
+        .remove_membership(&b_revoked, &Expected::with_owners(&b_revoked, &v4), &[])
+        .await
+        .unwrap();
+    let v5 = org_now(&store, &org).await;
+    assert_eq!((v5.owners_version, v5.occupied_seats), (5, 1));
+}
+
+/// Guarded writes racing from one owners version (role changes, a
+/// revoke, a removal, each of another member): exactly one lands, and the
+/// seats add up to it.
+pub async fn race_owner_writes_from_one_owners_version(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let members: Vec<_> = (0..12)
+        .map(|i| invitee(&org, &format!("o{i}@acme.test")).0)
+        .collect();
+    store.add_memberships(&org, &members, &[]).await.unwrap();
+    let org = org_now(&store, &org).await;
+    let tasks: Vec<_> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let (store, org, m) = (store.clone(), org.clone(), m.clone());
+            tokio::spawn(async move {
+                let expected = Expected::with_owners(&m, &org);
+                match i % 3 {
+                    0 => {
+                        let mut owner = m.clone();
+                        owner.set_role(Role::Owner).unwrap();
+                        store.update_membership(&owner, &expected, &[]).await
+                    }
+                    1 => {
+                        let mut revoked = m.clone();
+                        revoked.revoke().unwrap();
+                        store
+                            .update_membership_seat(&org, &revoked, &expected, &[])
+                            .await
+                    }
+                    _ => store.remove_membership(&m, &expected, &[]).await,
+                }
+                .map(|()| i)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(i) => winners.push(i),
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one guarded write lands");
+    let after = org_now(&store, &org).await;
+    assert_eq!(after.owners_version, 1);
+    let freed = u32::from(winners[0] % 3 != 0);
+    assert_eq!(after.occupied_seats, 13 - freed);
+    let stored = store
+        .memberships(
+            &org.id,
+            &members
+                .iter()
+                .map(|m| m.member_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    let changed = members.iter().filter(|m| !stored.contains(m)).count();
+    assert_eq!(changed, 1, "only the winner's membership changed");
 }

@@ -37,6 +37,8 @@ macro_rules! contract_tests {
             organizations::organizations_are_unique_by_sso_identifier,
             organizations::settings_change_without_touching_seats,
             organizations::settings_writes_are_conditional_on_their_version,
+            organizations::settings_leave_the_owners_version_alone,
+            organizations::a_seat_plan_is_never_written_below_what_is_occupied,
             memberships::invitations_take_seats_atomically,
             memberships::an_existing_membership_is_never_overwritten,
             memberships::updates_are_conditional_on_what_was_read,
@@ -47,7 +49,11 @@ macro_rules! contract_tests {
             memberships::memberships_of_a_user,
             memberships::race_twenty_accepts_of_one_invitation,
             memberships::race_thirty_invitations_for_ten_seats,
+            memberships::owner_writes_are_guarded_by_the_owners_version,
+            memberships::race_owner_writes_from_one_owners_version,
             accounts::emails_with_accounts_are_found_in_batches,
+            accounts::deleting_an_account_deletes_what_is_its,
+            accounts::deleting_an_account_refuses_what_changed,
             sessions::sessions_round_trip,
             sign_ins::pending_sign_ins_are_used_once,
             sign_ins::assertions_are_consumed_once_until_they_expire,
@@ -55,6 +61,8 @@ macro_rules! contract_tests {
             sign_ins::sign_in_creates_the_invited_account_atomically,
             sign_ins::sign_in_creates_account_and_membership_taking_a_seat,
             sign_ins::setup_completes_once,
+            sign_ins::identity_links_of_a_user,
+            sign_ins::link_grants_are_used_once,
             mail_queue::owed_mail_is_found_when_due_and_claimed_once,
             mail_queue::admin_digests_are_claimed_once,
             domains::domains_are_claimed_by_one_organization,
@@ -151,6 +159,56 @@ pub(crate) fn account(address: &str) -> Account {
         devices: Vec::new(),
         created_at: now(),
     }
+}
+
+/// Invite `address` into `org` and accept it as `account` (created in the
+/// same write when `create`): the accepted membership, as stored.
+pub(crate) async fn accepted_member(
+    store: &DynStore,
+    org: &Organization,
+    address: &str,
+    account: &Account,
+    create: bool,
+) -> Membership {
+    let org = org_now(store, org).await;
+    let (m, _) = invitee(&org, address);
+    store
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
+        .await
+        .unwrap();
+    let mut accepted = m.clone();
+    accepted.accept(account.id.clone(), now()).unwrap();
+    store
+        .accept_membership(
+            &accepted,
+            &Expected::as_read(&m),
+            create.then_some(account),
+            &[],
+        )
+        .await
+        .unwrap();
+    accepted
+}
+
+/// Link the identity `external` of `org` to `user`.
+pub(crate) async fn linked(
+    store: &DynStore,
+    org: &Organization,
+    external: &str,
+    user: &UserId,
+) -> admit_domain::IdentityLink {
+    let l = link(org, external, user);
+    store
+        .apply_sign_in(
+            &SignInWrite::Link {
+                link: l.clone(),
+                membership: None,
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    l
 }
 
 pub(crate) async fn org_now(store: &DynStore, org: &Organization) -> Organization {

@@ -1,4 +1,5 @@
-//! Organizations: unique SSO identifiers, settings that leave seats alone.
+//! Organizations: unique SSO identifiers, settings that leave seats and the
+//! owners guard alone and never shrink a plan below what is occupied.
 
 use super::*;
 
@@ -191,6 +192,151 @@ pub async fn settings_writes_are_conditional_on_their_version(store: DynStore) {
     }
     assert_eq!(landed.len(), 1, "exactly one concurrent edit lands");
     assert_eq!(org_now(&store, &org).await, landed[0]);
+}
+
+/// A settings write leaves `owners_version` as stored (only the guarded
+/// membership writes move it), whatever the organization it carries says.
+pub async fn settings_leave_the_owners_version_alone(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let (a, _) = invitee(&org, "a@acme.test");
+    store
+        .add_memberships(&org, std::slice::from_ref(&a), &[])
+        .await
+        .unwrap();
+    let read = org_now(&store, &org).await;
+    let mut owner = a.clone();
+    owner.set_role(Role::Owner).unwrap();
+    store
+        .update_membership(&owner, &Expected::with_owners(&a, &read), &[])
+        .await
+        .unwrap();
+    // Computed from the read before the guarded write (version 0), and
+    // from one claiming another version: neither is written.
+    let mut stale = read.clone();
+    stale.name = "Renamed".into();
+    stale.settings_version = 1;
+    store
+        .update_organization_settings(&stale, 0, &[])
+        .await
+        .unwrap();
+    let stored = org_now(&store, &org).await;
+    assert_eq!(
+        (stored.name.as_str(), stored.owners_version),
+        ("Renamed", 1)
+    );
+    let mut claims = stored.clone();
+    claims.owners_version = 7;
+    claims.settings_version = 2;
+    store
+        .update_organization_settings(&claims, 1, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        org_now(&store, &org).await,
+        Organization {
+            owners_version: 1,
+            ..claims
+        }
+    );
+    // The guard still holds at the stored version.
+    let mut back = owner.clone();
+    back.set_role(Role::User).unwrap();
+    let now_read = org_now(&store, &org).await;
+    store
+        .update_membership(&back, &Expected::with_owners(&owner, &now_read), &[])
+        .await
+        .unwrap();
+    assert_eq!(org_now(&store, &org).await.owners_version, 2);
+}
+
+/// A seat plan is never written below what is occupied: `NoSeats`, and
+/// nothing of the write (nor its events) is stored. A plan holding exactly
+/// what is occupied, an autoscale ceiling above it or no limit is fine; a
+/// stale write is a `Conflict` first.
+pub async fn a_seat_plan_is_never_written_below_what_is_occupied(store: DynStore) {
+    use super::events::{event_at, listed};
+    let (org, _, _) = seed_org(&store, limit(5)).await;
+    let two: Vec<_> = ["a@acme.test", "b@acme.test"]
+        .iter()
+        .map(|a| invitee(&org, a).0)
+        .collect();
+    store.add_memberships(&org, &two, &[]).await.unwrap();
+    let read = org_now(&store, &org).await;
+    assert_eq!(read.occupied_seats, 3);
+    let plan = |seats: SeatPlan, from: &Organization| Organization {
+        seats,
+        name: format!("Acme {}", from.settings_version + 1),
+        settings_version: from.settings_version + 1,
+        ..from.clone()
+    };
+    let changed = |org: &Organization| {
+        [event_at(
+            &org.id,
+            now(),
+            admit_domain::EventType::PoliciesChanged,
+            None,
+        )]
+    };
+
+    for too_small in [
+        limit(2),
+        SeatPlan {
+            limit: Some(1),
+            autoscale_max: Some(2),
+        },
+    ] {
+        let refused = changed(&read);
+        assert!(matches!(
+            store
+                .update_organization_settings(&plan(too_small, &read), 0, &refused)
+                .await,
+            Err(StoreError::NoSeats)
+        ));
+        assert!(!listed(&store, &refused[0]).await);
+        assert_eq!(org_now(&store, &org).await, read, "nothing is written");
+        // Without events too (one write of another shape on DynamoDB).
+        assert!(matches!(
+            store
+                .update_organization_settings(&plan(too_small, &read), 0, &[])
+                .await,
+            Err(StoreError::NoSeats)
+        ));
+        assert_eq!(org_now(&store, &org).await, read);
+    }
+
+    let exact = plan(limit(3), &read);
+    let done = changed(&read);
+    store
+        .update_organization_settings(&exact, 0, &done)
+        .await
+        .unwrap();
+    assert!(listed(&store, &done[0]).await);
+    assert_eq!(org_now(&store, &org).await, exact);
+    let scaling = plan(
+        SeatPlan {
+            limit: Some(1),
+            autoscale_max: Some(3),
+        },
+        &exact,
+    );
+    store
+        .update_organization_settings(&scaling, 1, &[])
+        .await
+        .unwrap();
+    let unlimited = plan(SeatPlan::default(), &scaling);
+    store
+        .update_organization_settings(&unlimited, 2, &[])
+        .await
+        .unwrap();
+    assert_eq!(org_now(&store, &org).await, unlimited);
+    // Stale and too small: the stale version is what is refused.
+    assert!(matches!(
+        store
+            .update_organization_settings(&plan(limit(1), &exact), 1, &[])
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(org_now(&store, &org).await, unlimited);
 }
 
 /// Await every task, in order.

@@ -1,4 +1,6 @@
-//! SSO sign-in state: pending sign-ins and assertions used once, unique links, the decision's writes, the setup step.
+//! SSO sign-in state: pending sign-ins, assertions and link grants used
+//! once, unique links found by account too, the decision's writes, the
+//! setup step.
 
 use super::*;
 
@@ -371,4 +373,94 @@ pub async fn setup_completes_once(store: DynStore) {
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.account(&a.id).await.unwrap(), Some(with_password));
+}
+
+/// An account's identity links are found by the account, in every
+/// organization, and never as memberships (nor a membership as a link),
+/// whatever the external id looks like.
+pub async fn identity_links_of_a_user(store: DynStore) {
+    let (one, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let (two, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let alice = account("alice@acme.test");
+    let membership = accepted_member(&store, &one, "alice@acme.test", &alice, true).await;
+    let bob = account("bob@acme.test");
+    accepted_member(&store, &one, "bob@acme.test", &bob, true).await;
+    assert!(
+        store
+            .identity_links_of_user(&alice.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut mine = vec![
+        linked(&store, &one, "sub-alice", &alice.id).await,
+        // Spelled like the key of a membership.
+        linked(&store, &one, &format!("MEMBER#{}", one.id), &alice.id).await,
+        // Another organization, where alice holds no membership.
+        linked(&store, &two, "sub-alice", &alice.id).await,
+    ];
+    linked(&store, &one, "sub-bob", &bob.id).await;
+
+    let mut found = store.identity_links_of_user(&alice.id).await.unwrap();
+    let order =
+        |l: &admit_domain::IdentityLink| (l.org_id.clone(), l.external_id.as_str().to_owned());
+    found.sort_by_key(order);
+    mine.sort_by_key(order);
+    assert_eq!(found, mine);
+    assert_eq!(
+        store.identity_links_of_user(&bob.id).await.unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .identity_links_of_user(&UserId::generate(&mut rand::rng()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.memberships_of_user(&alice.id).await.unwrap(),
+        vec![membership],
+        "links are never memberships"
+    );
+}
+
+/// A link grant is taken once: of concurrent takers exactly one gets it,
+/// then nobody; an expired one is returned for its taker to refuse
+/// (`is_live`), like a pending sign-in.
+pub async fn link_grants_are_used_once(store: DynStore) {
+    let mut rng = rand::rng();
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let user = UserId::generate(&mut rng);
+    let (grant, token) =
+        admit_domain::LinkGrant::issue(org.id.clone(), user.clone(), now(), &mut rng);
+    let (other, _) = admit_domain::LinkGrant::issue(org.id.clone(), user, now(), &mut rng);
+    store.put_link_grant(&grant).await.unwrap();
+    store.put_link_grant(&other).await.unwrap();
+    let digest = token.digest();
+    assert_eq!(digest, grant.digest);
+    let takers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_link_grant(&digest).await.unwrap() })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for t in takers {
+        got.extend(t.await.unwrap());
+    }
+    assert_eq!(got, vec![grant.clone()], "exactly one taker gets it");
+    assert_eq!(store.take_link_grant(&digest).await.unwrap(), None);
+    assert_eq!(
+        store
+            .take_link_grant(&admit_domain::TokenDigest::of_bytes(b"never issued"))
+            .await
+            .unwrap(),
+        None
+    );
+    // The other grant is its own.
+    let taken = store.take_link_grant(&other.digest).await.unwrap().unwrap();
+    assert_eq!(taken, other);
+    assert!(taken.is_live(now()));
+    assert!(!taken.is_live(taken.expires_at));
 }
