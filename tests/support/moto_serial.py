@@ -7,7 +7,11 @@
 * it exits when the process that started it does, so no test run leaves a
   server behind;
 * `--tls-cert`/`--tls-key` serve HTTPS, for the benchmarks that measure
-  what a TLS handshake costs a function's first request.
+  what a TLS handshake costs a function's first request;
+* a transaction backs each table up once, not once per item: moto deep-copies
+  the whole table for every item of `TransactWriteItems` (to roll back on a
+  failed condition), so a transaction of 99 items on one table copied it 99
+  times. The backup and the rollback are the same; only the repeats go.
 """
 
 import argparse
@@ -16,8 +20,41 @@ import sys
 import threading
 import time
 
+import copy
+
+import moto.dynamodb.models as dynamodb_models
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
+
+
+class _OneBackupPerTable:
+    """`copy` as `transact_write_items` sees it: `deepcopy` of a table is
+    made once per transaction (its backups are all taken before any write);
+    every other deep copy is the real one."""
+
+    def __init__(self) -> None:
+        self._tables: dict[int, object] = {}
+
+    def deepcopy(self, x, memo=None):
+        if isinstance(x, dynamodb_models.Table):
+            if id(x) not in self._tables:
+                self._tables[id(x)] = copy.deepcopy(x, memo)
+            return self._tables[id(x)]
+        return copy.deepcopy(x, memo)
+
+
+_transact_write_items = dynamodb_models.DynamoDBBackend.transact_write_items
+
+
+def _backing_up_each_table_once(self, transact_items):
+    dynamodb_models.copy = _OneBackupPerTable()
+    try:
+        return _transact_write_items(self, transact_items)
+    finally:
+        dynamodb_models.copy = copy
+
+
+dynamodb_models.DynamoDBBackend.transact_write_items = _backing_up_each_table_once
 
 
 def main() -> None:

@@ -3,14 +3,6 @@
 //! to the setup step.
 
 use crate::{App, Error, Principal, Result, SessionIssued};
-
-/// What proves the account a sign-in is to link its identity to.
-pub enum LinkBy<'a> {
-    /// The `link_token` of a sign-in refused with `sso_required`.
-    Token(&'a str),
-    /// A session of the account (`link=1`).
-    Session(&'a Principal),
-}
 use admit_domain::{
     Account, AccountInOrg, Actor, Email, Event, EventDetails, EventType, IdentityLink, IdpIdentity,
     InvitationError, InvitationToken, MemberId, Membership, Organization, PendingSignIn, Refusal,
@@ -20,6 +12,14 @@ use admit_domain::{
 use admit_store::{Expected, SignInWrite, StoreError};
 
 use crate::ServiceProvider;
+
+/// What proves the account a sign-in is to link its identity to.
+pub enum LinkBy<'a> {
+    /// The `link_token` of a sign-in refused with `sso_required`.
+    Token(&'a str),
+    /// A session of the account (`link=1`).
+    Session(&'a Principal),
+}
 
 /// Where `/sso/start` sends the browser, and the secret of its sign-in cookie.
 pub struct SignInStarted {
@@ -292,7 +292,7 @@ impl App {
         let response = saml
             .read_response(saml_response.ok_or_else(|| rejected("no SAMLResponse"))?)
             .map_err(saml_error)?;
-        let (org, invitation, request_id) = match &response.in_response_to {
+        let (org, pending, request_id) = match &response.in_response_to {
             Some(in_response_to) => {
                 let pending = self.take_pending(relay_state, browser_secret).await?;
                 if pending.nonce.is_empty() || pending.nonce != *in_response_to {
@@ -322,7 +322,6 @@ impl App {
                 (org, None, None)
             }
         };
-        let pending = invitation;
         let Some(SsoConfig::Saml(config)) = org.sso.as_ref().filter(|_| org.sso_enabled) else {
             return Err(rejected(
                 "single sign-on is not enabled for this organization",
