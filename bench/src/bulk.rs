@@ -59,6 +59,7 @@ pub async fn run(requests: usize, per_request: usize) -> anyhow::Result<Bulk> {
         rate_limit_account: "10/15m".into(),
         event_retention_days: 365,
         ca_file: None,
+        dns_server: None,
     };
     let running =
         admit::start_with(opts, Arc::new(admit_app::SystemClock), Some(sdk.clone())).await?;

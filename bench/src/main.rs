@@ -227,6 +227,7 @@ async fn lambda_fixture(
         rate_limit_account: "10/15m".into(),
         event_retention_days: 365,
         ca_file: None,
+        dns_server: None,
     };
     let running = admit::start_with(opts, Arc::new(admit_app::SystemClock), Some(sdk)).await?;
     let client = Client::new(&format!("http://{}", running.addr));

@@ -1,6 +1,7 @@
 //! Test harness shared by the black-box tests and the adapters' tests:
 //! real servers started on free loopback ports and stopped afterwards.
 
+pub mod dns;
 pub mod evil;
 pub mod keys;
 pub mod moto;

@@ -54,9 +54,10 @@ impl NodeProvider {
             dir.join("node_modules").display()
         );
         // A provider that is alive but never answers has been seen, rarely,
-        // under load (an empty stderr, no exit): it is started once more on
-        // another port before the test fails.
-        const ATTEMPTS: u32 = 2;
+        // under load (an empty stderr, no exit), and so has a port taken
+        // between choosing and binding it: it is started again on another
+        // port before the test fails.
+        const ATTEMPTS: u32 = 3;
         let mut attempt = 0;
         let (issuer, child, stderr) = loop {
             attempt += 1;
@@ -77,7 +78,8 @@ impl NodeProvider {
 
     /// One start of the provider on a free port: its issuer, process and
     /// stderr once its discovery document answers. Panics when it exits
-    /// first; `Err` (it was killed) when it does not answer within 60 s.
+    /// first (but for a port taken meanwhile: `Err`); `Err` (it was killed)
+    /// when it does not answer within 60 s.
     fn spawn(
         what: &str,
         script: &str,
@@ -103,9 +105,15 @@ impl NodeProvider {
         let stderr_text = || std::fs::read_to_string(stderr.path()).unwrap_or_default();
         while !discovery_answers(port) {
             if let Ok(Some(status)) = child.try_wait() {
+                let text = stderr_text();
+                // The free port was taken between choosing it and binding it
+                // (other servers start in parallel): another port.
+                if text.contains("EADDRINUSE") {
+                    return Err(format!("{what} found port {port} taken"));
+                }
                 panic!(
                     "{what} exited ({status}) before answering; its stderr:\n{}",
-                    stderr_text().trim_end()
+                    text.trim_end()
                 );
             }
             if Instant::now() >= deadline {

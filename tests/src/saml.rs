@@ -49,6 +49,29 @@ impl SamlIdp {
             ),
             Err(e) => panic!("cannot run `{}` for the test SAML IdP: {e}", python()),
         }
+        // The free port may be taken between choosing and binding it (other
+        // servers start in parallel): then it starts again on another one.
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 0;
+        let (base, child, stderr, keys) = loop {
+            attempt += 1;
+            match Self::spawn() {
+                Ok(started) => break started,
+                Err(why) if attempt < ATTEMPTS => eprintln!("{why}; starting it again"),
+                Err(why) => panic!("{why} (attempt {attempt} of {ATTEMPTS})"),
+            }
+        };
+        SamlIdp {
+            base,
+            child,
+            stderr,
+            _keys: keys,
+        }
+    }
+
+    /// One start on a free port: `Err` when the port was taken meanwhile;
+    /// panics for any other failure.
+    fn spawn() -> Result<(String, Child, tempfile::NamedTempFile, tempfile::TempDir), String> {
         let stderr = tempfile::NamedTempFile::new().expect("a temporary file for the IdP's stderr");
         let port = free_port();
         let keys = tempfile::tempdir().expect("a temporary directory for the IdP's keys");
@@ -69,9 +92,13 @@ impl SamlIdp {
         let stderr_text = || std::fs::read_to_string(stderr.path()).unwrap_or_default();
         while !metadata_answers(port) {
             if let Ok(Some(status)) = child.try_wait() {
+                let text = stderr_text();
+                if text.contains("Address already in use") {
+                    return Err(format!("the test SAML IdP found port {port} taken"));
+                }
                 panic!(
                     "the test SAML IdP exited ({status}) before answering; its stderr:\n{}",
-                    stderr_text().trim_end()
+                    text.trim_end()
                 );
             }
             if Instant::now() >= deadline {
@@ -84,12 +111,7 @@ impl SamlIdp {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        SamlIdp {
-            base,
-            child,
-            stderr,
-            _keys: keys,
-        }
+        Ok((base, child, stderr, keys))
     }
 
     pub fn entity_id(&self) -> String {

@@ -40,6 +40,7 @@ fn only_sso_callback_links_the_xml_security_libraries() {
         "admit-accept",
         "admit-confirm",
         "admit-remind",
+        "admit-scim",
     ] {
         let deps = shipped_dependencies(function);
         assert!(deps.len() > 10, "{function}: {deps:?}");

@@ -15,6 +15,8 @@ const OWNER: &str = "owner@acme.test";
 const OTHER_ORG: (&str, &str) = ("Globex Demo", "globex-demo");
 /// An account that exists before Acme invites it.
 const PAT: (&str, &str) = ("pat@globex.test", "pat-demo-password");
+/// The domain Acme verifies, through the demo's own DNS server.
+const DOMAIN: &str = "acme.test";
 /// The demo's local OpenID provider (the one the tests use) and Admit's client there.
 const IDP_CLIENT: (&str, &str) = ("admit-demo", "demo-client-secret");
 
@@ -32,6 +34,10 @@ pub struct DemoArgs {
     /// Port of the local SAML identity provider.
     #[arg(long, default_value_t = 8082)]
     saml_idp_port: u16,
+    /// Port of the local DNS server (dnsmasq, on 127.0.0.1) that publishes
+    /// Acme's domain verification record.
+    #[arg(long, default_value_t = 8053)]
+    dns_port: u16,
 }
 
 struct KillOnDrop(Child);
@@ -47,6 +53,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     setup::ensure_build_deps()?;
     setup::ensure_idp()?;
     setup::ensure_saml_idp()?;
+    setup::ensure_dns_server()?;
     setup::run(Command::new("cargo").args(["build", "--quiet", "-p", "admit"]))?;
     let dir = setup::root().join(&args.dir);
     let shown = args.dir.display();
@@ -60,6 +67,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         .env("ADMIT_DATA_DIR", dir.join("data"))
         .env("ADMIT_OUTBOX_DIR", &outbox)
         .env("ADMIT_OPERATOR_TOKEN", &operator_token)
+        .env("ADMIT_DNS_SERVER", format!("127.0.0.1:{}", args.dns_port))
         .env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -82,11 +90,28 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     wait_until_up(&saml_idp, &mut server.0)?;
 
     let seen: HashSet<PathBuf> = mail_files(&outbox).into_iter().collect();
-    create_org(&base, &operator_token, ORG, OWNER)?;
+    let acme = create_org(&base, &operator_token, ORG, OWNER, &dir)?;
     // Pat owns Globex: an account that exists before Acme invites it. Pat
     // creates it on the accept page, where the browser makes Pat's keys
     // (Admit never sees them in clear, so the demo cannot make them for Pat).
-    create_org(&base, &operator_token, OTHER_ORG, PAT.0)?;
+    create_org(&base, &operator_token, OTHER_ORG, PAT.0, &dir)?;
+    // Acme's domain, added (not verified) by the operator so that the demo
+    // knows its TXT record, which the demo's DNS server then publishes; the
+    // owner verifies it in the console.
+    let (status, claim) = put(
+        &base,
+        &format!("/operator/orgs/{acme}/domains/{DOMAIN}"),
+        &operator_token,
+        &json!({"verified": false}),
+    )?;
+    if status != 200 {
+        bail!("adding {DOMAIN} to {}: {status} {claim}", ORG.0);
+    }
+    let record = (
+        claim["txt_name"].as_str().unwrap_or_default().to_owned(),
+        claim["txt_value"].as_str().unwrap_or_default().to_owned(),
+    );
+    let _dns = KillOnDrop(start_dns(args.dns_port, &record)?);
 
     println!("\nAdmit is running at {base} (embedded store in {shown}/data; Ctrl-C stops it).\n");
     match latest_token_to(&outbox, OWNER) {
@@ -142,7 +167,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "   XML of {saml_idp}/metadata into \"IdP metadata XML\", Save, and invite someone new."
     );
-    println!("   The local SAML IdP (pysaml2) asks only for an email.\n");
+    println!("   The local SAML IdP (pysaml2) asks only for an email.");
+    println!(
+        "9. Members can type their email instead of \"{}\" once Acme verifies {DOMAIN}:",
+        ORG.1
+    );
+    println!(
+        "   in {base}/app under \"Domains\", {DOMAIN} shows the TXT record to publish; the demo's"
+    );
+    println!(
+        "   DNS server (dnsmasq on 127.0.0.1:{}) publishes it: choose \"Verify now\". Then open",
+        args.dns_port
+    );
+    println!(
+        "   {base}/sso and type new.member@acme.test: the page goes straight to the identity provider.\n"
+    );
 
     let mut seen = seen;
     loop {
@@ -218,19 +257,87 @@ fn post(
     Ok((status, res.into_json().unwrap_or(Value::Null)))
 }
 
-/// Create an organization; `false` when it exists from an earlier run.
+fn put(base: &str, path: &str, bearer: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
+    let req = ureq::put(&format!("{base}{path}")).set("Authorization", &format!("Bearer {bearer}"));
+    let res = match req.send_json(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return Err(e.into()),
+    };
+    let status = res.status();
+    Ok((status, res.into_json().unwrap_or(Value::Null)))
+}
+
+/// Create an organization, or find the one an earlier run created (its id
+/// is kept in the demo's directory); returns its id.
 fn create_org(
     base: &str,
     token: &str,
     (name, ident): (&str, &str),
     owner: &str,
-) -> anyhow::Result<bool> {
+    dir: &Path,
+) -> anyhow::Result<String> {
+    let kept = dir.join(format!("{ident}.org-id"));
     let body = json!({"name": name, "sso_identifier": ident, "owner_email": owner, "seats": {"limit": 25}});
     match post(base, "/operator/orgs", Some(token), &body)? {
-        (201, _) => Ok(true),
-        (409, _) => Ok(false),
+        (201, created) => {
+            let id = created["org_id"].as_str().unwrap_or_default().to_owned();
+            std::fs::write(&kept, &id)
+                .with_context(|| format!("cannot write {}", kept.display()))?;
+            Ok(id)
+        }
+        (409, _) => std::fs::read_to_string(&kept)
+            .map(|id| id.trim().to_owned())
+            .with_context(|| {
+                format!(
+                    "{name} exists from an earlier run but {} is missing: delete {} to start over",
+                    kept.display(),
+                    dir.display()
+                )
+            }),
         (status, body) => bail!("creating {name}: {status} {body}"),
     }
+}
+
+/// Debian's dnsmasq on `127.0.0.1:port`, answering for itself alone, with
+/// one TXT record (`name`, `value`).
+fn start_dns(port: u16, (name, value): &(String, String)) -> anyhow::Result<Child> {
+    let bin = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("dnsmasq");
+    // As root, dnsmasq would switch to a `dnsmasq` user the binary-only
+    // package does not create: stay root (it binds a loopback port only).
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let mut command = Command::new(bin);
+    if is_root {
+        command.args(["--user=root", "--group=root"]);
+    }
+    let mut child = command
+        .args([
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            "--pid-file=",
+            "--local=/#/",
+            "--log-facility=-",
+        ])
+        .arg(format!("--port={port}"))
+        .arg(format!("--txt-record={name},{value}"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {bin} (Debian's dnsmasq-base)"))?;
+    std::thread::sleep(Duration::from_millis(300));
+    if let Some(status) = child.try_wait()? {
+        bail!("dnsmasq exited ({status}); is port {port} in use? (--dns-port)");
+    }
+    Ok(child)
 }
 
 fn mail_files(outbox: &Path) -> Vec<PathBuf> {

@@ -16,11 +16,12 @@ use std::process::Command;
 /// Each zip's budget (issue 6).
 const ZIP_BUDGET: u64 = 4 * 1024 * 1024;
 
-pub const ZIPPED: [&str; 4] = [
+pub const ZIPPED: [&str; 5] = [
     "admit-invite",
     "admit-accept",
     "admit-confirm",
     "admit-remind",
+    "admit-scim",
 ];
 pub const IMAGE: &str = "admit-sso-callback";
 /// The baseline: a hello-world `lambda_runtime` function (`bench/hello`).

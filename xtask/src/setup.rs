@@ -138,11 +138,39 @@ pub fn ensure_build_deps() -> anyhow::Result<()> {
     ])
 }
 
+/// Debian's dnsmasq, the DNS server the domain-verification tests query
+/// (`tests/src/dns.rs`). `dnsmasq-base` is the binary alone: the package
+/// `dnsmasq` would also install and start a system service.
+pub fn ensure_dns_server() -> anyhow::Result<()> {
+    ensure_apt(&["dnsmasq-base"])
+}
+
 /// The test SAML IdP (`tests/idp/saml_idp.py`): pysaml2 and lxml from PyPI,
 /// and the `xmlsec1` binary pysaml2 signs with.
 pub fn ensure_saml_idp() -> anyhow::Result<()> {
     ensure_apt(&["xmlsec1"])?;
     ensure_pip("saml2, lxml", &["pysaml2>=7.5,<8", "lxml>=5"])
+}
+
+/// The version of scim2-tester (PyPI) that `tests/support/scim_compliance.py`
+/// was written against: the independent SCIM compliance suite the API tests
+/// run. Pinned, since each release adds or changes checks.
+const SCIM_TESTER_VERSION: &str = "0.5.2";
+
+/// scim2-tester at [`SCIM_TESTER_VERSION`], with scim2-client's httpx2
+/// engine it talks HTTP with.
+pub fn ensure_scim_tester() -> anyhow::Result<()> {
+    let check = format!(
+        "import scim2_client.engines.httpx2, importlib.metadata as m; \
+         assert m.version('scim2-tester') == '{SCIM_TESTER_VERSION}'"
+    );
+    if succeeds(Command::new(python()).args(["-c", &check])) {
+        return Ok(());
+    }
+    pip_install(
+        python(),
+        &[&format!("scim2-tester[httpx2]=={SCIM_TESTER_VERSION}")],
+    )
 }
 
 /// cfn-lint and checkov (PyPI), for the SAM template's checks: in their own

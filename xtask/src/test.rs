@@ -12,7 +12,7 @@ pub struct TestArgs {
     /// domain's unit tests, the store contract on the embedded store, the
     /// use cases of admit-app (embedded store, outbox, fake IdPs), the mail
     /// templates and outbox, the HTTP adapter's and the reminder handler's
-    /// tests. No fmt, clippy, moto, IdP, browser or template linting.
+    /// tests, the DNS adapter's unit tests. No fmt, clippy, moto, IdP, browser or template linting.
     #[arg(long)]
     quick: bool,
 }
@@ -29,6 +29,8 @@ const QUICK: &[&[&str]] = &[
         "admit-mail",
         "-p",
         "admit-http",
+        "-p",
+        "admit-dns",
         "--lib",
     ],
     &[
@@ -55,6 +57,8 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
     setup::ensure_moto()?;
     setup::ensure_idp()?;
     setup::ensure_saml_idp()?;
+    setup::ensure_scim_tester()?;
+    setup::ensure_dns_server()?;
     setup::ensure_chromium()?;
     lint_template()?;
     let cargo = |args: &[&str]| setup::run(Command::new("cargo").args(args));

@@ -1,7 +1,8 @@
 // The console: sign in, see your organizations; owners and admins invite,
 // reinvite and confirm members, change their roles, set the seats and the
-// invitation settings, and read the organization's events; every member may
-// link single sign-on and delete the account.
+// invitation settings, read the organization's events, verify its domains
+// by DNS and connect its identity provider's SCIM provisioning; every member
+// may link single sign-on and delete the account.
 "use strict";
 (async () => {
   const { api, el, say, masterKeys, masterPasswordHash, unlockKeys, unsealWith, sealFor, fingerprint,
@@ -13,7 +14,8 @@
     "member.confirmed", "member.revoked", "member.restored", "member.removed", "member.role_changed",
     "sso.signed_in", "sso.linked", "sso.jit_created", "sso.refused", "auth.login_failed",
     "sso.settings_changed", "policies.changed", "org.seats_changed", "org.settings_changed", "domain.added", "domain.verified", "domain.removed",
-    "scim.token_issued"];
+    "scim.token_issued", "scim.token_deleted", "scim.user_created", "scim.user_updated", "scim.user_deleted",
+    "scim.group_created", "scim.group_updated", "scim.group_deleted"];
   const VIA = { invitation: "invitation", setup: "account setup", sso_identifier: "SSO identifier", domain: "claimed domain",
     link: "the member's own link", account_deleted: "account deleted" };
 
@@ -394,13 +396,296 @@
     // After a change to members, the lists and the seats show it.
     const changed = () => { members.load(); events.load(); view.load(); };
     const members = memberTable(org, { changed, events: (m) => events.ofMember(m), me: membership });
+    const domains = domainsPanel(org, () => events.load());
+    const scim = scimPanel(org, () => events.load());
     section.append(invite, el("h3", {}, "Members"), members.node, seatsPanel(org, view, membership.role === "owner"),
-      invitationSettings(org, view), events.node, ssoSettings(org, () => view.load()), linkSsoButton(view));
+      invitationSettings(org, view), events.node, ssoSettings(org, () => view.load()), linkSsoButton(view), domains.node,
+      scim.node);
     members.load();
     events.load();
     view.load();
+    domains.load();
+    scim.load();
   }
 
+
+  // Copies `field`'s text; where the clipboard is out of reach, selects it for the reader to copy.
+  async function copy(field, what) {
+    try {
+      if (!navigator.clipboard || !navigator.clipboard.writeText) throw new Error("no clipboard");
+      await navigator.clipboard.writeText(field.value);
+      say(`${what} copied.`, "ok");
+    } catch (_) {
+      field.focus();
+      field.select();
+      say(`${what} is selected: copy it with Ctrl+C (⌘C on a Mac).`, "info");
+    }
+  }
+
+  // "2026-11-30T12:00:00.123Z" → a <time> showing "2026-11-30 12:00 UTC" (the date kept on one line).
+  function utcTime(at) {
+    const [date, time] = at.split("T");
+    return el("time", { datetime: at, title: at }, el("span", { class: "nowrap" }, date), " ", `${(time || "").slice(0, 5)} UTC`);
+  }
+
+  // Domains the organization verifies by DNS (a TXT record it publishes): an
+  // email in a verified domain finds the organization's single sign-on at
+  // /sso. `changed` runs after each change (the events list shows it).
+  function domainsPanel(org, changed) {
+    const id = (name) => `domain-${name}-${org}`;
+    const input = el("input", { id: id("new"), type: "text", autocomplete: "off", autocapitalize: "none", spellcheck: "false",
+      required: true, placeholder: "example.com" });
+    const add = el("button", { type: "submit" }, "Add domain");
+    const form = el("form", { "aria-label": "Add a domain" },
+      el("label", { for: id("new") }, "Domain"), input, add);
+    const body = el("tbody");
+    const review = el("div", { class: "review", role: "region", "aria-label": "Remove a domain", hidden: true });
+    const node = el("div", { class: "domains" }, el("h3", {}, "Domains"),
+      el("p", { class: "muted" }, "Verify a domain your organization owns by publishing a DNS TXT record: " +
+        "members who type an email in a verified domain at the single sign-on page then find your organization's single sign-on."),
+      form,
+      el("div", { class: "scroll" }, el("table", { class: "domains" }, el("caption", {}, "Domains"),
+        el("thead", {}, el("tr", {}, ["Domain", "Status", "Last check", "TXT record to publish", ""].map((h) => el("th", { scope: "col" }, h)))),
+        body)),
+      review);
+    const path = (domain) => `/orgs/${org}/domains/${encodeURIComponent(domain)}`;
+    const message = (res, otherwise) => (res.data && res.data.message) || otherwise;
+    let generation = 0;
+
+    // `keep`: {domain, action}, the button to give the focus back to in the
+    // rows drawn again (or, when it is gone, that row's first button).
+    async function load(keep) {
+      const mine = ++generation;
+      const res = await api("GET", `/orgs/${org}/domains`);
+      if (mine !== generation) return; // a newer load replaced this one
+      if (!res.ok) return say(message(res, "Could not list the domains."), "error");
+      body.replaceChildren(...res.data.domains.map(row));
+      if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No domains yet.")));
+      if (keep) {
+        const again = [...body.querySelectorAll("tr[data-domain]")].find((tr) => tr.dataset.domain === keep.domain);
+        const target = again && (again.querySelector(`[data-action="${keep.action}"]`) || again.querySelector("button"));
+        if (target) target.focus();
+      }
+    }
+
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const domain = input.value.trim();
+      if (!domain) return;
+      add.disabled = true;
+      const res = await api("POST", `/orgs/${org}/domains`, { domain });
+      add.disabled = false;
+      input.focus();
+      if (!res.ok) return say(message(res, "Could not add the domain."), "error");
+      input.value = "";
+      say(res.status === 201
+        ? `${res.data.domain} added. Publish its TXT record, then choose Verify now.`
+        : `${res.data.domain} was added already.`, "ok");
+      await load();
+      changed();
+    });
+
+    function record(d, which, label, value) {
+      const fieldId = `domain-${which}-${org}-${d.domain}`;
+      const field = el("input", { id: fieldId, type: "text", class: "txt", readonly: true, value, spellcheck: "false" });
+      const button = el("button", { type: "button", class: "secondary", "data-action": `copy-${which}`, "data-copy": which,
+        "aria-describedby": fieldId, onclick: () => copy(field, `The TXT record's ${label.toLowerCase()} for ${d.domain}`) }, "Copy");
+      return el("div", { class: "record" }, el("label", { for: fieldId, class: "inline" }, label), " ", field, " ", button);
+    }
+
+    function row(d) {
+      const status = d.verified
+        ? el("span", { class: "verified" }, "verified", ...(d.verified_at ? [" ", utcTime(d.verified_at)] : []))
+        : el("span", { class: "unverified" }, "not verified",
+          ...(d.recheck_until ? [el("br"), el("span", { class: "muted" }, "checked again about hourly until ", utcTime(d.recheck_until))] : []));
+      const actions = [];
+      if (!d.verified) {
+        const verify = el("button", { type: "button", "data-action": "verify" }, "Verify now");
+        verify.addEventListener("click", async () => {
+          verify.disabled = true;
+          say(`Looking up the TXT record of ${d.domain}…`);
+          const res = await api("POST", `${path(d.domain)}/verify`);
+          verify.disabled = false;
+          if (res.ok) say(`${d.domain} is verified.`, "ok");
+          else if (res.status === 409 && res.data && res.data.error === "not_verified") {
+            say(`${d.domain}: ${message(res, "the TXT record was not found")}`, "error");
+          } else say(`${d.domain}: ${message(res, "could not be verified")}`, "error");
+          await load({ domain: d.domain, action: "verify" });
+          if (res.ok) changed();
+        });
+        actions.push(verify, " ");
+      }
+      const remove = el("button", { type: "button", class: "secondary", "data-action": "remove" }, "Remove");
+      remove.addEventListener("click", () => confirmRemove(d, remove));
+      actions.push(remove);
+      return el("tr", { "data-domain": d.domain },
+        el("td", {}, d.domain), el("td", { class: "status" }, status),
+        el("td", { class: "checked" }, d.last_checked_at ? utcTime(d.last_checked_at) : "never"),
+        el("td", { class: "txt" }, record(d, "name", "Name", d.txt_name), record(d, "value", "Value", d.txt_value)),
+        el("td", { class: "actions" }, actions));
+    }
+
+    // Removing asks first, as the console does before other changes that cannot be undone.
+    function confirmRemove(d, from) {
+      const yes = el("button", { type: "button" }, "Confirm removal");
+      const cancel = el("button", { type: "button", class: "secondary" }, "Cancel");
+      const close = () => { review.hidden = true; review.replaceChildren(); };
+      cancel.addEventListener("click", () => {
+        close();
+        if (from.isConnected) from.focus();
+      });
+      yes.addEventListener("click", async () => {
+        yes.disabled = true;
+        const res = await api("DELETE", path(d.domain));
+        close();
+        if (res.ok) say(`${d.domain} removed.`, "ok");
+        else say(`${d.domain}: ${message(res, "could not be removed")}`, "error");
+        await load(res.ok ? null : { domain: d.domain, action: "remove" });
+        if (res.ok) input.focus();
+        if (res.ok) changed();
+      });
+      review.replaceChildren(el("h4", {}, `Remove ${d.domain}?`),
+        el("p", {}, d.verified
+          ? `Emails in ${d.domain} no longer find this organization's single sign-on by their domain, and another organization may then verify it. Adding ${d.domain} again needs a new TXT record and a new verification.`
+          : `Its TXT record is forgotten: adding ${d.domain} again gives a new one.`),
+        el("p", {}, yes, " ", cancel));
+      review.hidden = false;
+      yes.focus();
+      say(`Confirm the removal of ${d.domain}.`);
+    }
+
+    return { node, load };
+  }
+
+  // SCIM provisioning: the organization's identity provider invites, revokes
+  // and removes members, and keeps their groups. Issuing a token shows it once,
+  // with the base URL to paste in the identity provider; a new token replaces
+  // the old one at once; turning SCIM off deletes it. Whether one exists (and
+  // since when) is the organization's `scim_token_issued_at`. `changed` runs
+  // after each change (the events list shows it).
+  function scimPanel(org, changed) {
+    const id = (name) => `scim-${name}-${org}`;
+    const state = el("p", { id: id("state") }, "Loading…");
+    const issue = el("button", { type: "button" }, "Issue a SCIM token");
+    const off = el("button", { type: "button", class: "secondary" }, "Turn SCIM off");
+    const review = el("div", { class: "review", role: "region", "aria-label": "Confirm a SCIM change", hidden: true });
+    const issued = el("div", { class: "review scim-issued", role: "region", "aria-label": "New SCIM token", hidden: true });
+    const node = el("div", { class: "scim" }, el("h3", {}, "SCIM provisioning"),
+      el("p", { class: "muted" }, "Let your identity provider (Microsoft Entra ID, Okta, …) invite, deactivate and remove members " +
+        "and keep their groups, over SCIM 2.0: issue a token here and paste it, with the base URL, in its provisioning settings. " +
+        "SCIM acts as an administrator: it never changes an owner's membership."),
+      state, el("p", {}, issue, " ", off), review, issued);
+    const message = (res, otherwise) => (res.data && res.data.message) || otherwise;
+    // true: a token exists; false: none does; null: unknown (one may exist).
+    let on = null;
+    let generation = 0;
+
+    function showState(issuedAt) {
+      if (issuedAt) {
+        on = true;
+        state.replaceChildren("SCIM is on: the current token was issued ", utcTime(issuedAt), ".");
+      } else {
+        on = false;
+        state.replaceChildren("SCIM is off: no token exists.");
+      }
+    }
+
+    async function load() {
+      const mine = ++generation;
+      const res = await api("GET", `/orgs/${org}`);
+      if (mine !== generation) return; // a change made here since says more
+      if (!res.ok) {
+        on = null;
+        return state.replaceChildren("Whether SCIM is on could not be read.");
+      }
+      showState(res.data.scim_token_issued_at);
+    }
+
+    // A read-only field with its label and a Copy button, as the domains' records.
+    function field(name, label, value) {
+      const fieldId = id(name);
+      const input = el("input", { id: fieldId, type: "text", readonly: true, autocomplete: "off", spellcheck: "false" });
+      input.value = value;
+      const button = el("button", { type: "button", class: "secondary", "data-copy": name, "aria-describedby": fieldId,
+        onclick: () => copy(input, label === "SCIM token" ? "The SCIM token" : "The SCIM base URL") }, "Copy");
+      return { input, node: el("div", { class: "record" }, el("label", { for: fieldId, class: "inline" }, label), " ", input, " ", button) };
+    }
+
+    function busy(yes) { issue.disabled = yes; off.disabled = yes; }
+    function closeReview() { review.hidden = true; review.replaceChildren(); }
+
+    // Asks first (`title`, `text`, the button that goes ahead), as the console
+    // does before changes that cannot be undone; `from` gets the focus back.
+    function confirmFirst(from, title, text, yesLabel, go) {
+      const yes = el("button", { type: "button" }, yesLabel);
+      const cancel = el("button", { type: "button", class: "secondary" }, "Cancel");
+      cancel.addEventListener("click", () => { closeReview(); say(""); from.focus(); });
+      yes.addEventListener("click", () => { closeReview(); from.focus(); go(); });
+      review.replaceChildren(el("h4", {}, title), el("p", {}, text), el("p", {}, yes, " ", cancel));
+      review.hidden = false;
+      yes.focus();
+      say(title);
+    }
+
+    async function issueToken() {
+      busy(true);
+      say("Issuing a SCIM token…");
+      const res = await api("POST", `/orgs/${org}/scim/token`);
+      busy(false);
+      if (!res.ok || !res.data || !res.data.token) {
+        issue.focus();
+        return say(message(res, "Could not issue a SCIM token."), "error");
+      }
+      generation++; // what was read before is out of date
+      on = true;
+      state.replaceChildren("SCIM is on: the current token was issued just now, by you.");
+      const url = field("url", "SCIM base URL", res.data.base_url);
+      const token = field("token", "SCIM token", res.data.token);
+      issued.replaceChildren(el("h4", {}, "Your new SCIM token"),
+        el("p", {}, "Copy the token now: it is shown only this once, and Admit cannot show it again. " +
+          "Paste both in your identity provider: Entra ID's Tenant URL and Secret Token, " +
+          "or Okta's SCIM connector base URL and Bearer token."),
+        url.node, token.node);
+      issued.hidden = false;
+      token.input.focus();
+      say("SCIM token issued: copy it now, it is shown only once.", "ok");
+      changed();
+    }
+
+    async function deleteToken() {
+      busy(true);
+      const res = await api("DELETE", `/orgs/${org}/scim/token`);
+      busy(false);
+      if (!res.ok) {
+        off.focus();
+        return say(message(res, "Could not turn SCIM off."), "error");
+      }
+      generation++;
+      on = false;
+      issued.hidden = true;
+      issued.replaceChildren();
+      state.replaceChildren("SCIM is off: the token was deleted just now, by you.");
+      say("SCIM is off: the identity provider can no longer provision members.", "ok");
+      off.focus();
+      changed();
+    }
+
+    issue.addEventListener("click", () => {
+      if (on === false) return issueToken();
+      confirmFirst(issue, "Issue a new SCIM token?",
+        "A new token replaces the current token at once: the identity provider can no longer provision members " +
+          "until you paste the new token in its provisioning settings.",
+        "Issue a new token", issueToken);
+    });
+    off.addEventListener("click", () => {
+      confirmFirst(off, "Turn SCIM off?",
+        "The token is deleted: the identity provider can no longer invite, deactivate or remove members here. " +
+          "Members it provisioned stay as they are. Issuing a new token turns SCIM on again.",
+        "Delete the token", deleteToken);
+    });
+
+    return { node, load };
+  }
 
   // The audit log: newest first, 100 a page, filtered by type, member and time.
   // "2026-11-30T12:00" (a datetime-local value, the browser's local time) →
@@ -493,6 +778,7 @@
       if (d.changed && d.changed.length) out.push(`changed ${d.changed.join(", ")}`);
       if (d.protocol) out.push(d.protocol === "saml" ? "SAML" : "OpenID Connect");
       if (d.domain) out.push(`domain ${d.domain}`);
+      if (d.group) out.push(`group ${d.group}`);
       if (d.via) out.push(`via ${VIA[d.via] || d.via}`);
       if (d.key_handed_over) out.push("key handed over");
       return out.join("; ");
@@ -597,7 +883,7 @@
     const review = el("div", { class: "review", role: "region", "aria-label": "Confirm members", hidden: true });
     let cursor = null;
     const node = el("div", {}, el("p", {}, all), review, el("table", {},
-      el("thead", {}, el("tr", {}, ["Email", "Role", "Status", "Invitation", ""].map((h) => el("th", { scope: "col" }, h)))), body), more);
+      el("thead", {}, el("tr", {}, ["Email", "Role", "Status", "Groups", "Invitation", ""].map((h) => el("th", { scope: "col" }, h)))), body), more);
     async function load(append = false) {
       const q = append && cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
       const res = await api("GET", `/orgs/${org}/members${q}`);
@@ -713,7 +999,7 @@
         : "";
       const log = el("button", { type: "button", class: "secondary", "aria-label": `Events of ${m.email}`, onclick: () => events(m) }, "Events");
       return el("tr", { "data-member": m.member_id }, el("td", {}, m.email), el("td", { class: "role" }, roleCell(m)), el("td", {}, m.status),
-        el("td", {}, inv), el("td", {}, action, " ", seat, " ", log));
+        el("td", { class: "groups" }, (m.groups || []).join(", ")), el("td", {}, inv), el("td", {}, action, " ", seat, " ", log));
     }
 
     // The roles the signed-in administrator may give: only an owner makes or

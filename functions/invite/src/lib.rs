@@ -1,11 +1,12 @@
 //! The `invite` function: the operator's and administrators' API — creating
 //! organizations, reading and changing settings (SSO, policies), inviting and
-//! reinviting, listing, revoking, restoring and removing members, and reading
-//! the audit log.
+//! reinviting, listing, revoking, restoring and removing members, the
+//! domains an organization verifies, its SCIM token, and reading the audit
+//! log.
 
 use admit_app::views::{
-    ChangeRole, ClaimDomain, CreateOrganization, Invite, PoliciesInput, PutOrgSettings, PutSeats,
-    PutSso,
+    AddDomain, ChangeRole, ClaimDomain, CreateOrganization, Invite, PoliciesInput, PutOrgSettings,
+    PutSeats, PutSso,
 };
 use admit_app::{App, EventFilter};
 use admit_http::routes::{Route, Routes};
@@ -45,6 +46,12 @@ fn mounted() -> Routes<App> {
         .patch("/orgs/{org}/members/{member}", change_role)
         .put("/orgs/{org}/seats", put_seats)
         .put("/orgs/{org}/settings", put_settings)
+        .post("/orgs/{org}/domains", add_domain)
+        .get("/orgs/{org}/domains", list_domains)
+        .post("/orgs/{org}/domains/{domain}/verify", verify_domain)
+        .delete("/orgs/{org}/domains/{domain}", remove_domain)
+        .post("/orgs/{org}/scim/token", issue_scim_token)
+        .delete("/orgs/{org}/scim/token", delete_scim_token)
 }
 
 type Result<T = Response> = std::result::Result<T, ApiError>;
@@ -217,8 +224,8 @@ async fn run_owed_mail(ClientApp(app): ClientApp, _: Operator) -> Result {
     Ok(axum::Json(app.run_owed_mail(None).await?).into_response())
 }
 
-/// The operator claims a domain for an organization (until organizations can
-/// verify their domains themselves).
+/// The operator claims a domain for an organization, verified on the
+/// operator's word when `verified` (no DNS record needed).
 async fn claim_domain(
     ClientApp(app): ClientApp,
     _: Operator,
@@ -226,6 +233,71 @@ async fn claim_domain(
     Json(req): Json<ClaimDomain>,
 ) -> Result {
     let claim = app.claim_domain(&org, &domain, req.verified).await?;
-    let body = serde_json::json!({"domain": claim.domain, "org_id": claim.org_id, "verified": claim.verified});
+    // `{domain, org_id, verified}`, and the record that would verify it.
+    let mut body =
+        serde_json::to_value(&claim).map_err(|e| admit_app::Error::Internal(e.to_string()))?;
+    body["org_id"] = serde_json::Value::String(org);
     Ok(axum::Json(body).into_response())
+}
+
+async fn add_domain(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path(org): Path<String>,
+    Json(req): Json<AddDomain>,
+) -> Result {
+    let (view, created) = app.add_domain(&who, &org, req).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(view)).into_response())
+}
+
+async fn list_domains(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path(org): Path<String>,
+) -> Result {
+    Ok(axum::Json(app.domains(&who, &org).await?).into_response())
+}
+
+async fn verify_domain(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path((org, domain)): Path<(String, String)>,
+) -> Result {
+    Ok(axum::Json(app.verify_domain(&who, &org, &domain).await?).into_response())
+}
+
+async fn remove_domain(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path((org, domain)): Path<(String, String)>,
+) -> Result {
+    app.remove_domain(&who, &org, &domain).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /orgs/{org}/scim/token`: 201 `{token, base_url}`, the token shown once.
+async fn issue_scim_token(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path(org): Path<String>,
+) -> Result {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(app.issue_scim_token(&who, &org).await?),
+    )
+        .into_response())
+}
+
+async fn delete_scim_token(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path(org): Path<String>,
+) -> Result {
+    app.delete_scim_token(&who, &org).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

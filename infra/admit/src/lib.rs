@@ -112,6 +112,10 @@ pub struct Serve {
     /// Days the audit log keeps an event (1 to 36500); the sweep removes older ones.
     #[arg(long, env = var::EVENT_RETENTION_DAYS, default_value = default::EVENT_RETENTION_DAYS, value_parser = admit_settings::parse_retention_days)]
     pub event_retention_days: u32,
+    /// The DNS server (`IP:PORT`) asked for the TXT records that verify
+    /// domains; default: the system's resolver.
+    #[arg(long, env = var::DNS_SERVER, value_parser = admit_settings::parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
 }
 
 impl Serve {
@@ -136,6 +140,7 @@ impl Serve {
             rate_limit_account: self.rate_limit_account.clone(),
             ca_file: self.ca_file.clone(),
             event_retention_days: self.event_retention_days,
+            dns_server: self.dns_server,
         }
     }
 }
@@ -200,6 +205,7 @@ pub fn routes() -> Router<App> {
         .merge(admit_accept::routes())
         .merge(admit_confirm::routes())
         .merge(admit_sso_callback::routes())
+        .merge(admit_scim::routes())
 }
 
 /// A started server.
@@ -273,7 +279,10 @@ pub async fn start_with(
         ca_file: settings.ca_file.clone(),
     })
     .context("cannot build the OpenID Connect client")?;
+    let dns = admit_dns::HickoryTxt::new(settings.dns_server, admit_dns::DEFAULT_TIMEOUT)
+        .map_err(|e| anyhow::anyhow!("cannot build the DNS resolver: {e}"))?;
     let app = App::new(store, mailer, clock, config)
+        .with_dns(Arc::new(dns))
         .with_oidc(Arc::new(oidc))
         .with_saml(Arc::new(admit_sso_saml::SamaelProvider::new()))
         .with_secret_box(Arc::new(secrets));
@@ -436,6 +445,8 @@ mod tests {
             "op",
             "--ca-file",
             "certs/idp-ca.pem",
+            "--dns-server",
+            "127.0.0.1:5353",
         ])
         .settings(addr);
         assert_eq!(
@@ -452,6 +463,7 @@ mod tests {
                 rate_limit_account: "10/15m".into(),
                 event_retention_days: 365,
                 ca_file: Some("certs/idp-ca.pem".into()),
+                dns_server: Some("127.0.0.1:5353".parse().unwrap()),
             }
         );
     }

@@ -94,12 +94,16 @@ pub async fn app_from_settings(
     )
     .map_err(|e| format!("rate limits: {e}"))?;
     config.event_retention_days = settings.event_retention_days;
+    // Only the invite function (domain verification) and the scheduled job
+    // look DNS up; building the resolver costs no call.
+    let dns = admit_dns::HickoryTxt::new(settings.dns_server, admit_dns::DEFAULT_TIMEOUT)?;
     let app = App::new(
         Arc::new(store),
         Arc::new(mailer),
         Arc::new(SystemClock),
         config,
-    );
+    )
+    .with_dns(Arc::new(dns));
     // Only the functions that seal or open secrets are given the key (the
     // template sets it for all; IAM lets only those two use it). Without
     // it, sealing and opening fail: nothing is ever stored in clear.

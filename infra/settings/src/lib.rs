@@ -46,6 +46,10 @@ pub mod var {
     /// Days an audit-log event is kept (`365`); DynamoDB's TTL or the
     /// embedded store's sweep removes it after.
     pub const EVENT_RETENTION_DAYS: &str = "ADMIT_EVENT_RETENTION_DAYS";
+    /// The DNS server (`HOST:PORT`, an IP address and port) asked for the
+    /// TXT records that verify domains; unset: the system's resolver.
+    /// `admit serve --dns-server`.
+    pub const DNS_SERVER: &str = "ADMIT_DNS_SERVER";
 
     // `admit serve` only.
     /// The address `admit serve` listens on.
@@ -145,6 +149,8 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
     /// [`var::EVENT_RETENTION_DAYS`], default [`default::EVENT_RETENTION_DAYS`].
     pub event_retention_days: u32,
+    /// [`var::DNS_SERVER`]; `None`: the system's resolver.
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 /// A setting that cannot be read.
@@ -156,6 +162,13 @@ pub enum SettingsError {
     /// A variable's value is not one it can take.
     #[error("{0}: {1}")]
     Invalid(&'static str, &'static str),
+}
+
+/// A DNS server: an IP address and a port (`127.0.0.1:5353`, `[::1]:53`).
+pub fn parse_dns_server(raw: &str) -> Result<std::net::SocketAddr, &'static str> {
+    raw.trim()
+        .parse()
+        .map_err(|_| "an IP address and port, such as 10.0.0.2:53")
 }
 
 /// Event retention in days: 1 to 36,500 (a hundred years).
@@ -203,6 +216,11 @@ impl Settings {
                     .unwrap_or_else(|| default::EVENT_RETENTION_DAYS.to_owned()),
             )
             .map_err(|why| SettingsError::Invalid(var::EVENT_RETENTION_DAYS, why))?,
+            dns_server: get(var::DNS_SERVER)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| parse_dns_server(&v))
+                .transpose()
+                .map_err(|why| SettingsError::Invalid(var::DNS_SERVER, why))?,
         })
     }
 
@@ -249,6 +267,7 @@ mod tests {
                 rate_limit_account: "10/15m".into(),
                 ca_file: None,
                 event_retention_days: 365,
+                dns_server: None,
             }
         );
         assert_eq!(s.table(), Ok("admit"));
@@ -277,6 +296,8 @@ mod tests {
             ("ADMIT_WARM_AT_INIT", "true"),
             ("ADMIT_KMS_KEY_ID", "alias/admit-secrets"),
             ("ADMIT_CA_FILE", "certs/idp-ca.pem"),
+            ("ADMIT_EVENT_RETENTION_DAYS", "30"),
+            ("ADMIT_DNS_SERVER", "10.0.0.2:53"),
         ]);
         let s = parse(&vars).unwrap();
         assert_eq!(s.mail_from, "noreply@admit.example");
@@ -291,6 +312,26 @@ mod tests {
             s.ca_file.as_deref(),
             Some(std::path::Path::new("certs/idp-ca.pem"))
         );
+        assert_eq!(s.event_retention_days, 30);
+        assert_eq!(s.dns_server, Some("10.0.0.2:53".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (var, value) in [
+            ("ADMIT_EVENT_RETENTION_DAYS", "0"),
+            ("ADMIT_EVENT_RETENTION_DAYS", "36501"),
+            ("ADMIT_EVENT_RETENTION_DAYS", "a year"),
+            ("ADMIT_DNS_SERVER", "10.0.0.2"),
+            ("ADMIT_DNS_SERVER", "dns.example:53"),
+        ] {
+            let mut vars = REQUIRED.to_vec();
+            vars.push((var, value));
+            match parse(&vars) {
+                Err(SettingsError::Invalid(named, _)) => assert_eq!(named, var, "{value}"),
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -40,12 +40,17 @@ impl App {
         // A session from an organization's SSO lives only while its member
         // does: revoking or removing the member ends it at once.
         if let Some(org) = &session.org_scope {
-            let member = match self.store().account(&session.user_id).await? {
-                Some(account) => {
-                    self.store()
-                        .membership(org, &MemberId::of(org, &account.email))
-                        .await?
-                }
+            let member_id = match &session.member_id {
+                Some(id) => Some(id.clone()),
+                // A session from before the member id was recorded.
+                None => self
+                    .store()
+                    .account(&session.user_id)
+                    .await?
+                    .map(|account| MemberId::of(org, &account.email)),
+            };
+            let member = match member_id {
+                Some(id) => self.store().membership(org, &id).await?,
                 None => None,
             };
             if !member.is_some_and(|m| {

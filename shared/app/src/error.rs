@@ -26,6 +26,9 @@ pub enum Error {
     Expired,
     #[error("not enough free seats")]
     NoSeats,
+    /// A domain's DNS TXT record is not there (yet).
+    #[error("the DNS record that proves this domain was not found; publish it and try again")]
+    NotVerified,
     #[error("the request body is too large")]
     PayloadTooLarge,
     /// The SSO sign-in decision refused (docs/product.md's decision table).
@@ -76,6 +79,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Expired => "expired",
             Error::NoSeats => "no_seats",
+            Error::NotVerified => "not_verified",
             Error::PayloadTooLarge => "payload_too_large",
             Error::Refused(r) => r.code(),
             Error::SignInRejected(_) => "invalid_request",
@@ -92,7 +96,7 @@ impl Error {
             Error::Unauthenticated | Error::WrongCredentials => 401,
             Error::Forbidden | Error::SsoRequired | Error::SsoRequiredLink { .. } => 403,
             Error::NotFound => 404,
-            Error::Conflict(_) | Error::NoSeats => 409,
+            Error::Conflict(_) | Error::NoSeats | Error::NotVerified => 409,
             Error::Expired => 410,
             Error::PayloadTooLarge => 413,
             Error::Refused(admit_domain::Refusal::EmailMissing) => 400,

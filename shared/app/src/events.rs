@@ -186,5 +186,12 @@ pub(crate) fn changed_settings(before: &Organization, after: &Organization) -> V
     let mut out = Vec::new();
     walk("", &as_value(before), &as_value(after), &mut out);
     out.retain(|name| name != "settings_version" && name != "occupied_seats");
+    // The SCIM token is one setting: its parts (a digest, a time) are not named.
+    for name in &mut out {
+        if name.starts_with("scim_token.") {
+            *name = "scim_token".into();
+        }
+    }
+    out.dedup();
     out
 }

@@ -25,6 +25,16 @@ impl App {
     #[tracing::instrument(skip_all, fields(org_id = %org, count = req.emails.len()))]
     pub async fn invite(&self, who: &Principal, org: &str, req: Invite) -> Result<InviteResult> {
         let admin = self.administrator(who, org).await?;
+        self.invite_as(admin, req).await
+    }
+
+    /// [`App::invite`] by an administrator already known (a person, or
+    /// SCIM acting for the organization's IdP).
+    pub(crate) async fn invite_as(
+        &self,
+        admin: crate::access::Administrator,
+        req: Invite,
+    ) -> Result<InviteResult> {
         if req.emails.is_empty() || req.emails.len() > MAX_EMAILS_PER_REQUEST {
             return Err(Error::InvalidRequest(format!(
                 "emails: give 1 to {MAX_EMAILS_PER_REQUEST} addresses"

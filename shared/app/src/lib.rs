@@ -7,6 +7,8 @@
 mod access;
 mod administration;
 mod clock;
+mod dns_port;
+mod domains;
 mod error;
 mod events;
 mod housekeeping;
@@ -17,6 +19,7 @@ mod operator;
 mod owed_mail;
 mod passwords;
 mod rate_limits;
+mod scim;
 mod secrets_port;
 mod sessions;
 mod setup;
@@ -28,11 +31,14 @@ pub mod views;
 pub use access::Principal;
 pub use admit_store::Swept;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
+pub use dns_port::{DnsError, TxtLookup};
+pub use domains::DomainChecks;
 pub use error::Error;
 pub use events::{EVENTS_PAGE_SIZE, EventFilter};
 pub use idp_metadata::IdpMetadata;
 pub use owed_mail::RunSummary;
 pub use rate_limits::RateLimitConfig;
+pub use scim::{ScimCaller, ScimFailure, ScimResult, ScimTokenIssued};
 pub use secrets_port::{
     DataKey, LocalKey, SecretBox, SecretError, context as secret_context, seal_with,
 };
@@ -109,6 +115,7 @@ struct Inner {
     oidc: Option<Arc<dyn Oidc>>,
     saml: Option<Arc<dyn Saml>>,
     secrets: Option<Arc<dyn SecretBox>>,
+    dns: Option<Arc<dyn TxtLookup>>,
 }
 
 /// The secret box of an `App` nobody gave one ([`App::with_secret_box`]).
@@ -143,6 +150,7 @@ impl App {
                 oidc: None,
                 saml: None,
                 secrets: default_secret_box(),
+                dns: None,
             }),
             client: None,
         }
@@ -173,6 +181,15 @@ impl App {
         Arc::get_mut(&mut self.inner)
             .expect("with_secret_box is called before the App is shared")
             .secrets = Some(secrets);
+        self
+    }
+
+    /// Give the use cases a DNS resolver (functions that verify domains, and
+    /// the scheduled job). Call before the `App` is cloned.
+    pub fn with_dns(mut self, dns: Arc<dyn TxtLookup>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_dns is called before the App is shared")
+            .dns = Some(dns);
         self
     }
 

@@ -37,6 +37,7 @@ impl App {
             invitation_lifetime_days: o.invitation_lifetime_days,
             reminder_days: o.reminder_days,
             created_at: o.created_at,
+            scim_token_issued_at: o.scim_token.as_ref().map(|t| t.issued_at),
         }
     }
 
@@ -60,8 +61,16 @@ impl App {
             .list_memberships(&admin.org.id, status, cursor, MEMBERS_PAGE_SIZE)
             .await?;
         let now = self.now();
+        let mut groups = self.group_names_by_member(&admin.org.id).await?;
         Ok(MemberPage {
-            members: page.items.iter().map(|m| MemberView::of(m, now)).collect(),
+            members: page
+                .items
+                .iter()
+                .map(|m| MemberView {
+                    groups: groups.remove(&m.member_id).unwrap_or_default(),
+                    ..MemberView::of(m, now)
+                })
+                .collect(),
             next_cursor: page.next_cursor,
         })
     }
@@ -142,8 +151,18 @@ impl App {
     #[tracing::instrument(skip_all, fields(org_id = %org, member_id = %member))]
     pub async fn remove_member(&self, who: &Principal, org: &str, member: &str) -> Result<()> {
         let (org, m, actor) = self.member_to_change(who, org, member).await?;
-        let expected = self.guard_owners(&org, &m, true).await?;
-        let event = self.member_event(&m, &actor, EventType::MemberRemoved, Default::default());
+        self.remove_as(&org, m, &actor).await
+    }
+
+    /// Remove `m` from `org` (authorized already), with `actor`'s event.
+    pub(crate) async fn remove_as(
+        &self,
+        org: &Organization,
+        m: Membership,
+        actor: &Actor,
+    ) -> Result<()> {
+        let expected = self.guard_owners(org, &m, true).await?;
+        let event = self.member_event(&m, actor, EventType::MemberRemoved, Default::default());
         self.store()
             .remove_membership(&m, &expected, &[event])
             .await?;
@@ -214,6 +233,17 @@ impl App {
         revoke: bool,
     ) -> Result<MemberStatusView> {
         let (org, m, actor) = self.member_to_change(who, org, member).await?;
+        self.move_seat_as(&org, m, &actor, revoke).await
+    }
+
+    /// Revoke or restore `m` in `org` (authorized already), with `actor`'s event.
+    pub(crate) async fn move_seat_as(
+        &self,
+        org: &Organization,
+        m: Membership,
+        actor: &Actor,
+        revoke: bool,
+    ) -> Result<MemberStatusView> {
         let mut changed = m.clone();
         let moved = if revoke {
             changed.end_sessions(&mut rand::rng());
@@ -227,14 +257,14 @@ impl App {
         } else {
             EventType::MemberRestored
         };
-        let event = self.member_event(&m, &actor, kind, Default::default());
+        let event = self.member_event(&m, actor, kind, Default::default());
         let expected = if revoke {
-            self.guard_owners(&org, &m, true).await?
+            self.guard_owners(org, &m, true).await?
         } else {
             Expected::as_read(&m)
         };
         self.store()
-            .update_membership_seat(&org, &changed, &expected, &[event])
+            .update_membership_seat(org, &changed, &expected, &[event])
             .await?;
         tracing::info!(status = %changed.status, "member {}", if revoke { "revoked" } else { "restored" });
         Ok(MemberStatusView {

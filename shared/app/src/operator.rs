@@ -91,53 +91,6 @@ impl App {
 }
 
 impl App {
-    /// Claim a domain for an organization (operator; until DNS verification
-    /// exists, the operator vouches for `verified`).
-    #[tracing::instrument(skip_all, fields(org_id = %org))]
-    pub async fn claim_domain(
-        &self,
-        org: &str,
-        domain: &str,
-        verified: bool,
-    ) -> Result<admit_domain::ClaimedDomain> {
-        let org_id = OrgId::parse(org).map_err(|_| Error::NotFound)?;
-        self.store()
-            .organization(&org_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let claim = admit_domain::ClaimedDomain::new(domain, org_id.clone(), verified)
-            .map_err(Error::invalid)?;
-        let before = self.store().claimed_domain(&claim.domain).await?;
-        // One event per change: a claim made, or its verification changed.
-        let kind = match &before {
-            Some(b) if b.org_id == claim.org_id && b.verified == claim.verified => {
-                return Ok(claim);
-            }
-            _ if claim.verified => EventType::DomainVerified,
-            _ => EventType::DomainAdded,
-        };
-        let event = self.event(
-            &org_id,
-            &Actor::Operator,
-            kind,
-            None,
-            EventDetails {
-                domain: Some(claim.domain.clone()),
-                ..Default::default()
-            },
-        );
-        self.store()
-            .put_claimed_domain(&claim, &[event])
-            .await
-            .map_err(|e| match e {
-                admit_store::StoreError::Conflict => {
-                    Error::Conflict("another organization claims this domain".into())
-                }
-                e => e.into(),
-            })?;
-        Ok(claim)
-    }
-
     /// `POST /sso/discover`: the SSO identifier of the organization whose
     /// verified claimed domain the email is in, when it uses SSO.
     pub async fn discover(&self, email: &str) -> Result<crate::views::Discovered> {

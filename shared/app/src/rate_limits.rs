@@ -2,7 +2,7 @@
 //! `/invitations/lookup`, `/invitations/accept`, `/setup/*`, `/sso/start`,
 //! `/sso/discover`): every request counts against its client address, and
 //! every failed password against the account's email. A wrong operator token
-//! counts against the address too. Past either budget the
+//! counts against the address too, as does a wrong SCIM token. Past either budget the
 //! request is refused with 429 `rate_limited` before any secret is checked,
 //! so even the right password is refused until the window ends. The counters
 //! are in the store: the budget holds across every instance of a function.
@@ -103,6 +103,17 @@ impl App {
             }
             other => other,
         }
+    }
+
+    /// Refuse (429) when the client's address has spent its budget, without
+    /// counting this request (a token check counts only its failures).
+    pub(crate) async fn refuse_spent_address(&self, what: &'static str) -> Result<()> {
+        let Some(ip) = self.client else {
+            return Ok(());
+        };
+        let budget = self.config().rate_limits.per_address;
+        self.refuse_if_spent(budget, ADDRESS_SCOPE, Subject::Address(ip), what)
+            .await
     }
 
     /// Refuse (429) when `email` has used up its failed passwords.

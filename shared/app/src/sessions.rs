@@ -82,6 +82,7 @@ impl App {
         let org_scope = scope.map(|m| m.org_id.clone());
         let (mut session, token) = Session::start(user, org_scope, self.now(), &mut rand::rng());
         session.generation = scope.and_then(|m| m.sessions);
+        session.member_id = scope.map(|m| m.member_id.clone());
         self.store().put_session(&session, events).await?;
         Ok(SessionIssued {
             session_token: token.expose(),

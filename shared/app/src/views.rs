@@ -86,6 +86,8 @@ pub struct OrganizationView {
     pub invitation_lifetime_days: u32,
     pub reminder_days: Vec<u32>,
     pub created_at: Timestamp,
+    /// When the current SCIM token was issued; `null` while SCIM is off.
+    pub scim_token_issued_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Serialize)]
@@ -165,6 +167,8 @@ pub struct MemberView {
     /// False while the invitation email is still owed (the reminder job retries it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitation_sent: Option<bool>,
+    /// The SCIM groups the member is in, by name.
+    pub groups: Vec<String>,
 }
 
 impl MemberView {
@@ -182,6 +186,7 @@ impl MemberView {
             invitation_expires_at: inv.map(|i| i.expires_at),
             invitation_expired: inv.is_some_and(|i| i.is_expired(now)),
             invitation_sent: inv.map(|i| i.delivery == admit_domain::Delivery::Sent),
+            groups: Vec::new(),
         }
     }
 }
@@ -574,4 +579,47 @@ pub struct PutOrgSettings {
 pub struct DeleteAccount {
     #[serde(default)]
     pub master_password_hash: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddDomain {
+    pub domain: String,
+}
+
+/// A domain an organization added: the record to publish, and where
+/// verification stands.
+#[derive(Debug, Serialize)]
+pub struct DomainView {
+    pub domain: String,
+    /// The full name of the TXT record to publish.
+    pub txt_name: String,
+    /// The value that record must hold.
+    pub txt_value: String,
+    pub verified: bool,
+    pub created_at: Timestamp,
+    pub verified_at: Option<Timestamp>,
+    pub last_checked_at: Option<Timestamp>,
+    /// Until when the scheduled job re-checks it (unverified domains).
+    pub recheck_until: Option<Timestamp>,
+}
+
+impl DomainView {
+    pub fn of(d: &admit_domain::OrgDomain) -> Self {
+        DomainView {
+            domain: d.domain.to_string(),
+            txt_name: d.txt_name(),
+            txt_value: d.txt_value.clone(),
+            verified: d.is_verified(),
+            created_at: d.created_at,
+            verified_at: d.verified_at,
+            last_checked_at: d.last_checked_at,
+            recheck_until: (!d.is_verified()).then(|| d.recheck_until()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct DomainList {
+    pub domains: Vec<DomainView>,
 }

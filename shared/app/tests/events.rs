@@ -197,6 +197,16 @@ async fn every_change_writes_exactly_one_event_of_its_type_actor_and_member() {
         );
     }
 
+    // The operator's claim adds the domain, then verifies it: two writes.
+    w.app
+        .claim_domain(&acme.id, "acme.example.com", false)
+        .await
+        .unwrap();
+    let e = watch.one(&w, &acme, EventType::DomainAdded, None).await;
+    assert_eq!(
+        (e.actor.clone(), e.details.domain.as_deref()),
+        (Actor::Operator, Some("acme.example.com"))
+    );
     w.app
         .claim_domain(&acme.id, "acme.example.com", true)
         .await

@@ -42,15 +42,8 @@ impl Email {
         if labels.len() < 2 {
             return Err(err("domain must contain a dot"));
         }
-        for label in &labels {
-            let ok = !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-            if !ok {
-                return Err(err("domain is malformed"));
-            }
+        if !labels.iter().all(|l| is_dns_label(l)) {
+            return Err(err("domain is malformed"));
         }
         Ok(Self(s))
     }
@@ -87,6 +80,16 @@ impl TryFrom<String> for Email {
     fn try_from(s: String) -> Result<Self, Self::Error> {
         Self::parse(&s)
     }
+}
+
+/// A DNS label as a host name may have it (RFC 1123): 1 to 63 letters,
+/// digits and hyphens, neither first nor last a hyphen.
+pub(crate) fn is_dns_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 63
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 #[cfg(test)]

@@ -69,6 +69,13 @@ event_types! {
     DomainVerified => "domain.verified",
     DomainRemoved => "domain.removed",
     ScimTokenIssued => "scim.token_issued",
+    ScimTokenDeleted => "scim.token_deleted",
+    ScimUserCreated => "scim.user_created",
+    ScimUserUpdated => "scim.user_updated",
+    ScimUserDeleted => "scim.user_deleted",
+    ScimGroupCreated => "scim.group_created",
+    ScimGroupUpdated => "scim.group_updated",
+    ScimGroupDeleted => "scim.group_deleted",
 }
 
 impl From<EventType> for &'static str {
@@ -148,6 +155,9 @@ pub struct EventDetails {
     /// `sso_identifier`, `domain`, `setup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// A SCIM group's display name (`scim.group_*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// A key was handed over (confirmation); never the key itself.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub key_handed_over: bool,

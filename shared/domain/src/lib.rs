@@ -3,6 +3,7 @@
 //! `CryptoRng` and time as a `Timestamp`, so every rule is testable.
 
 pub mod account;
+pub mod domain_name;
 pub mod email;
 pub mod event;
 pub mod ids;
@@ -11,6 +12,7 @@ pub mod membership;
 pub mod organization;
 pub mod owed_mail;
 pub mod rate_limit;
+pub mod scim;
 pub mod seats;
 pub mod secret;
 pub mod session;
@@ -21,6 +23,7 @@ pub mod sso_identifier;
 pub mod time;
 
 pub use account::{Account, Device, Kdf, KeyMaterial, MasterPassword, MasterPasswordHash};
+pub use domain_name::{DomainName, OrgDomain};
 pub use email::Email;
 pub use event::{
     Actor, Event, EventDetails, EventId, EventPosition, EventQuery, EventSource, EventType,
@@ -30,6 +33,7 @@ pub use invitation::{Delivery, Invitation, InvitationError, InvitationToken, Iss
 pub use membership::{Action, ClaimedMail, Membership, Role, Status, TransitionError};
 pub use organization::{MemberDecryption, Organization, Policies};
 pub use owed_mail::{AdminDigest, OwedKind, OwedMail};
+pub use scim::{GroupMember, ScimGroup, ScimId, ScimToken, ScimUser};
 pub use seats::{NoSeats, SeatPlan};
 pub use secret::{Secret, TokenDigest};
 pub use session::Session;

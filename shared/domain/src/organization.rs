@@ -64,6 +64,12 @@ pub struct Organization {
     /// Only those writes move it (`Expected::owners_version`).
     #[serde(default)]
     pub owners_version: u64,
+    /// The SCIM bearer token's digest, while SCIM is on (`POST
+    /// /orgs/{org}/scim/token`). Written with the settings, under
+    /// `settings_version` (as `null` when off, so that the settings write
+    /// of a store that sets every field clears it).
+    #[serde(default)]
+    pub scim_token: Option<crate::ScimToken>,
 }
 
 pub const DEFAULT_INVITATION_LIFETIME_DAYS: u32 = 5;
@@ -111,6 +117,7 @@ impl Organization {
             created_at: now,
             settings_version: 0,
             owners_version: 0,
+            scim_token: None,
         })
     }
 

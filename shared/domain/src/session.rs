@@ -22,6 +22,11 @@ pub struct Session {
     /// ([`crate::Membership::admits_session`]).
     #[serde(default)]
     pub generation: Option<u64>,
+    /// With a scope: the membership it signed in through, so that checking
+    /// the membership still admits it is one read. Sessions from before it
+    /// was recorded find the membership through the account's email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<crate::MemberId>,
 }
 
 impl Session {
@@ -40,6 +45,7 @@ impl Session {
             expires_at: now + SESSION_LIFETIME,
             org_scope,
             generation: None,
+            member_id: None,
         };
         (s, secret)
     }
@@ -65,5 +71,21 @@ mod tests {
         assert!(s.digest.matches(&token.digest()));
         assert!(s.is_live(now + Duration::hours(11)));
         assert!(!s.is_live(now + SESSION_LIFETIME));
+    }
+
+    #[test]
+    fn sessions_stored_before_the_member_id_still_read() {
+        let now = Timestamp::from_unix(1_800_000_000);
+        let (s, _) = Session::start(
+            UserId::generate(&mut rand::rng()),
+            None,
+            now,
+            &mut rand::rng(),
+        );
+        let mut stored = serde_json::to_value(&s).unwrap();
+        assert!(stored.get("member_id").is_none());
+        stored.as_object_mut().unwrap().remove("generation");
+        let read: Session = serde_json::from_value(stored).unwrap();
+        assert_eq!((read.member_id, read.generation), (None, None));
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::schema::{GSI1, GSI2, TABLE};
 use admit_domain::{
-    Email, EventType, ExternalId, MemberId, OrgId, SsoIdentifier, TokenDigest, UserId,
+    DomainName, Email, EventType, ExternalId, MemberId, OrgId, ScimId, SsoIdentifier, TokenDigest,
+    UserId,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -18,11 +19,25 @@ pub(crate) const GSI2SK: &str = GSI2.key.sort_key;
 pub(crate) const TTL: &str = TABLE.ttl_attribute;
 /// The one partition of the due index (`gsi2pk`).
 pub(crate) const DUE_PK: &str = "DUE";
+/// The one partition of the index of unverified domains (`gsi2pk`), what
+/// the scheduled job re-checks.
+pub(crate) const DOMAIN_CHECK_PK: &str = "DOMAINCHECK";
 
 /// Sort-key prefix of membership items (in their organization's partition).
 pub(crate) const MEMBER_PREFIX: &str = "MEMBER#";
 /// Sort-key prefix of identity links (in their organization's partition).
 pub(crate) const IDP_PREFIX: &str = "IDP#";
+/// Sort-key prefix of the domains an organization added (in its partition,
+/// outside `MEMBER#`, so never in a membership listing).
+pub(crate) const ORG_DOMAIN_PREFIX: &str = "DOMAIN#";
+/// Sort-key prefix of SCIM users (in their organization's partition,
+/// outside `MEMBER#`, so never in a membership listing).
+pub(crate) const SCIM_USER_PREFIX: &str = "SCIMUSER#";
+/// Sort-key prefix of the `userName` guards of SCIM users (in their
+/// organization's partition; apart from `SCIMUSER#`, so never in a listing).
+pub(crate) const SCIM_NAME_PREFIX: &str = "SCIMNAME#";
+/// Sort-key prefix of SCIM groups (in their organization's partition).
+pub(crate) const SCIM_GROUP_PREFIX: &str = "SCIMGROUP#";
 /// `gsi1sk` prefix of identity links in the index by user (beside the
 /// memberships' `MEMBER#`).
 pub(crate) const LINK_PREFIX: &str = "LINK#";
@@ -94,7 +109,42 @@ impl Key {
         }
     }
 
-    /// A claimed domain (lower-case).
+    /// A domain an organization added, in its organization's partition.
+    pub fn org_domain(org: &OrgId, domain: &DomainName) -> Self {
+        Key {
+            pk: org_pk(org),
+            sk: format!("{ORG_DOMAIN_PREFIX}{domain}"),
+        }
+    }
+
+    /// A SCIM user, in its organization's partition.
+    pub fn scim_user(org: &OrgId, id: &ScimId) -> Self {
+        Key {
+            pk: org_pk(org),
+            sk: format!("{SCIM_USER_PREFIX}{id}"),
+        }
+    }
+
+    /// The guard of a SCIM `userName` (its `user_name_key`), in its
+    /// organization's partition. A sort key holds at most 1,024 bytes: a
+    /// `user_name_key` past 1,015 bytes of UTF-8 is refused by DynamoDB
+    /// (`Unavailable`); the SCIM API bounds `userName`, nothing here does.
+    pub fn scim_user_name(org: &OrgId, user_name_key: &str) -> Self {
+        Key {
+            pk: org_pk(org),
+            sk: format!("{SCIM_NAME_PREFIX}{user_name_key}"),
+        }
+    }
+
+    /// A SCIM group, in its organization's partition.
+    pub fn scim_group(org: &OrgId, id: &ScimId) -> Self {
+        Key {
+            pk: org_pk(org),
+            sk: format!("{SCIM_GROUP_PREFIX}{id}"),
+        }
+    }
+
+    /// The holder of a domain (lower-case).
     pub fn claimed_domain(domain: &str) -> Self {
         Key::new(format!("DOMAIN#{domain}"), "DOMAIN")
     }
@@ -134,6 +184,16 @@ pub(crate) fn org_pk(org: &OrgId) -> String {
 /// seconds, so the order is the time order), then its key.
 pub(crate) fn due_sk(due_at: admit_domain::Timestamp, org: &OrgId, member: &MemberId) -> String {
     format!("{:012}#{org}#{member}", due_at.unix().max(0))
+}
+
+/// `gsi2sk` of an unverified domain: when it was added (12 digits of unix
+/// seconds, so the order is the time order), then its key.
+pub(crate) fn domain_check_sk(
+    created_at: admit_domain::Timestamp,
+    org: &OrgId,
+    domain: &DomainName,
+) -> String {
+    format!("{:012}#{org}#{domain}", created_at.unix().max(0))
 }
 
 /// `gsi1pk` of a user's memberships.

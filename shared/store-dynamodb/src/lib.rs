@@ -2,7 +2,7 @@
 //! (single-table design), with the semantics of the embedded store and the
 //! same contract suite. One module per capability, named as its trait
 //! (`organizations`, `memberships`, `accounts`,
-//! `sessions`, `sign_ins`, `mail_queue`, `domains`, `events`, `rate_limits`, `housekeeping`), each
+//! `sessions`, `sign_ins`, `mail_queue`, `domains`, `scim`, `events`, `rate_limits`, `housekeeping`), each
 //! building its own items; `ops` holds the request plumbing they share,
 //! `keys` the key layout, `items` the encoding, `schema` the table.
 //!
@@ -12,10 +12,11 @@
 //! NULL attribute) plus its key attributes. The table's schema lives in one
 //! place, [`schema::TABLE`]: string keys `pk`/`sk`, the sparse indexes `gsi1`
 //! (`gsi1pk`/`gsi1sk`: memberships and identity links by user; events by member) and `gsi2`
-//! (`gsi2pk`/`gsi2sk`: memberships owing an email, by due time; events by
-//! type), projection ALL, TTL on `ttl`, on-demand billing. Each index is
-//! overloaded under partition keys that never collide (`USER#…` and `DUE`
-//! for memberships, `EVENTS#…` for events).
+//! (`gsi2pk`/`gsi2sk`: memberships owing an email, by due time; unverified
+//! domains, by when they were added; events by type), projection ALL, TTL on
+//! `ttl`, on-demand billing. Each index is overloaded under partition keys
+//! that never collide (`USER#…` and `DUE` for memberships, `DOMAINCHECK` for
+//! domains, `EVENTS#…` for events).
 //!
 //! | Item            | `pk`                 | `sk`                  | other key attributes                                              |
 //! |-----------------|----------------------|-----------------------|-------------------------------------------------------------------|
@@ -31,7 +32,11 @@
 //! | admin digest    | `ORG#{org_id}`       | `DIGEST`              | `version` is the condition of every write; outside `MEMBER#`      |
 //! | setup grant     | `SETUP#{digest}`     | `SETUP`               | `ttl` = expiry in unix seconds (hex digest of the setup token)    |
 //! | consumed assertion | `SAML#{digest}`   | `SAML`                | `ttl` = until when a replay is refused (digest of the IdP and assertion ID) |
-//! | claimed domain  | `DOMAIN#{domain}`    | `DOMAIN`              | `org_id` (the claim's owner), `verified`                          |
+//! | org domain      | `ORG#{org_id}`       | `DOMAIN#{domain}`     | a domain the organization added; unverified: `gsi2pk = DOMAINCHECK`, `gsi2sk = {created_at:012}#{org_id}#{domain}` (dropped when verified); outside `MEMBER#`, so never in a listing |
+//! | claimed domain  | `DOMAIN#{domain}`    | `DOMAIN`              | the domain's one holder: `org_id`, `verified` (`false` only on items written by operator claims before organizations verified their own domains; such an item holds nothing) |
+//! | SCIM user       | `ORG#{org_id}`       | `SCIMUSER#{scim_id}`  | `version` is the condition of every write; `attributes` is JSON text (a DynamoDB map would not give every JSON value back as it was); outside `MEMBER#`, so never in a listing |
+//! | SCIM `userName` guard | `ORG#{org_id}` | `SCIMNAME#{user_name_key}` | `scim_id` (the user holding it): an organization's `userName`s are unique, any case; a sort key holds at most 1,024 bytes, so a `user_name_key` past 1,015 bytes of UTF-8 is refused by DynamoDB (`Unavailable`; the embedded store takes it): the SCIM API bounds `userName` |
+//! | SCIM group      | `ORG#{org_id}`       | `SCIMGROUP#{scim_id}` | `version` is the condition of every write; its members (id and member id, at most `MAX_GROUP_MEMBERS`) in the item |
 //! | rate-limit counter | `RATE#{key}`      | `RATE`                | `attempts` (`ADD`ed to); `ttl` = the end of its window             |
 //! | event           | `EVENTS#{org_id}`    | `{at:012}#{event_id}` (its position) | about a member: `gsi1pk = EVENTS#{org_id}#MEMBER#{member_id}`, `gsi1sk` = the position; always: `gsi2pk = EVENTS#{org_id}#TYPE#{type}`, `gsi2sk` = the position; `ttl` = `expires_at` in unix seconds (the retention) |
 //!
@@ -75,8 +80,24 @@
 //! | `put_session`                      | `SESSION#{digest}` / `SESSION`                     | PutItem (with events: TransactWriteItems) | unconditional |
 //! | `session`                          | `SESSION#{digest}` / `SESSION`                     | GetItem (consistent)           | expired sessions are returned until TTL deletes them |
 //! | `delete_session`                   | `SESSION#{digest}` / `SESSION`                     | DeleteItem                     | idempotent |
-//! | `put_claimed_domain`               | `DOMAIN#{domain}` / `DOMAIN`                       | PutItem (with events: TransactWriteItems) | `attribute_not_exists(pk) OR org_id = :org_id`: another organization's claim → `Conflict` |
+//! | `add_domain`                       | `ORG#{org}` / `DOMAIN#{domain}`                    | PutItem (with events: TransactWriteItems) | `attribute_not_exists(pk)`: added already → `Conflict` |
+//! | `org_domain`                       | `ORG#{org}` / `DOMAIN#{domain}`                    | GetItem (consistent)           | |
+//! | `org_domains`                      | `pk = ORG#{org} AND begins_with(sk, "DOMAIN#")`    | Query (consistent), all pages  | |
+//! | `verify_domain`                    | org domain + `DOMAIN#{domain}` / `DOMAIN`          | TransactWriteItems (2 Puts + the events' Puts) | org domain put verified (out of `DOMAINCHECK`) if `attribute_exists(pk)`; holder `{org_id, verified: true}` if `attribute_not_exists(pk) OR org_id = :org_id OR verified = :false`; any failure → `Conflict` (of concurrent verifies exactly one wins) |
+//! | `record_domain_check`              | `ORG#{org}` / `DOMAIN#{domain}`                    | UpdateItem                     | `SET last_checked_at` if `attribute_exists(pk)` and `verified_at` absent; a failed condition does nothing |
+//! | `remove_domain`                    | org domain [+ holder], as read by 2 × GetItem (consistent) | TransactWriteItems (Delete + Delete or ConditionCheck + the events' Puts) | org domain `attribute_exists(pk)` and `verified_at` as read; the holder deleted if `org_id = :org_id` when read as this organization's, else checked `attribute_not_exists(pk) OR org_id <> :org_id`; a failed condition reads again (a few times, then `Conflict`); no item → `Ok(false)` |
+//! | `domains_to_recheck`               | index `gsi2`: `gsi2pk = DOMAINCHECK AND gsi2sk >= {since:012}` | Query (eventually consistent, ascending, `Limit`) | the sparse index's `DOMAINCHECK` partition holds only unverified domains |
 //! | `claimed_domain`                   | `DOMAIN#{domain}` / `DOMAIN`                       | GetItem (consistent)           | |
+//! | `create_scim_user`                 | `ORG#{org}` / `SCIMUSER#{id}` + `ORG#{org}` / `SCIMNAME#{user_name_key}` | TransactWriteItems (2 Puts + the events' Puts) | each `attribute_not_exists(pk)`: the id or the `userName` taken → `Conflict` |
+//! | `scim_user`                        | `ORG#{org}` / `SCIMUSER#{id}`                      | GetItem (consistent)           | |
+//! | `scim_user_by_name`                | `ORG#{org}` / `SCIMNAME#{user_name_key}`, then the user | 2 × GetItem (consistent)  | |
+//! | `scim_users`                       | `pk = ORG#{org} AND begins_with(sk, "SCIMUSER#")`  | Query (consistent), all pages  | by id |
+//! | `update_scim_user`                 | the user [+ the old and the new guard]             | PutItem (with events or a rename: TransactWriteItems: Put [+ Delete + Put] + the events' Puts) | user `version = :before`; on a rename the old guard `scim_id = :id`, the new `attribute_not_exists(pk)` (taken → `Conflict`) |
+//! | `delete_scim_user`                 | the user + its guard                               | TransactWriteItems (2 Deletes + the events' Puts) | user `version = :version`; guard `attribute_not_exists(pk) OR scim_id = :id` |
+//! | `put_scim_group`                   | `ORG#{org}` / `SCIMGROUP#{id}`                     | PutItem (with events: TransactWriteItems) | create `attribute_not_exists(pk)`; replace `version = :expected` |
+//! | `scim_group`                       | `ORG#{org}` / `SCIMGROUP#{id}`                     | GetItem (consistent)           | |
+//! | `scim_groups`                      | `pk = ORG#{org} AND begins_with(sk, "SCIMGROUP#")` | Query (consistent), all pages  | by id |
+//! | `delete_scim_group`                | `ORG#{org}` / `SCIMGROUP#{id}`                     | DeleteItem (with events: TransactWriteItems) | `version = :version` |
 //! | `record_events`                    | `EVENTS#{org}` / position, each event              | 1 event: PutItem; more: TransactWriteItems (n Puts, n ≤ 100) | each `attribute_not_exists(pk)`; an event that exists (or twice in the write) → `Conflict` |
 //! | `events` (no member, no type)      | `pk = EVENTS#{org}` [AND `sk` in the time range]   | Query (consistent, descending, `Limit` = what is left + 1) | time range: `sk >= {start:012}#` and/or `sk <= {end:012}#~`; cursor = the position of the last event returned, resumed with `ExclusiveStartKey` |
 //! | `events` by member [and type]      | index `gsi1`: `gsi1pk = EVENTS#{org}#MEMBER#{member}` [AND `gsi1sk` in the range] | Query (eventually consistent, descending) | a type is a filter `type = :type`, read a page's worth a request until the page is full |
@@ -89,11 +110,12 @@
 //! Every write that changes state takes the events recording its change and
 //! puts them (`attribute_not_exists(pk)`) in the same transaction, after the
 //! change's own items (so a cancellation's reasons keep their indexes). A
-//! write that is one PutItem or UpdateItem without events (`update_membership`,
-//! `update_organization_settings`, `put_session`, `put_setup_grant`,
-//! `put_claimed_domain`) stays that one call when given none, and becomes one
-//! TransactWriteItems of the same item and condition plus the events' Puts
-//! when given some. A failed condition writes no event.
+//! write that is one PutItem, UpdateItem or DeleteItem without events
+//! (`update_membership`, `update_organization_settings`, `put_session`,
+//! `put_setup_grant`, `add_domain`, `update_scim_user` without a rename,
+//! `put_scim_group`, `delete_scim_group`) stays that one call when given
+//! none, and becomes one TransactWriteItems of the same item and condition
+//! plus the events' Puts when given some. A failed condition writes no event.
 //!
 //! # Failures
 //!
@@ -129,8 +151,10 @@
 //! the expected one does not.
 //!
 //! The indexes are eventually consistent: a membership accepted a moment
-//! ago may be missing from `memberships_of_user` for a short while, and an
-//! event recorded a moment ago from a listing by member or by type.
+//! ago may be missing from `memberships_of_user` for a short while, an
+//! event recorded a moment ago from a listing by member or by type, and a
+//! domain verified a moment ago may still be among `domains_to_recheck`
+//! (`record_domain_check` leaves a verified domain alone).
 
 mod accounts;
 mod domains;
@@ -145,6 +169,7 @@ mod ops;
 mod organizations;
 mod rate_limits;
 pub mod schema;
+mod scim;
 mod sessions;
 mod sign_ins;
 

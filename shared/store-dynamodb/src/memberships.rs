@@ -216,20 +216,9 @@ impl DynamoStore {
         &self,
         user: &UserId,
     ) -> Result<Vec<Membership>, StoreError> {
-        self.query_all(usize::MAX, |start, _| {
-            self.client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1.name)
-                // The user's identity links share the partition (`LINK#`).
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", GSI1.key.partition_key)
-                .expression_attribute_names("#sk", GSI1.key.sort_key)
-                .expression_attribute_values(":pk", s(user_pk(user)))
-                .expression_attribute_values(":prefix", s(MEMBER_PREFIX))
-                .set_exclusive_start_key(start)
-        })
-        .await
+        // The user's identity links share the partition (`LINK#`).
+        self.query_prefix(Some(&GSI1), user_pk(user), MEMBER_PREFIX)
+            .await
     }
 
     /// The owners guard of a write that moves no seat, when `expected`

@@ -5,6 +5,7 @@
 use crate::DynamoStore;
 use crate::error::{TRANSACTION_ATTEMPTS, backoff, sdk_unavailable, unavailable};
 use crate::keys::{Item, Key};
+use crate::schema::{IndexDescription, TABLE};
 use admit_store::StoreError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
@@ -252,6 +253,35 @@ impl DynamoStore {
             }
         }
         Err(StoreError::Conflict)
+    }
+
+    /// Every item of one partition whose sort key starts with `prefix`, all
+    /// pages: of the table (read consistently) when `index` is `None`, else
+    /// of that index (eventually consistent, as every GSI read).
+    pub(crate) async fn query_prefix<T: serde::de::DeserializeOwned>(
+        &self,
+        index: Option<&IndexDescription>,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let (pk_name, sk_name) = match index {
+            Some(i) => (i.key.partition_key, i.key.sort_key),
+            None => (TABLE.key.partition_key, TABLE.key.sort_key),
+        };
+        self.query_all(usize::MAX, |start, _| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(|i| i.name.to_owned()))
+                .set_consistent_read(index.is_none().then_some(true))
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+                .set_exclusive_start_key(start)
+        })
+        .await
     }
 
     /// The values a query returns, page after page, until `limit` or

@@ -74,7 +74,8 @@ pub const TABLE: TableDescription = TableDescription {
 /// overloaded with events by member (`EVENTS#{org}#MEMBER#{member}`).
 pub(crate) const GSI1: IndexDescription = TABLE.global_secondary_indexes[0];
 /// The index of owed emails by due time (sparse: only memberships owing one,
-/// under `DUE`), overloaded with events by type (`EVENTS#{org}#TYPE#{type}`).
+/// under `DUE`), overloaded with events by type (`EVENTS#{org}#TYPE#{type}`)
+/// and unverified domains by when they were added (`DOMAINCHECK`).
 pub(crate) const GSI2: IndexDescription = TABLE.global_secondary_indexes[1];
 
 fn key_elements(key: KeyDescription) -> Vec<KeySchemaElement> {

@@ -17,7 +17,8 @@
 //! | `sessions` | `Sessions` | `sessions` (token digest → session) |
 //! | `sign_ins` | `SignIns` | `pending_sign_ins` (state digest → pending sign-in), `identity_links` (`{org}/{external id}` → link), `user_links` (`{user}/{org}/{external id}` → empty: the links of an account), `link_grants` (digest → link grant), `setup_grants` (digest → grant), `consumed_assertions` (digest → until, big-endian unix seconds) |
 //! | `mail_queue` | `MailQueue` | `owed_mail_due` (`{due_at:012}/{org}/{member}` → empty: the sparse due index), `admin_digests` (org id → digest record) |
-//! | `domains` | `Domains` | `claimed_domains` (domain → claim) |
+//! | `domains` | `Domains` | `org_domains` (`{org}/{domain}` → the domain that organization added), `domain_rechecks` (`{created_at:012}/{org}/{domain}` → empty: the sparse index of unverified domains, in time order), `claimed_domains` (domain → its one holder) |
+//! | `scim` | `Scim` | `scim_users` (`{org}/{id}` → SCIM user), `scim_user_names` (`{org}/{user_name_key}` → the id of that `userName`'s user: the guard keeping them unique per organization, any case), `scim_groups` (`{org}/{id}` → SCIM group) |
 //! | `events` | `Events` | `events` (`{org}/{position}` → event), `events_by_member` (`{org}/{member}/{position}` → empty), `events_by_type` (`{org}/{type}/{position}` → empty), `events_by_expiry` (`{expires_at:012}/{org}/{position}` → empty); a position is `{at:012}#{event id}`, so key order is time order |
 //! | `rate_limits` | `RateLimits` | `rate_limits` (counter key → attempts and window end) |
 //! | `housekeeping` | `Housekeeping` | none of its own: it deletes the expired records of `sessions`, `pending_sign_ins`, `link_grants`, `setup_grants`, `consumed_assertions` and `rate_limits`, and the events past their `expires_at` (read through `events_by_expiry`) |
@@ -36,6 +37,7 @@ mod mail_queue;
 mod memberships;
 mod organizations;
 mod rate_limits;
+mod scim;
 mod sessions;
 mod sign_ins;
 
@@ -50,7 +52,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 type Table = TableDefinition<'static, &'static str, &'static [u8]>;
 
 /// Every table of the store, opened (created) when the file is opened.
-pub const TABLES: [Table; 21] = [
+pub const TABLES: [Table; 26] = [
     organizations::ORGS,
     organizations::SSO_IDS,
     memberships::MEMBERS,
@@ -67,6 +69,11 @@ pub const TABLES: [Table; 21] = [
     mail_queue::DUE,
     mail_queue::DIGESTS,
     domains::DOMAINS,
+    domains::ORG_DOMAINS,
+    domains::RECHECKS,
+    scim::SCIM_USERS,
+    scim::SCIM_USER_NAMES,
+    scim::SCIM_GROUPS,
     events::EVENTS,
     events::EVENTS_BY_MEMBER,
     events::EVENTS_BY_TYPE,

@@ -2,7 +2,7 @@
 //! traits — [`Organizations`] (and their seats), [`Memberships`],
 //! [`Accounts`], [`Sessions`], [`SignIns`] (SSO sign-in state), [`MailQueue`]
 //! (owed email and the administrators' digest), [`Domains`] (claimed
-//! domains), [`Events`] (the audit log), [`RateLimits`] (attempt counters) and [`Housekeeping`]
+//! domains), [`Scim`] (the users and groups an IdP provisions), [`Events`] (the audit log), [`RateLimits`] (attempt counters) and [`Housekeeping`]
 //! (expired records) — with [`Store`] as their
 //! union for whoever needs them all.
 //!
@@ -31,6 +31,7 @@ mod mail_queue;
 mod memberships;
 mod organizations;
 mod rate_limits;
+mod scim;
 mod sessions;
 mod sign_ins;
 
@@ -45,6 +46,7 @@ pub use mail_queue::MailQueue;
 pub use memberships::{Expected, Memberships, seat_delta};
 pub use organizations::Organizations;
 pub use rate_limits::RateLimits;
+pub use scim::Scim;
 pub use sessions::Sessions;
 pub use sign_ins::{SignInWrite, SignIns};
 
@@ -53,7 +55,7 @@ pub use sign_ins::{SignInWrite, SignIns};
 pub mod prelude {
     pub use crate::{
         Accounts, Domains, Events, Housekeeping, MailQueue, Memberships, Organizations, RateLimits,
-        Sessions, SignIns, Store,
+        Scim, Sessions, SignIns, Store,
     };
 }
 
@@ -93,6 +95,7 @@ pub trait Store:
     + SignIns
     + MailQueue
     + Domains
+    + Scim
     + Events
     + RateLimits
     + Housekeeping
@@ -110,6 +113,7 @@ impl<T> Store for T where
         + SignIns
         + MailQueue
         + Domains
+        + Scim
         + Events
         + RateLimits
         + Housekeeping

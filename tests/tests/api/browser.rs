@@ -596,3 +596,101 @@ async fn sso_required_links_the_identity_in_a_real_browser() {
     );
     assert!(shots >= 6, "screenshots of each step");
 }
+
+/// `tests/idp/domains_journey.mjs`: an owner adds, verifies and removes
+/// domains in the console against a real DNS server, and the `/sso` page
+/// routes an email of the verified domain to the organization's IdP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_verifies_a_domain_and_an_email_finds_the_idp_in_a_real_browser() {
+    require_chromium();
+    let mut dns = admit_tests::dns::DnsServer::start(&[]);
+    let addr = dns.addr();
+    let app = spawn_app_with(Backend::Embedded, move |s| s.dns_server = Some(addr)).await;
+    let sso = sso_org(&app, json!({})).await;
+    let (s, added) = app
+        .post(
+            &format!("/orgs/{}/domains", sso.org),
+            Some(&sso.session),
+            json!({"domain": app.domain}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{added}");
+    dns.set_records(&[(
+        added["txt_name"].as_str().unwrap(),
+        added["txt_value"].as_str().unwrap(),
+    )]);
+    let stranger = format!("someone@elsewhere-{}", app.domain);
+    let shots = journey(
+        "domains_journey.mjs",
+        &[
+            "--app",
+            &app.url("/app"),
+            &format!("--session={}", sso.session),
+            "--domain",
+            &app.domain,
+            "--member",
+            &app.email("new.member"),
+            "--stranger",
+            &stranger,
+        ],
+    )
+    .await;
+    assert!(shots >= 6, "screenshots of each step");
+    // What the pages did, through the API.
+    let (s, listed) = app
+        .get(&format!("/orgs/{}/domains", sso.org), Some(&sso.session))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{listed}");
+    assert_eq!(
+        listed["domains"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    assert_eq!(listed["domains"][0]["verified"], true, "{listed}");
+}
+
+/// `tests/idp/scim_journey.mjs`: an owner issues a SCIM token in the console,
+/// the journey provisions a member and a group with it as an identity
+/// provider would, the console lists the member's group, and turning SCIM off
+/// there makes the token refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_turns_scim_on_and_the_idp_provisions_in_a_real_browser() {
+    require_chromium();
+    let app = spawn_app(Backend::Embedded).await;
+    let (org, session) = app.org_with_owner(json!({})).await;
+    let member = app.email("scim.member");
+    let shots = journey(
+        "scim_journey.mjs",
+        &[
+            "--app",
+            &app.url("/app"),
+            &format!("--session={session}"),
+            "--member",
+            &member,
+        ],
+    )
+    .await;
+    assert!(shots >= 4, "screenshots of each step");
+    // What the identity provider and the pages did, through the API.
+    let m = app.member(&org, &session, &member).await;
+    assert_eq!(m["status"], "invited", "{m}");
+    assert_eq!(m["groups"], json!(["Engineering"]), "{m}");
+    let (s, log) = app
+        .get(&format!("/orgs/{org}/events"), Some(&session))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let types: Vec<&str> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    for t in [
+        "scim.token_issued",
+        "scim.user_created",
+        "scim.group_created",
+        "scim.token_deleted",
+    ] {
+        assert!(types.contains(&t), "no {t} in {log}");
+    }
+}

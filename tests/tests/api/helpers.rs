@@ -63,9 +63,12 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Serve)) -
 }
 
 /// On DynamoDB and SES (moto), every call crossing `proxy`, which counts them.
-pub async fn spawn_app_counted(proxy: &admit_tests::wire::CountingProxy) -> TestApp {
+pub async fn spawn_app_counted(
+    proxy: &admit_tests::wire::CountingProxy,
+    adjust: impl FnOnce(&mut Serve),
+) -> TestApp {
     let sdk = proxy.sdk_config(Moto::shared());
-    spawn_app_on(Backend::Aws, Some(sdk), |_| {}).await
+    spawn_app_on(Backend::Aws, Some(sdk), adjust).await
 }
 
 async fn spawn_app_on(
@@ -98,6 +101,7 @@ async fn spawn_app_on(
         rate_limit_account: "10/15m".into(),
         event_retention_days: 365,
         ca_file: None,
+        dns_server: None,
     };
     let mut aws = None;
     if backend == Backend::Aws {

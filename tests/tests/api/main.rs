@@ -5,6 +5,7 @@ mod helpers;
 
 mod bad_input;
 mod browser;
+mod domains;
 mod events;
 mod flow;
 mod headers;
@@ -14,6 +15,7 @@ mod rate_limits;
 mod reminders;
 mod revoke;
 mod round_trips;
+mod scim;
 mod sso_oidc;
 mod sso_outbound;
 mod sso_rp_checks;

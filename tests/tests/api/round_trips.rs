@@ -6,6 +6,7 @@
 
 use crate::helpers::*;
 use crate::sso_oidc::{set_master_password, setup_token, sso_org};
+use admit_tests::dns::DnsServer;
 use admit_tests::moto::Moto;
 use admit_tests::oidc::Browser;
 use admit_tests::wire::{Calls, CountingProxy};
@@ -52,6 +53,14 @@ const PINNED: &[(&str, &str)] = &[
         "dynamodb:GetItem×4 dynamodb:PutItem×2 dynamodb:Query×1 dynamodb:TransactWriteItems×1 dynamodb:UpdateItem×1 ses:SendEmail×1",
     ),
     (
+        // A scoped session's request reads the session and the membership
+        // it signed in through, now recorded in the session (it read the
+        // account first to find it: GetItem×5 before). `/me` then reads the
+        // account, its memberships (the Query) and their organization.
+        "me (SSO session)",
+        "dynamodb:GetItem×4 dynamodb:Query×1",
+    ),
+    (
         "confirm",
         // The confirmation's conditional PutItem is now a TransactWriteItems
         // of it and its `member.confirmed` event; the other PutItem records
@@ -59,8 +68,10 @@ const PINNED: &[(&str, &str)] = &[
         "dynamodb:GetItem×5 dynamodb:PutItem×1 dynamodb:TransactWriteItems×1 ses:SendEmail×1",
     ),
     (
+        // The second Query reads the organization's SCIM groups (each
+        // member's `groups`).
         "list members (first page)",
-        "dynamodb:GetItem×4 dynamodb:Query×1",
+        "dynamodb:GetItem×4 dynamodb:Query×2",
     ),
     (
         // Authentication's 4 reads, then one Query of the organization's
@@ -69,19 +80,67 @@ const PINNED: &[(&str, &str)] = &[
         "dynamodb:GetItem×4 dynamodb:Query×1",
     ),
     (
+        // Authentication's 4 reads, whether this organization added it
+        // already; the domain and its event in one transaction.
+        "add domain",
+        "dynamodb:GetItem×5 dynamodb:TransactWriteItems×1",
+    ),
+    (
+        // Authentication's 4 reads, the domain, its holder; one transaction:
+        // the domain verified, the holder, the event.
+        "verify domain",
+        "dynamodb:GetItem×6 dynamodb:TransactWriteItems×1",
+    ),
+    (
         // Run through `POST /operator/owed-mail/run`: the operator token's
         // check reads the caller's address budget first (one GetItem), so a
         // right token is refused too once wrong ones spent it. EventBridge's
         // runs make no such read.
+        // The second Query reads the domains to re-check (none).
         "remind run, nothing due",
-        "dynamodb:GetItem×1 dynamodb:Query×1 ses:GetAccount×1",
+        "dynamodb:GetItem×1 dynamodb:Query×2 ses:GetAccount×1",
     ),
     (
         "remind run, 100 reminders + 1 digest",
         // Each reminder's delivery record (was a conditional PutItem) is a
         // TransactWriteItems with its `member.reminded` event: 100 of the
         // 204 PutItems. Its claim and the digest's 4 writes carry none.
-        "dynamodb:BatchGetItem×2 dynamodb:GetItem×4 dynamodb:PutItem×104 dynamodb:Query×5 dynamodb:TransactWriteItems×100 ses:GetAccount×1 ses:SendEmail×101",
+        // One Query more than before domains: the domains to re-check.
+        "dynamodb:BatchGetItem×2 dynamodb:GetItem×4 dynamodb:PutItem×104 dynamodb:Query×6 dynamodb:TransactWriteItems×100 ses:GetAccount×1 ses:SendEmail×101",
+    ),
+    (
+        // The re-check index's one Query finds it; one DNS lookup (no AWS
+        // call); one transaction verifies it as `verify domain` does.
+        "remind run, 1 domain verified",
+        "dynamodb:GetItem×1 dynamodb:Query×2 dynamodb:TransactWriteItems×1 ses:GetAccount×1",
+    ),
+    (
+        // The address budget and the organization (the token), the userName
+        // guard, the membership; the invitation exactly as an admin's (its
+        // two batched reads, its transaction, the first send and its
+        // record), the membership read back; the user and its guard with
+        // `scim.user_created` in one transaction.
+        "scim create user",
+        "dynamodb:BatchGetItem×2 dynamodb:GetItem×5 dynamodb:PutItem×1 dynamodb:TransactWriteItems×2 ses:SendEmail×1",
+    ),
+    (
+        // The token's 2 reads, the guard and the user; its membership
+        // (`active`) and the groups (`groups`).
+        "scim find user by userName",
+        "dynamodb:BatchGetItem×1 dynamodb:GetItem×4 dynamodb:Query×1",
+    ),
+    (
+        // The token's 2 reads, the user, its membership and the groups; the
+        // revocation (a seat freed) and the record, a transaction each; the
+        // membership read back for `active`.
+        "scim deactivate user",
+        "dynamodb:GetItem×5 dynamodb:Query×1 dynamodb:TransactWriteItems×2",
+    ),
+    (
+        // The token's 2 reads, the organization's users (members must be
+        // its users); the group with its event.
+        "scim create group",
+        "dynamodb:GetItem×2 dynamodb:Query×1 dynamodb:TransactWriteItems×1",
     ),
 ];
 
@@ -95,9 +154,12 @@ const SERVED_BY: &[(&str, &[&str])] = &[
     ("sso start", &["SsoCallbackFunction"]),
     ("sso callback (JIT account)", &["SsoCallbackFunction"]),
     ("setup master password", &["AcceptFunction"]),
+    ("me (SSO session)", &["AcceptFunction"]),
     ("confirm", &["ConfirmFunction"]),
     ("list members (first page)", &["InviteFunction"]),
     ("list events (first page)", &["InviteFunction"]),
+    ("add domain", &["InviteFunction"]),
+    ("verify domain", &["InviteFunction"]),
     (
         "remind run, nothing due",
         &["InviteFunction", "RemindFunction"],
@@ -106,6 +168,14 @@ const SERVED_BY: &[(&str, &[&str])] = &[
         "remind run, 100 reminders + 1 digest",
         &["InviteFunction", "RemindFunction"],
     ),
+    (
+        "remind run, 1 domain verified",
+        &["InviteFunction", "RemindFunction"],
+    ),
+    ("scim create user", &["ScimFunction"]),
+    ("scim find user by userName", &["ScimFunction"]),
+    ("scim deactivate user", &["ScimFunction"]),
+    ("scim create group", &["ScimFunction"]),
 ];
 
 /// The actions (`dynamodb:`, `ses:`, `kms:`, ...) `function`'s policies in
@@ -163,7 +233,9 @@ impl Meter<'_> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_calls_per_operation_are_pinned() {
     let proxy = CountingProxy::start(&Moto::shared().endpoint).await;
-    let app = spawn_app_counted(&proxy).await;
+    let mut dns = DnsServer::start(&[]);
+    let dns_addr = dns.addr();
+    let app = spawn_app_counted(&proxy, move |s| s.dns_server = Some(dns_addr)).await;
     // Password invitations in one organization, SSO in another (an SSO
     // organization refuses password accepts of new accounts).
     let (org, session) = &app.org_with_owner(json!({})).await;
@@ -225,6 +297,11 @@ async fn aws_calls_per_operation_are_pinned() {
     let (s, body) = set_master_password(&app, &setup, sso_member).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     meter.record("setup master password", &t);
+    let sso_session = body["session_token"].as_str().unwrap().to_owned();
+    let t = meter.mark();
+    let (s, body) = app.get("/me", Some(&sso_session)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    meter.record("me (SSO session)", &t);
 
     let id = app.member_id(org, session, &one).await;
     let t = meter.mark();
@@ -245,6 +322,36 @@ async fn aws_calls_per_operation_are_pinned() {
     meter.record("list events (first page)", &t);
 
     let t = meter.mark();
+    let (s, added) = app
+        .post(
+            &format!("/orgs/{org}/domains"),
+            Some(session),
+            json!({"domain": app.domain}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{added}");
+    meter.record("add domain", &t);
+    let record = |d: &serde_json::Value| {
+        (
+            d["txt_name"].as_str().unwrap().to_owned(),
+            d["txt_value"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (name, value) = record(&added);
+    dns.set_records(&[(&name, &value)]);
+    let t = meter.mark();
+    let (s, body) = app
+        .post(
+            &format!("/orgs/{org}/domains/{}/verify", app.domain),
+            Some(session),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    meter.record("verify domain", &t);
+    let owner = app.owner_field(org, session, "email").await;
+
+    let t = meter.mark();
     run(&app).await;
     meter.record("remind run, nothing due", &t);
 
@@ -259,6 +366,107 @@ async fn aws_calls_per_operation_are_pinned() {
         "{summary}"
     );
     meter.record("remind run, 100 reminders + 1 digest", &t);
+
+    // A domain the job finds verified (sessions have expired meanwhile).
+    let session = &app.login(&owner, "owner password").await;
+    let job = format!("job.{}", app.domain);
+    let (s, added) = app
+        .post(
+            &format!("/orgs/{org}/domains"),
+            Some(session),
+            json!({"domain": job}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{added}");
+    let (job_name, job_value) = record(&added);
+    dns.set_records(&[(&name, &value), (&job_name, &job_value)]);
+    let t = meter.mark();
+    let summary = run(&app).await;
+    assert_eq!(
+        summary["domains"],
+        json!({"checked": 1, "verified": 1}),
+        "{summary}"
+    );
+    meter.record("remind run, 1 domain verified", &t);
+
+    // SCIM, as an IdP calls it.
+    let (s, issued) = app
+        .post(&format!("/orgs/{org}/scim/token"), Some(session), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{issued}");
+    let base = issued["base_url"].as_str().unwrap().to_owned();
+    let token = issued["token"].as_str().unwrap().to_owned();
+    let scim = |method: reqwest::Method, path: String, body: Option<serde_json::Value>| {
+        let req = app
+            .http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&token)
+            .header("Content-Type", "application/scim+json");
+        let req = match body {
+            Some(b) => req.body(b.to_string()),
+            None => req,
+        };
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            (
+                status,
+                res.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let scim_email = app.email("scim.user");
+    let t = meter.mark();
+    let (s, user) = scim(
+        reqwest::Method::POST,
+        "/Users".into(),
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": scim_email, "active": true,
+            "emails": [{"value": scim_email, "type": "work", "primary": true}]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{user}");
+    meter.record("scim create user", &t);
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let t = meter.mark();
+    let (s, found) = scim(
+        reqwest::Method::GET,
+        format!("/Users?filter=userName%20eq%20%22{scim_email}%22"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, found["totalResults"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{found}"
+    );
+    meter.record("scim find user by userName", &t);
+    let t = meter.mark();
+    let (s, body) = scim(
+        reqwest::Method::PATCH,
+        format!("/Users/{user_id}"),
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": false}}]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    meter.record("scim deactivate user", &t);
+    let t = meter.mark();
+    let (s, body) = scim(
+        reqwest::Method::POST,
+        "/Groups".into(),
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Engineering", "members": [{"value": user_id}]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    meter.record("scim create group", &t);
 
     let table = meter
         .seen

@@ -91,7 +91,7 @@ pub(crate) async fn sign_in(
         .await
 }
 
-fn signed_in(app: &TestApp, page: &Page) {
+pub(crate) fn signed_in(app: &TestApp, page: &Page) {
     assert_eq!(
         (page.status, page.location.as_deref()),
         (StatusCode::FOUND, Some(app.url("/done").as_str())),

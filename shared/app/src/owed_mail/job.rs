@@ -44,6 +44,8 @@ pub struct RunSummary {
     pub claimed_elsewhere: usize,
     /// The run stopped at its deadline with work left.
     pub unfinished: bool,
+    /// The domains re-checked in DNS (after the mail).
+    pub domains: crate::DomainChecks,
 }
 
 impl App {
@@ -77,6 +79,12 @@ impl App {
             }
             if summary.unfinished || !progressed {
                 break;
+            }
+        }
+        if !summary.unfinished {
+            match self.recheck_domains(deadline).await {
+                Ok(checks) => summary.domains = checks,
+                Err(e) => tracing::warn!(error = %e, "domain re-checks failed; next run"),
             }
         }
         tracing::info!(

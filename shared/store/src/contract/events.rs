@@ -5,7 +5,8 @@
 use super::*;
 use crate::{MAX_PAGE_SIZE, Page};
 use admit_domain::{
-    Actor, ClaimedDomain, Event, EventDetails, EventQuery, EventSource, EventType, SetupGrant,
+    Actor, DomainName, Event, EventDetails, EventQuery, EventSource, EventType, OrgDomain,
+    SetupGrant,
 };
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -161,6 +162,7 @@ pub async fn events_are_listed_newest_first_a_page_at_a_time(store: DynStore) {
                     protocol: Some("saml".into()),
                     domain: Some("acme.test".into()),
                     via: Some("invitation".into()),
+                    group: Some("Engineering".into()),
                     key_handed_over: true,
                 };
             }
@@ -358,8 +360,8 @@ fn new_org(identifier: SsoIdentifier, seats: SeatPlan) -> (Organization, Members
     (org, owner)
 }
 
-/// Creating an organization, changing its settings and claiming a domain
-/// write their events exactly when they succeed.
+/// Creating an organization, changing its settings and adding, verifying
+/// and removing a domain write their events exactly when they succeed.
 pub async fn organization_writes_record_their_events_when_applied(store: DynStore) {
     let (org, owner) = new_org(unique_identifier(), SeatPlan::default());
     let created = vec![
@@ -411,29 +413,50 @@ pub async fn organization_writes_record_their_events_when_applied(store: DynStor
     )
     .await;
 
+    // Domains: added, verified, removed; refused or changing nothing, no event.
     let (other, _, _) = seed_org(&store, SeatPlan::default()).await;
-    let domain = format!("{}.test", &org.id.as_str()[4..16]);
-    let claim = ClaimedDomain::new(&domain, org.id.clone(), false).unwrap();
-    let added = [event(&org.id, EventType::DomainAdded, None)];
-    store.put_claimed_domain(&claim, &added).await.unwrap();
-    assert_listed(&store, &added, true, "put_claimed_domain").await;
-    let verified = ClaimedDomain {
-        verified: true,
-        ..claim.clone()
-    };
-    let done = [event(&org.id, EventType::DomainVerified, None)];
-    store.put_claimed_domain(&verified, &done).await.unwrap();
-    assert_listed(&store, &done, true, "put_claimed_domain (verified)").await;
-    let stolen = ClaimedDomain {
-        org_id: other.id.clone(),
-        ..claim
-    };
-    let refused = [event(&other.id, EventType::DomainAdded, None)];
+    let domain = DomainName::parse(&format!("{}.test", &org.id.as_str()[4..16])).unwrap();
+    let mine = OrgDomain::add(org.id.clone(), domain.clone(), now(), &mut rand::rng());
+    let done = [event(&org.id, EventType::DomainAdded, None)];
+    store.add_domain(&mine, &done).await.unwrap();
+    assert_listed(&store, &done, true, "add_domain").await;
+    let refused = [event(&org.id, EventType::DomainAdded, None)];
     assert!(matches!(
-        store.put_claimed_domain(&stolen, &refused).await,
+        store.add_domain(&mine, &refused).await,
         Err(StoreError::Conflict)
     ));
-    assert_listed(&store, &refused, false, "put_claimed_domain (another's)").await;
+    assert_listed(&store, &refused, false, "add_domain (added already)").await;
+
+    let theirs = OrgDomain::add(other.id.clone(), domain.clone(), now(), &mut rand::rng());
+    let done = [event(&other.id, EventType::DomainAdded, None)];
+    store.add_domain(&theirs, &done).await.unwrap();
+    assert_listed(&store, &done, true, "add_domain (another organization)").await;
+    let done = [event(&org.id, EventType::DomainVerified, None)];
+    store
+        .verify_domain(&mine.checked(now(), true), &done)
+        .await
+        .unwrap();
+    assert_listed(&store, &done, true, "verify_domain").await;
+    let refused = [event(&other.id, EventType::DomainVerified, None)];
+    assert!(matches!(
+        store
+            .verify_domain(&theirs.checked(now(), true), &refused)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_listed(&store, &refused, false, "verify_domain (another's)").await;
+
+    let done = [event(&org.id, EventType::DomainRemoved, None)];
+    assert!(store.remove_domain(&org.id, &domain, &done).await.unwrap());
+    assert_listed(&store, &done, true, "remove_domain").await;
+    let refused = [event(&org.id, EventType::DomainRemoved, None)];
+    assert!(
+        !store
+            .remove_domain(&org.id, &domain, &refused)
+            .await
+            .unwrap()
+    );
+    assert_listed(&store, &refused, false, "remove_domain (gone)").await;
 }
 
 /// Every membership write records its events exactly when it succeeds:

@@ -12,6 +12,7 @@ pub mod mail_queue;
 pub mod memberships;
 pub mod organizations;
 pub mod rate_limits;
+pub mod scim;
 pub mod sessions;
 pub mod sign_ins;
 
@@ -65,7 +66,17 @@ macro_rules! contract_tests {
             sign_ins::link_grants_are_used_once,
             mail_queue::owed_mail_is_found_when_due_and_claimed_once,
             mail_queue::admin_digests_are_claimed_once,
-            domains::domains_are_claimed_by_one_organization,
+            domains::adding_a_domain_is_per_organization,
+            domains::verifying_makes_one_organization_the_holder,
+            domains::race_eight_organizations_verify_one_domain,
+            domains::race_verifying_and_removing_one_domain,
+            domains::domain_checks_are_recorded_on_unverified_domains_only,
+            domains::unverified_domains_are_rechecked_oldest_first,
+            scim::scim_users_round_trip_per_organization,
+            scim::scim_user_names_are_unique_per_organization,
+            scim::scim_user_writes_are_conditional_on_the_version_read,
+            scim::race_ten_creates_of_one_scim_user_name,
+            scim::scim_groups_are_versioned_and_keep_their_members,
             rate_limits::attempts_are_counted_once_each,
             events::events_are_listed_newest_first_a_page_at_a_time,
             events::events_are_filtered_by_time_member_and_type,

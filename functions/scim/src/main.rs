@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), admit_lambda::BoxError> {
+    admit_lambda::run(admit_scim::routes).await
+}
