@@ -50,14 +50,26 @@ impl App {
     ) -> Result<(DomainView, bool)> {
         let admin = self.administrator(who, org).await?;
         let name = DomainName::parse(&req.domain).map_err(Error::invalid)?;
-        let org_id = &admin.org.id;
-        if let Some(existing) = self.store().org_domain(org_id, &name).await? {
-            return Ok((DomainView::of(&existing), false));
+        let (d, created) = self.added(&admin.org.id, name, &admin.actor).await?;
+        Ok((DomainView::of(&d), created))
+    }
+
+    /// The domain `org` added, as stored: the one it had already (`false`,
+    /// nothing written), or added now with `actor`'s event (`true`). Added at
+    /// the same moment by another request: that one stands.
+    async fn added(
+        &self,
+        org: &OrgId,
+        name: DomainName,
+        actor: &Actor,
+    ) -> Result<(OrgDomain, bool)> {
+        if let Some(existing) = self.store().org_domain(org, &name).await? {
+            return Ok((existing, false));
         }
-        let d = OrgDomain::add(org_id.clone(), name, self.now(), &mut rand::rng());
+        let d = OrgDomain::add(org.clone(), name, self.now(), &mut rand::rng());
         let event = self.event(
-            org_id,
-            &admin.actor,
+            org,
+            actor,
             EventType::DomainAdded,
             None,
             domain_event(&d.domain),
@@ -65,11 +77,10 @@ impl App {
         match self.store().add_domain(&d, &[event]).await {
             Ok(()) => {
                 tracing::info!(domain = %d.domain, "domain added");
-                Ok((DomainView::of(&d), true))
+                Ok((d, true))
             }
-            // Added at the same moment by another request: that one stands.
-            Err(StoreError::Conflict) => match self.store().org_domain(org_id, &d.domain).await? {
-                Some(existing) => Ok((DomainView::of(&existing), false)),
+            Err(StoreError::Conflict) => match self.store().org_domain(org, &d.domain).await? {
+                Some(existing) => Ok((existing, false)),
                 None => Err(StoreError::Conflict.into()),
             },
             Err(e) => Err(e.into()),
@@ -162,28 +173,7 @@ impl App {
             .await?
             .ok_or(Error::NotFound)?;
         let name = DomainName::parse(domain).map_err(Error::invalid)?;
-        let d = match self.store().org_domain(&org_id, &name).await? {
-            Some(d) => d,
-            None => {
-                let d = OrgDomain::add(org_id.clone(), name, self.now(), &mut rand::rng());
-                let event = self.event(
-                    &org_id,
-                    &Actor::Operator,
-                    EventType::DomainAdded,
-                    None,
-                    domain_event(&d.domain),
-                );
-                match self.store().add_domain(&d, &[event]).await {
-                    Ok(()) => d,
-                    Err(StoreError::Conflict) => self
-                        .store()
-                        .org_domain(&org_id, &d.domain)
-                        .await?
-                        .ok_or(Error::from(StoreError::Conflict))?,
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        };
+        let (d, _) = self.added(&org_id, name, &Actor::Operator).await?;
         if !verified || d.is_verified() {
             return Ok(DomainView::of(&d));
         }

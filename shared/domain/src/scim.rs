@@ -103,8 +103,9 @@ pub struct ScimUser {
     pub user_name: String,
     /// The attributes Admit keeps, as `admit_scim_protocol::validate` returned them
     /// (`schemas`, `userName`, `name`, `displayName`, `emails`,
-    /// `externalId`); `active` comes from the membership, `groups` from the
-    /// groups, `id` and `meta` from this record.
+    /// `externalId`, and `active` when the client assigned it — served with
+    /// the membership's value); `groups` come from the groups, `id` and
+    /// `meta` from this record.
     pub attributes: serde_json::Value,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

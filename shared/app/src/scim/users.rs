@@ -24,15 +24,6 @@ fn wanted_active(attributes: &Value, default: bool) -> bool {
         .unwrap_or(default)
 }
 
-/// What is stored of validated attributes (the read-only ones are never
-/// returned by validation). `active` stays as a mark that the client
-/// assigned it: its value is always read from the membership, and a client
-/// that removes it (`remove` of `active`) leaves it unassigned, changing no
-/// membership (RFC 7644 §3.5.2.2).
-fn stored(attributes: Value) -> Value {
-    attributes
-}
-
 /// The email a user's attributes give (contract: primary, else first work,
 /// else first, else an email-shaped `userName`).
 fn email_of(attributes: &Value) -> ScimResult<Email> {
@@ -44,7 +35,10 @@ fn email_of(attributes: &Value) -> ScimResult<Email> {
 }
 
 impl App {
-    /// The resource of `u` as served.
+    /// The resource of `u` as served. The stored `active` only marks that
+    /// the client assigned it: its value is always the membership's, and a
+    /// client that removed it (`remove` of `active`) left it unassigned
+    /// without changing the membership (RFC 7644 §3.5.2.2).
     fn user_resource(&self, u: &ScimUser, m: Option<&Membership>, groups: &[ScimGroup]) -> Value {
         let mut r = u.attributes.clone();
         let base = self.scim_base_url(&u.org_id);
@@ -173,7 +167,7 @@ impl App {
             id: ScimId::generate(&mut rand::rng()),
             member_id,
             user_name,
-            attributes: stored(attributes),
+            attributes,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -252,7 +246,7 @@ impl App {
             };
             let after = ScimUser {
                 member_id,
-                ..u.updated(user_name, stored(attributes), self.now())
+                ..u.updated(user_name, attributes, self.now())
             };
             if after.user_name == u.user_name
                 && after.attributes == u.attributes
