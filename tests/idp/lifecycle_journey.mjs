@@ -7,10 +7,10 @@
 //             admin on /app (and cannot demote itself, the last owner), sets
 //             the seat limit and autoscaling (a limit below the --occupied
 //             seats, and autoscaling without a limit, are refused on the
-//             page), and the invitation lifetime and reminder days; after a
-//             reload the page shows them. The member, now an admin
-//             (--member-session), is offered only the roles an admin may
-//             give, and no seat form.
+//             page), the invitation lifetime and reminder days, and the
+//             admin group; after a reload the page shows them. The member,
+//             now an admin (--member-session), is offered only the roles an
+//             admin may give, and no seat or admin group form.
 //  delete     a new member creates an account on the accept page (--link-a),
 //             accepts a second invitation signed out, through "Sign in to
 //             accept" with the master password (--link-b), and a third signed
@@ -217,18 +217,32 @@ async function roles() {
   if ((await reminders.inputValue()) !== "1, 3") fail(`the reminder days shown: ${await reminders.inputValue()}`);
   await shot("invitation-settings");
 
-  // 5. What the page shows after a reload is what was saved.
+  // 5. The admin group: sent alone, trimmed.
+  const adminGroup = page.getByLabel("Admin group (optional)", { exact: true });
+  if ((await adminGroup.inputValue()) !== "") fail(`an admin group is shown before any: ${await adminGroup.inputValue()}`);
+  const hint = await adminGroup.evaluate((i) => document.getElementById(i.getAttribute("aria-describedby")).textContent);
+  if (!hint.includes("Never makes anyone owner.")) fail(`the admin group's hint: ${hint}`);
+  await adminGroup.fill(" Vault Admins ");
+  await page.getByRole("button", { name: "Save admin group", exact: true }).click();
+  await said("Admin group saved.", "ok");
+  if ((await adminGroup.inputValue()) !== "Vault Admins") fail(`the admin group shown: ${await adminGroup.inputValue()}`);
+  const put = sent.filter((r) => r.who === "owner" && r.method === "PUT" && r.path.endsWith("/settings")).at(-1);
+  if (put.body !== JSON.stringify({ admin_group: "Vault Admins" })) fail(`the admin group's request: ${put.body}`);
+  await shot("admin-group");
+
+  // 6. What the page shows after a reload is what was saved.
   await page.reload();
   await memberRow(a.member).waitFor({ timeout: T });
   await until("the saved settings after a reload", async () => {
-    const got = [await line.textContent(), await limit.inputValue(), await autoscale.inputValue(), await days.inputValue(), await reminders.inputValue()];
-    const want = [`Seats: ${occupied} occupied, limit 5, autoscales up to 8.`, "5", "8", "7", "1, 3"];
+    const got = [await line.textContent(), await limit.inputValue(), await autoscale.inputValue(), await days.inputValue(), await reminders.inputValue(),
+      await adminGroup.inputValue()];
+    const want = [`Seats: ${occupied} occupied, limit 5, autoscales up to 8.`, "5", "8", "7", "1, 3", "Vault Admins"];
     if (got.join("|") !== want.join("|")) return `shown: ${got.join(" | ")}`;
   });
   if ((await roleSelect(a.member).inputValue()) !== "admin") fail("after a reload, the member is not admin");
   await shot("after-reload");
 
-  // 6. The member, now an admin: only admin and user to give, none for the owner; no seat form.
+  // 7. The member, now an admin: only admin and user to give, none for the owner; no seat or admin group form.
   page = await newPage("admin", a["member-session"]);
   await page.goto(a.app);
   await memberRow(a.member).waitFor({ timeout: T });
@@ -236,6 +250,7 @@ async function roles() {
   if (await roleSelect(owner).count()) fail("an admin is offered to change an owner's role");
   if ((await memberRow(owner).locator("td.role").textContent()) !== "owner") fail("the owner's role is not shown to the admin");
   if (await page.getByRole("button", { name: "Save seats" }).count()) fail("an admin is offered the seat form");
+  if (await page.getByLabel("Admin group (optional)").count()) fail("an admin is offered the admin group form");
   await until("the admin's seats line", async () => {
     const t = await page.locator('[id^="seats-occupied-"]').textContent();
     if (t !== `Seats: ${occupied} occupied, limit 5, autoscales up to 8.`) return `it says "${t}"`;

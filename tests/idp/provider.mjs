@@ -17,6 +17,15 @@
 //                  out altogether when the config says
 //                  `"omit_email_verified": true` (as some large IdPs do)
 //   name           the part of the login before "@"
+//   groups         what the login form's optional `groups` field said
+//                  (comma-separated names), in a claim named by the config's
+//                  `"groups_claim"` (default "groups"), sent whatever the
+//                  scopes. Each login replaces the account's groups; a login
+//                  without the field, or with it empty, leaves the claim out.
+//                  The value `overage` sends Entra ID's overage reference
+//                  instead: no groups claim, but
+//                    "_claim_names": {"<claim>": "src1"},
+//                    "_claim_sources": {"src1": {"endpoint": "https://graph.microsoft.com/..."}}
 // The claims are in the ID token (for the scopes asked) and at UserInfo.
 //
 // The login and consent pages are plain HTML forms (see `interaction` below),
@@ -61,6 +70,7 @@ if (!Number.isInteger(port) || port <= 0) {
   process.exit(2);
 }
 const config = JSON.parse(args.config);
+const groupsClaim = config.groups_claim ?? 'groups';
 if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) {
   console.error('provider.mjs: --tls-cert and --tls-key go together');
   process.exit(2);
@@ -80,6 +90,32 @@ setInterval(() => {
 
 /** sub -> login name, for every login seen by this process. */
 const accounts = new Map();
+
+/** sub -> the groups its latest login posted (non-empty), or 'overage'. */
+const groupsOf = new Map();
+
+/** The form's `groups` field: names, or 'overage', or undefined for none. */
+function parseGroups(raw) {
+  const value = (raw ?? '').trim();
+  if (value === 'overage') return 'overage';
+  const names = value.split(',').map((g) => g.trim()).filter(Boolean);
+  return names.length ? names : undefined;
+}
+
+/** The groups claim (or Entra ID's overage reference) of the account `sub`. */
+function groupsClaimsFor(sub) {
+  const groups = groupsOf.get(sub);
+  if (groups === undefined) return {};
+  if (groups === 'overage') {
+    return {
+      _claim_names: { [groupsClaim]: 'src1' },
+      _claim_sources: {
+        src1: { endpoint: 'https://graph.microsoft.com/v1.0/users/x/getMemberObjects' },
+      },
+    };
+  }
+  return { [groupsClaim]: groups };
+}
 
 function subFor(login) {
   return `sub-${createHash('sha256').update(login).digest('hex').slice(0, 16)}`;
@@ -103,7 +139,7 @@ async function findAccount(ctx, id) {
   return {
     accountId: id,
     async claims() {
-      return { sub: id, ...claimsFor(login) };
+      return { sub: id, ...claimsFor(login), ...groupsClaimsFor(id) };
     },
   };
 }
@@ -137,7 +173,11 @@ const provider = new Provider(issuer, {
   findAccount,
   jwks: { keys: [signingKey] },
   claims: {
-    openid: ['sub'],
+    // The groups claim comes with `openid`, so that it is sent whatever the
+    // relying party asks for (as IdPs configured to send groups do).
+    // oidc-provider keeps an `_claim_names` reference only for the claims
+    // sent, so the overage reference goes with it.
+    openid: ['sub', groupsClaim],
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
@@ -198,6 +238,7 @@ function loginPage(uid, params) {
   <input type="hidden" name="prompt" value="login"/>
   <input required type="text" name="login" placeholder="Enter any login"${hint}/>
   <input required type="password" name="password" placeholder="and any password"/>
+  <input type="text" name="groups" placeholder="groups, comma-separated (optional)"/>
   <button type="submit">Sign-in</button>
 </form>
 <p><a href="/interaction/${escapeHtml(uid)}/abort">Cancel</a></p>`);
@@ -265,6 +306,9 @@ async function interaction(req, res, uid, action) {
     if (!login) return send(res, 200, loginPage(uid, params));
     const sub = subFor(login);
     accounts.set(sub, login);
+    const groups = parseGroups(form.get('groups'));
+    if (groups === undefined) groupsOf.delete(sub);
+    else groupsOf.set(sub, groups);
     return provider.interactionFinished(req, res, {
       login: { accountId: sub },
     }, { mergeWithLastSubmission: false });

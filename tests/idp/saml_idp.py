@@ -23,7 +23,7 @@ Endpoints
                         URL of its metadata on 127.0.0.1 or localhost: fetched
                         once, checked against the SAML 2.0 metadata schema,
                         loaded into pysaml2. Answers a login page (form POST
-                        /login with a hidden `key`, `email`, "Sign in").
+                        /login with a hidden `key`, `email`, `groups`, "Sign in").
   POST /login           key, email and the options below: a Response to the
                         stored request (each request can be answered any number
                         of times, for replay tests).
@@ -40,6 +40,11 @@ Options (form fields)
   email_attribute  Name of the attribute carrying the email (default "email");
                    "none" for no email attribute. An attribute `name` (the part
                    of the email before "@") is always sent.
+  groups           comma-separated group names: one attribute (named by
+                   groups_attribute) with one AttributeValue per name. Absent
+                   or empty: no groups attribute at all.
+  groups_attribute Name of that attribute (default "groups"), e.g. Entra ID's
+                   http://schemas.microsoft.com/ws/2008/06/identity/claims/groups
   attack, victim   a hostile variant (400 for an unknown one):
     xsw1..xsw8       SAML Raider's signature-wrapping layouts (xsw1/2 sign the
                      Response, xsw3..8 the Assertion); needs victim
@@ -371,6 +376,8 @@ class Options:
         self.email_attribute = form.get("email_attribute") or "email"
         if self.email_attribute == "none":
             self.email_attribute = None
+        self.groups_attribute = form.get("groups_attribute") or "groups"
+        self.groups = [g.strip() for g in (form.get("groups") or "").split(",") if g.strip()]
         self.victim = (form.get("victim") or "").strip() or None
         if self.attack in NEED_VICTIM and not self.victim:
             raise Refused(f"attack {self.attack} needs victim (an email)")
@@ -395,12 +402,13 @@ def name_id_for(email, name_id_format):
     return saml.NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email)
 
 
-def attribute(name, value):
+def attribute(name, *values):
+    """An attribute with one AttributeValue per value."""
     name_format = saml.NAME_FORMAT_URI if ":" in name else saml.NAME_FORMAT_BASIC
     return saml.Attribute(
         name=name,
         name_format=name_format,
-        attribute_value=[saml.AttributeValue(text=value)],
+        attribute_value=[saml.AttributeValue(text=value) for value in values],
     )
 
 
@@ -420,6 +428,8 @@ def build(idp, o, sp, acs, in_response_to):
     if o.email_attribute:
         identity_attributes.append(attribute(o.email_attribute, email))
     identity_attributes.append(attribute("name", email.split("@", 1)[0]))
+    if o.groups:
+        identity_attributes.append(attribute(o.groups_attribute, *o.groups))
     if o.attack == "oversized":
         identity_attributes.append(attribute("padding", "x" * (600 * 1024)))
 
@@ -853,6 +863,7 @@ LOGIN_PAGE = """<!doctype html>
 <form method="post" action="/login">
 <input type="hidden" name="key" value="{key}">
 <label>Email <input type="text" name="email" autofocus></label>
+<label>Groups <input type="text" name="groups" placeholder="comma-separated, optional"></label>
 <button type="submit">Sign in</button>
 </form>
 </body></html>

@@ -3,7 +3,8 @@
 // organization to SAML on the /app page by pasting the IdP's metadata, then
 // an invited member opens the invitation link, signs in at the SAML IdP
 // (tests/idp/saml_idp.py), whose form posts back to Admit, and sets a master
-// password.
+// password. The owner also sets the groups and email attributes, and the
+// form shows them again after a reload.
 //
 //   node saml_journey.mjs --app <base>/app --session <owner session token>
 //        --metadata <IdP metadata XML file> --link <invitation link>
@@ -39,10 +40,27 @@ try {
   await protocol.waitFor({ timeout: 20000 });
   await protocol.selectOption("saml");
   await page.locator('textarea[id^="idp-metadata-"]').first().fill(readFileSync(a.metadata, "utf8"));
+  // The attributes naming the member's groups and email (`email` is the test IdP's).
+  const groupsUri = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups";
+  await page.getByLabel("Groups attribute (optional)", { exact: true }).fill(groupsUri);
+  await page.getByLabel("Email attribute (optional)", { exact: true }).fill("email");
   await page.locator('input[id^="enabled-"]').first().check();
   await page.click("text=Save single sign-on");
   await page.waitForSelector("text=Single sign-on saved.", { timeout: 20000 });
   await shot("1-saml-configured");
+  // Reloaded, the form shows what was saved: the attributes round-trip.
+  await page.reload();
+  await page.locator('select[id^="protocol-"]:not([disabled])').first().waitFor({ timeout: 20000 });
+  const saved = {
+    protocol: await protocol.inputValue(),
+    groups: await page.locator('input[id^="groups-attribute-"]').first().inputValue(),
+    email: await page.locator('input[id^="email-attribute-"]').first().inputValue(),
+    name: await page.locator('input[id^="name-attribute-"]').first().inputValue(),
+  };
+  const expected = { protocol: "saml", groups: groupsUri, email: "email", name: "" };
+  if (JSON.stringify(saved) !== JSON.stringify(expected)) {
+    throw new Error(`after a reload the form shows ${JSON.stringify(saved)}, not ${JSON.stringify(expected)}`);
+  }
   await owner.close();
 
   // The member, in a browser of their own.

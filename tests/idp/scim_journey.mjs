@@ -1,13 +1,15 @@
 // SCIM provisioning in a real browser (Debian's chromium, driven by
 // playwright-core): an owner, already signed in, opens /app's "SCIM
-// provisioning" section and issues a token (through the confirmation step
-// when one may exist); the token and the base URL are read from the page's
-// read-only fields, and this script then uses them as an identity provider
-// would (`application/scim+json`, the bearer token): it creates the member's
-// user, then a group "Engineering" holding it. Reloaded, the page lists the
-// member with "Engineering" in its Groups column and no longer shows the
-// token. "Turn SCIM off", confirmed, deletes the token: the identity provider
-// is then refused (401, a SCIM error body).
+// provisioning" section, which says "No SCIM activity yet.", and issues a
+// token (through the confirmation step when one may exist); the token and the
+// base URL are read from the page's read-only fields, and this script then
+// uses them as an identity provider would (`application/scim+json`, the
+// bearer token): it creates the member's user, then a group "Engineering"
+// holding it. Reloaded, the page lists the member with "Engineering" in its
+// Groups column, says "Last SCIM activity: <time> (group created, Engineering).", and no
+// longer shows the token. "Turn SCIM off", confirmed, deletes the token (the
+// last activity stays the group's: token events are not SCIM's changes): the
+// identity provider is then refused (401, a SCIM error body).
 //
 //   node scim_journey.mjs --app <base>/app --session=<owner session token> --member <email to provision>
 //        [--shots <dir>]
@@ -52,6 +54,18 @@ const said = (r) => `${r.status} ${r.type}: ${JSON.stringify(r.body)}`;
 
 const section = () => page.locator("div.scim");
 const state = () => section().locator('p[id^="scim-state-"]');
+const activity = () => section().locator('p[id^="scim-activity-"]');
+// After a token change the panel reads GET /orgs/{org}/scim again, the activity line busy meanwhile.
+const activityRead = () => section().locator('p[id^="scim-activity-"]:not([aria-busy])').waitFor({ state: "attached", timeout: 20000 });
+// The activity line says the group was created, at a time near now.
+async function groupCreatedShown(when) {
+  const text = (await activity().textContent()).trim();
+  if (!/^Last SCIM activity: \d{4}-\d\d-\d\d \d\d:\d\d UTC \(group created, Engineering\)\.$/.test(text)) {
+    throw new Error(`${when}, the SCIM activity line says ${JSON.stringify(text)}`);
+  }
+  const at = Date.parse(await activity().locator("time").getAttribute("datetime"));
+  if (!(Math.abs(Date.now() - at) < 10 * 60 * 1000)) throw new Error(`${when}, the last SCIM activity is dated ${new Date(at).toISOString()}`);
+}
 const members = () => page.locator("table").filter({ has: page.locator("thead th", { hasText: /^Groups$/ }) });
 const memberRow = (email) => members().locator("tbody tr").filter({ has: page.locator("td:first-child", { hasText: email }) });
 
@@ -65,6 +79,9 @@ try {
   await section().getByRole("heading", { name: "SCIM provisioning" }).waitFor({ timeout: 20000 });
   await page.waitForFunction(() => !/Loading/.test(document.querySelector('p[id^="scim-state-"]')?.textContent || "Loading"),
     null, { timeout: 20000 });
+  if (!(await activity().isVisible()) || (await activity().textContent()).trim() !== "No SCIM activity yet.") {
+    throw new Error(`before any provisioning, the SCIM activity line says ${JSON.stringify(await activity().textContent())}`);
+  }
   await shot("1-scim-section");
 
   // 1. A token, after its confirmation when the page cannot tell that none exists.
@@ -100,6 +117,11 @@ try {
   } else if (!/selected/.test(copied)) {
     throw new Error(`after Copy, the page says: ${copied}`);
   }
+  // Read again after the token was issued: a token's issue is no SCIM activity.
+  await activityRead();
+  if ((await activity().textContent()).trim() !== "No SCIM activity yet.") {
+    throw new Error(`after a token was issued, the SCIM activity line says ${JSON.stringify(await activity().textContent())}`);
+  }
   await shot("3-token-issued");
 
   // 2. The identity provider provisions the member, then a group holding it.
@@ -126,6 +148,8 @@ try {
     null, { timeout: 20000 }).catch(async () => { throw new Error(`after a reload, the state says: ${await state().textContent()}`); });
   if ((await page.content()).includes(token)) throw new Error("the token is still shown after a reload");
   if (await tokenField.count()) throw new Error("a SCIM token field is still shown after a reload");
+  // The state and the activity come from the same read.
+  await groupCreatedShown("after a reload");
   await shot("4-member-in-engineering");
 
   // 4. SCIM off, after its confirmation: the old token is refused.
@@ -134,6 +158,9 @@ try {
   await page.waitForFunction(() => /SCIM is off/.test(document.querySelector('p[id^="scim-state-"]')?.textContent || ""),
     null, { timeout: 20000 });
   await page.waitForSelector("#status:has-text('SCIM is off')", { timeout: 20000 });
+  // Read again after the token was deleted: a token's deletion is no SCIM activity.
+  await activityRead();
+  await groupCreatedShown("after SCIM was turned off");
   await shot("5-scim-off");
   const refused = await scim(base, token, "GET", "/Users");
   if (refused.status !== 401 || !refused.type.startsWith(MEDIA_TYPE) || !refused.body?.schemas?.includes(ERROR_URN)

@@ -9,6 +9,14 @@
 //! part before `@`). Those claims are in the ID token and at UserInfo. A
 //! provider from [`OidcProvider::start_omitting_email_verified`] never sends
 //! `email_verified`.
+//!
+//! Groups: [`Browser::sign_in_with_groups`] posts comma-separated names at
+//! the login; the provider sends them for that account, until its next
+//! login, in a `groups` claim (or the one [`ProviderOptions::groups_claim`]
+//! names), in the ID token and at UserInfo whatever the scopes.
+//! [`Browser::sign_in`] posts none: the claim is left out. The value
+//! `overage` sends Entra ID's overage reference (`_claim_names` naming the
+//! claim, `_claim_sources`) instead of the claim.
 
 use reqwest::header::LOCATION;
 use reqwest::{StatusCode, Url};
@@ -50,6 +58,9 @@ pub struct ProviderOptions {
     /// false (oidc-provider's default for confidential clients) PKCE is
     /// optional, but still checked whenever a `code_challenge` was sent.
     pub pkce_required: bool,
+    /// The name of the claim carrying the groups posted at login
+    /// ([`Browser::sign_in_with_groups`]); `None`: `groups`.
+    pub groups_claim: Option<String>,
 }
 
 /// The `sub` the provider gives the account signed in as `login`.
@@ -265,7 +276,7 @@ impl OidcProvider {
 
 /// The provider's `--config`.
 fn provider_config(clients: &[OidcClient], options: &ProviderOptions) -> serde_json::Value {
-    serde_json::json!({
+    let mut config = serde_json::json!({
         "clients": clients
             .iter()
             .map(|c| serde_json::json!({
@@ -276,7 +287,11 @@ fn provider_config(clients: &[OidcClient], options: &ProviderOptions) -> serde_j
             }))
             .collect::<Vec<_>>(),
         "pkce_required": options.pkce_required,
-    })
+    });
+    if let Some(claim) = &options.groups_claim {
+        config["groups_claim"] = claim.as_str().into();
+    }
+    config
 }
 
 /// One HTTP response as the [`Browser`] saw it.
@@ -390,19 +405,57 @@ impl Browser {
     /// it: the returned page's `location` is that URL. Otherwise returns the
     /// first response that is neither a redirect nor an interaction page.
     pub async fn sign_in(&self, start_url: &str, login: &str, stop_at_prefix: &str) -> Page {
+        self.sign_in_posting(start_url, login, None, stop_at_prefix)
+            .await
+    }
+
+    /// [`Browser::sign_in`], with `groups` (comma-separated names, or
+    /// `overage`) in the login form: the provider sends them in the
+    /// account's `groups` claim from now on (module documentation). Panics
+    /// when no login form was submitted (a browser already signed in at the
+    /// provider skips it), as the groups would silently not be posted.
+    pub async fn sign_in_with_groups(
+        &self,
+        start_url: &str,
+        login: &str,
+        groups: &str,
+        stop_at_prefix: &str,
+    ) -> Page {
+        self.sign_in_posting(start_url, login, Some(groups), stop_at_prefix)
+            .await
+    }
+
+    /// The sign-in, posting `groups` in the login form's `groups` input when
+    /// given (else the input's own value, empty: no groups).
+    async fn sign_in_posting(
+        &self,
+        start_url: &str,
+        login: &str,
+        groups: Option<&str>,
+        stop_at_prefix: &str,
+    ) -> Page {
+        let mut groups_posted = false;
+        let posted = |groups_posted: bool, page: Page| {
+            assert!(
+                groups.is_none() || groups_posted,
+                "sign-in as {login} with groups {groups:?} submitted no login form with a \
+                 `groups` input (was the browser already signed in at the provider?)"
+            );
+            page
+        };
         let mut trace = Vec::new();
         let mut page = self.get(start_url).await;
         for _ in 0..MAX_HOPS {
             trace.push(format!("{} {}", page.status.as_u16(), page.url));
             if let Some(location) = page.location.clone().filter(|_| page.is_redirect()) {
                 if location.starts_with(stop_at_prefix) {
-                    return page;
+                    return posted(groups_posted, page);
                 }
                 page = self.get(&location).await;
                 continue;
             }
             let Some(form) = interaction_form(&page) else {
-                return page;
+                return posted(groups_posted, page);
             };
             let action = resolve(&page.url, &form.action);
             let fields: Vec<(String, String)> = form
@@ -410,9 +463,13 @@ impl Browser {
                 .iter()
                 .filter(|i| !i.name.is_empty())
                 .map(|i| {
-                    let value = match (i.kind.as_str(), i.name.as_str()) {
-                        ("password", _) => "any password".to_owned(),
-                        (_, "login") => login.to_owned(),
+                    let value = match (i.kind.as_str(), i.name.as_str(), groups) {
+                        ("password", _, _) => "any password".to_owned(),
+                        (_, "login", _) => login.to_owned(),
+                        (_, "groups", Some(groups)) => {
+                            groups_posted = true;
+                            groups.to_owned()
+                        }
                         _ => i.value.clone(),
                     };
                     (i.name.clone(), value)

@@ -148,7 +148,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         "   enter issuer {issuer}, client ID {}, secret {},",
         IDP_CLIENT.0, IDP_CLIENT.1
     );
-    println!("   members decrypt with \"Master password\", tick Enabled, Save.");
+    println!(
+        "   members decrypt with \"Master password\", tick Enabled, Save. (With \"groups\" as"
+    );
+    println!(
+        "   Groups claim, the identity provider's sign-in page also takes the member's groups.)"
+    );
     println!(
         "4. Invite new.member@acme.test and {} (an account that already exists;",
         PAT.0

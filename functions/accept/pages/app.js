@@ -1,8 +1,8 @@
 // The console: sign in, see your organizations; owners and admins invite,
-// reinvite and confirm members, change their roles, set the seats and the
-// invitation settings, read the organization's events, verify its domains
-// by DNS and connect its identity provider's SCIM provisioning; every member
-// may link single sign-on and delete the account.
+// reinvite and confirm members, change their roles, set the seats, the
+// invitation settings and (owners) the admin group, read the organization's
+// events, verify its domains by DNS and connect its identity provider's SCIM
+// provisioning; every member may link single sign-on and delete the account.
 "use strict";
 (async () => {
   const { api, el, say, masterKeys, masterPasswordHash, unlockKeys, unsealWith, sealFor, fingerprint,
@@ -12,7 +12,7 @@
   // The audit log's event types (openapi.yaml EventType) and what `via` means.
   const EVENT_TYPES = ["org.created", "member.invited", "member.reinvited", "member.reminded", "member.accepted",
     "member.confirmed", "member.revoked", "member.restored", "member.removed", "member.role_changed",
-    "sso.signed_in", "sso.linked", "sso.jit_created", "sso.refused", "auth.login_failed",
+    "member.groups_changed", "sso.signed_in", "sso.linked", "sso.jit_created", "sso.refused", "auth.login_failed",
     "sso.settings_changed", "policies.changed", "org.seats_changed", "org.settings_changed", "domain.added", "domain.verified", "domain.removed",
     "scim.token_issued", "scim.token_deleted", "scim.user_created", "scim.user_updated", "scim.user_deleted",
     "scim.group_created", "scim.group_updated", "scim.group_deleted"];
@@ -318,6 +318,33 @@
     return form;
   }
 
+  // The admin group (owners only): its members are admins. Roles follow it
+  // at once; `saved` runs after a change (the members and events show it).
+  function adminGroupSettings(org, view, saved) {
+    const id = `admin-group-${org}`;
+    const group = el("input", { id, type: "text", autocomplete: "off", autocapitalize: "none", spellcheck: "false",
+      "aria-describedby": `admin-group-hint-${org}` });
+    const save = el("button", { type: "submit" }, "Save admin group");
+    const form = el("form", { "aria-label": "Admin group" }, el("h3", {}, "Admin group"),
+      el("label", { for: id }, "Admin group (optional)"), group,
+      el("p", { id: `admin-group-hint-${org}`, class: "muted hint" },
+        "Members of this group — pushed by SCIM, or sent by your IdP at sign-in — are admins. " +
+        "Leaving the group takes back an admin role it gave; a role set by hand stays. Never makes anyone owner."),
+      save);
+    view.on((v) => { group.value = v.admin_group || ""; });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      save.disabled = true;
+      const res = await api("PUT", `/orgs/${org}/settings`, { admin_group: group.value.trim() || null });
+      save.disabled = false;
+      if (!res.ok) return say((res.data && res.data.message) || "Could not save the admin group.", "error");
+      view.set(res.data);
+      say(res.data.admin_group ? "Admin group saved." : "Admin group cleared.", "ok");
+      saved();
+    });
+    return form;
+  }
+
   // Your account: deleting it, after typing its email (and its master
   // password, when it has one, hashed here as signing in does).
   function accountPanel() {
@@ -398,8 +425,11 @@
     const members = memberTable(org, { changed, events: (m) => events.ofMember(m), me: membership });
     const domains = domainsPanel(org, () => events.load());
     const scim = scimPanel(org, () => events.load());
-    section.append(invite, el("h3", {}, "Members"), members.node, seatsPanel(org, view, membership.role === "owner"),
-      invitationSettings(org, view), events.node, ssoSettings(org, () => view.load()), linkSsoButton(view), domains.node,
+    const isOwner = membership.role === "owner";
+    // Roles the admin group moved show in the listing and the events.
+    const adminGroup = isOwner ? [adminGroupSettings(org, view, () => { members.load(); events.load(); })] : [];
+    section.append(invite, el("h3", {}, "Members"), members.node, seatsPanel(org, view, isOwner),
+      invitationSettings(org, view), ...adminGroup, events.node, ssoSettings(org, () => view.load()), linkSsoButton(view), domains.node,
       scim.node);
     members.load();
     events.load();
@@ -561,11 +591,12 @@
   // and removes members, and keeps their groups. Issuing a token shows it once,
   // with the base URL to paste in the identity provider; a new token replaces
   // the old one at once; turning SCIM off deletes it. Whether one exists (and
-  // since when) is the organization's `scim_token_issued_at`. `changed` runs
-  // after each change (the events list shows it).
+  // since when) and the newest change SCIM made are GET /orgs/{org}/scim.
+  // `changed` runs after each change (the events list shows it).
   function scimPanel(org, changed) {
     const id = (name) => `scim-${name}-${org}`;
     const state = el("p", { id: id("state") }, "Loading…");
+    const activity = el("p", { id: id("activity"), hidden: true });
     const issue = el("button", { type: "button" }, "Issue a SCIM token");
     const off = el("button", { type: "button", class: "secondary" }, "Turn SCIM off");
     const review = el("div", { class: "review", role: "region", "aria-label": "Confirm a SCIM change", hidden: true });
@@ -574,31 +605,43 @@
       el("p", { class: "muted" }, "Let your identity provider (Microsoft Entra ID, Okta, …) invite, deactivate and remove members " +
         "and keep their groups, over SCIM 2.0: issue a token here and paste it, with the base URL, in its provisioning settings. " +
         "SCIM acts as an administrator: it never changes an owner's membership."),
-      state, el("p", {}, issue, " ", off), review, issued);
+      state, activity, el("p", {}, issue, " ", off), review, issued);
     const message = (res, otherwise) => (res.data && res.data.message) || otherwise;
     // true: a token exists; false: none does; null: unknown (one may exist).
     let on = null;
     let generation = 0;
 
-    function showState(issuedAt) {
-      if (issuedAt) {
-        on = true;
-        state.replaceChildren("SCIM is on: the current token was issued ", utcTime(issuedAt), ".");
-      } else {
-        on = false;
-        state.replaceChildren("SCIM is off: no token exists.");
-      }
+    function showState(enabled, issuedAt) {
+      on = !!enabled;
+      if (enabled && issuedAt) state.replaceChildren("SCIM is on: the current token was issued ", utcTime(issuedAt), ".");
+      else if (enabled) state.replaceChildren("SCIM is on.");
+      else state.replaceChildren("SCIM is off: no token exists.");
     }
 
-    async function load() {
+    // The newest user or group SCIM created, updated or deleted (never a token's issue or deletion).
+    function showActivity(last) {
+      activity.hidden = false;
+      if (!last) return activity.replaceChildren("No SCIM activity yet.");
+      const what = [last.type.replace(/^scim\./, "").replace(/_/g, " "), last.email, last.group].filter(Boolean); // "user created", …
+      activity.replaceChildren("Last SCIM activity: ", utcTime(last.at), ` (${what.join(", ")}).`);
+    }
+
+    // `afterChange`: a token was just issued or deleted here, and the state
+    // line says so already: only the activity is read again (busy meanwhile).
+    async function load(afterChange = false) {
       const mine = ++generation;
-      const res = await api("GET", `/orgs/${org}`);
+      activity.setAttribute("aria-busy", "true");
+      const res = await api("GET", `/orgs/${org}/scim`);
       if (mine !== generation) return; // a change made here since says more
-      if (!res.ok) {
+      activity.removeAttribute("aria-busy");
+      if (!res.ok || !res.data) {
+        if (afterChange) return;
         on = null;
+        activity.hidden = true;
         return state.replaceChildren("Whether SCIM is on could not be read.");
       }
-      showState(res.data.scim_token_issued_at);
+      if (!afterChange) showState(res.data.enabled, res.data.token_issued_at);
+      showActivity(res.data.last_activity);
     }
 
     // A read-only field with its label and a Copy button, as the domains' records.
@@ -636,7 +679,7 @@
         issue.focus();
         return say(message(res, "Could not issue a SCIM token."), "error");
       }
-      generation++; // what was read before is out of date
+      load(true); // what was read before is out of date
       on = true;
       state.replaceChildren("SCIM is on: the current token was issued just now, by you.");
       const url = field("url", "SCIM base URL", res.data.base_url);
@@ -660,7 +703,7 @@
         off.focus();
         return say(message(res, "Could not turn SCIM off."), "error");
       }
-      generation++;
+      load(true);
       on = false;
       issued.hidden = true;
       issued.replaceChildren();
@@ -772,14 +815,18 @@
     }
     function details(d) {
       const out = [];
-      if (d.old_role && d.role) out.push(`role ${d.old_role} → ${d.role}`);
-      else if (d.role) out.push(`role ${d.role}`);
+      // A role the admin group gave or took back names the group: "role user → admin (group admins)".
+      const byGroup = d.via === "group" && d.role && d.group ? ` (group ${d.group})` : "";
+      if (d.old_role && d.role) out.push(`role ${d.old_role} → ${d.role}${byGroup}`);
+      else if (d.role) out.push(`role ${d.role}${byGroup}`);
       if (d.code) out.push(`refused: ${d.code}`);
       if (d.changed && d.changed.length) out.push(`changed ${d.changed.join(", ")}`);
       if (d.protocol) out.push(d.protocol === "saml" ? "SAML" : "OpenID Connect");
       if (d.domain) out.push(`domain ${d.domain}`);
-      if (d.group) out.push(`group ${d.group}`);
-      if (d.via) out.push(`via ${VIA[d.via] || d.via}`);
+      if (d.group && !byGroup) out.push(`group ${d.group}`);
+      const groups = [...(d.groups_added || []).map((g) => `+${g}`), ...(d.groups_removed || []).map((g) => `−${g}`)];
+      if (groups.length) out.push(`groups ${groups.join(", ")}`);
+      if (d.via && !byGroup) out.push(`via ${VIA[d.via] || d.via}`);
       if (d.key_handed_over) out.push("key handed over");
       return out.join("; ");
     }
@@ -820,9 +867,35 @@
     const [entityL, entity] = f("idp-entity", "IdP entity ID");
     const [ssoUrlL, ssoUrl] = f("idp-sso", "IdP SSO URL (HTTP-Redirect)", { type: "url" });
     const [certL, cert] = f("idp-cert", "IdP signing certificate (PEM)", { rows: 3 }, "textarea");
+    // A claim or attribute name, with its hint.
+    const nameField = (id, label, ...hint) => [
+      ...f(id, label, { type: "text", autocomplete: "off", autocapitalize: "none", spellcheck: "false", "aria-describedby": `${id}-hint-${org}` }),
+      el("p", { id: `${id}-hint-${org}`, class: "muted hint" }, ...hint)];
+    // The SAML attributes carrying the member's email and name (empty: the defaults).
+    const [emailAttrL, emailAttr, emailAttrHint] = nameField("email-attribute", "Email attribute (optional)",
+      "Default: ", el("code", {}, "email"), ", ", el("code", {}, "mail"), ", ", el("code", {}, "emailaddress"),
+      ", the emailaddress claim URI or the mail OID, else an email-format NameID.");
+    const [nameAttrL, nameAttr, nameAttrHint] = nameField("name-attribute", "Name attribute (optional)",
+      "Default: ", el("code", {}, "name"), ", ", el("code", {}, "displayName"),
+      ", the name claim URI, the displayName OID or ", el("code", {}, "cn"), ".");
+    // Groups read at sign-in: the claim (OpenID Connect) or the attribute (SAML) naming them.
+    const replaces = "At each sign-in the member's groups from the IdP replace those it sent before; groups pushed by SCIM stay SCIM's. " +
+      "Empty: groups are not read at sign-in.";
+    const groupsField = (id, label, ...hint) => nameField(id, label, ...hint, " ", replaces);
+    const [groupsClaimL, groupsClaim, groupsClaimHint] = groupsField("groups-claim", "Groups claim (optional)",
+      "e.g. ", el("code", {}, "groups"), ".");
+    const [groupsAttrL, groupsAttr, groupsAttrHint] = groupsField("groups-attribute", "Groups attribute (optional)",
+      "Entra ID: ", el("code", {}, "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"),
+      " (it sends group IDs unless set to send names); Okta, Google Workspace: the name you give groups in the app's settings.");
     const unsolicited = el("input", { id: `unsolicited-${org}`, type: "checkbox" });
-    const oidcPart = el("div", {}, issuerL, issuer, clientL, client, secretL, secret);
+    // Scopes beyond `openid` (some IdPs send groups only for a `groups` scope); empty: email and profile.
+    const [scopesL, scopes, scopesHint] = nameField("scopes", "Scopes (optional)",
+      "Space-separated; ", el("code", {}, "openid"), " is always asked for. Empty: ", el("code", {}, "email profile"),
+      ". Some IdPs (Okta's authorization servers) send groups only for a ", el("code", {}, "groups"), " scope.");
+    const oidcPart = el("div", {}, issuerL, issuer, clientL, client, secretL, secret, scopesL, scopes, scopesHint,
+      groupsClaimL, groupsClaim, groupsClaimHint);
     const samlPart = el("div", {}, metaL, meta, entityL, entity, ssoUrlL, ssoUrl, certL, cert,
+      emailAttrL, emailAttr, emailAttrHint, nameAttrL, nameAttr, nameAttrHint, groupsAttrL, groupsAttr, groupsAttrHint,
       el("p", {}, unsolicited, " ", el("label", { for: `unsolicited-${org}`, class: "inline" }, "Accept IdP-initiated sign-ins")));
     const show = () => { oidcPart.hidden = protocol.value !== "oidc"; samlPart.hidden = protocol.value !== "saml"; };
     protocol.addEventListener("change", show);
@@ -838,12 +911,18 @@
       el("label", { for: `option-${org}` }, "Members decrypt with"), option, kcL, kc,
       el("p", {}, enabled, " ", el("label", { for: `enabled-${org}`, class: "inline" }, "Enabled")),
       el("button", { type: "submit" }, "Save single sign-on"));
+    // The settings as stored: what the form does not show (the OIDC signing algorithm) is sent back as it was.
+    let stored = null;
     const fill = (v) => {
+      stored = v;
       about.textContent = `SSO identifier: ${v.sso_identifier}. OpenID Connect redirect URI: ${v.redirect_uri}. ` +
         `SAML entity ID (and metadata URL): ${v.sp_entity_id}; assertion consumer service: ${v.acs_url}.`;
       protocol.value = v.protocol || "oidc";
       issuer.value = v.issuer || ""; client.value = v.client_id || ""; kc.value = v.key_connector_url || "";
       entity.value = v.idp_entity_id || ""; ssoUrl.value = v.idp_sso_url || ""; cert.value = v.idp_certificate_pem || "";
+      emailAttr.value = v.email_attribute || ""; nameAttr.value = v.name_attribute || "";
+      groupsClaim.value = v.groups_claim || ""; groupsAttr.value = v.groups_attribute || "";
+      scopes.value = (v.scopes || []).filter((s) => s !== "openid").join(" ");
       unsolicited.checked = !!v.allow_idp_initiated;
       option.value = v.member_decryption; enabled.checked = v.enabled;
       show();
@@ -861,12 +940,19 @@
       if (protocol.value === "oidc") {
         Object.assign(body, { issuer: issuer.value, client_id: client.value });
         if (secret.value) body.client_secret = secret.value;
+        if (groupsClaim.value) body.groups_claim = groupsClaim.value;
+        const asked = scopes.value.split(/\s+/).filter(Boolean);
+        if (asked.length) body.scopes = asked;
+        if (stored && stored.signing_algorithm) body.signing_algorithm = stored.signing_algorithm;
       } else {
         body.allow_idp_initiated = unsolicited.checked;
         if (meta.value.trim()) body.idp_metadata_xml = meta.value;
         if (entity.value) body.idp_entity_id = entity.value;
         if (ssoUrl.value) body.idp_sso_url = ssoUrl.value;
         if (cert.value) body.idp_certificate_pem = cert.value;
+        if (emailAttr.value) body.email_attribute = emailAttr.value;
+        if (nameAttr.value) body.name_attribute = nameAttr.value;
+        if (groupsAttr.value) body.groups_attribute = groupsAttr.value;
       }
       if (kc.value) body.key_connector_url = kc.value;
       const res = await api("PUT", `/orgs/${org}/sso`, body);

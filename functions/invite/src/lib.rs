@@ -50,6 +50,7 @@ fn mounted() -> Routes<App> {
         .get("/orgs/{org}/domains", list_domains)
         .post("/orgs/{org}/domains/{domain}/verify", verify_domain)
         .delete("/orgs/{org}/domains/{domain}", remove_domain)
+        .get("/orgs/{org}/scim", scim_status)
         .post("/orgs/{org}/scim/token", issue_scim_token)
         .delete("/orgs/{org}/scim/token", delete_scim_token)
 }
@@ -278,6 +279,15 @@ async fn remove_domain(
 ) -> Result {
     app.remove_domain(&who, &org, &domain).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /orgs/{org}/scim`: whether SCIM is on, its base URL, and its newest change.
+async fn scim_status(
+    ClientApp(app): ClientApp,
+    Session(who): Session,
+    Path(org): Path<String>,
+) -> Result {
+    Ok(axum::Json(app.scim_status(&who, &org).await?).into_response())
 }
 
 /// `POST /orgs/{org}/scim/token`: 201 `{token, base_url}`, the token shown once.

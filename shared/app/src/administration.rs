@@ -166,13 +166,27 @@ impl App {
     }
 
     /// `PUT /orgs/{org}/settings`: the invitation lifetime and the days
-    /// after sending at which reminders go, which fall before expiry.
+    /// after sending at which reminders go, which fall before expiry; and
+    /// (owners only) the admin group, which the members' roles then follow
+    /// at once ([`crate::admin_group`]).
     pub async fn set_org_settings(
         &self,
         who: &Principal,
         org: &str,
         req: PutOrgSettings,
     ) -> Result<OrganizationView> {
+        let admin_group = match &req.admin_group {
+            Some(raw) => {
+                if self.administrator(who, org).await?.role != Role::Owner {
+                    return Err(Error::Forbidden);
+                }
+                Some(
+                    admit_domain::sso_config::attribute_name("admin_group", raw.as_deref())
+                        .map_err(Error::invalid)?,
+                )
+            }
+            None => None,
+        };
         if req
             .invitation_days
             .is_some_and(|d| !(1..=MAX_INVITATION_DAYS).contains(&d))
@@ -203,10 +217,19 @@ impl App {
                     }
                     o.invitation_lifetime_days = days;
                     o.reminder_days = reminders;
+                    if let Some(group) = &admin_group {
+                        o.admin_group.clone_from(group);
+                    }
                     Ok(())
                 },
             )
             .await?;
+        if admin_group.is_some() {
+            // Also when unchanged: a retried request finishes what a failed one began.
+            let actor = self.administrator(who, org).await?.actor;
+            let moved = self.follow_admin_group_everywhere(&edited, &actor).await?;
+            tracing::info!(moved, "roles follow the admin group");
+        }
         Ok(self.organization_view(edited))
     }
 

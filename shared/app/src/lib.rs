@@ -5,6 +5,7 @@
 //! [`App`] and call its methods; they never touch the store or mailer directly.
 
 mod access;
+mod admin_group;
 mod administration;
 mod clock;
 mod dns_port;
@@ -38,7 +39,7 @@ pub use events::{EVENTS_PAGE_SIZE, EventFilter};
 pub use idp_metadata::IdpMetadata;
 pub use owed_mail::RunSummary;
 pub use rate_limits::RateLimitConfig;
-pub use scim::{ScimCaller, ScimFailure, ScimResult, ScimTokenIssued};
+pub use scim::{ScimActivity, ScimCaller, ScimFailure, ScimResult, ScimStatus, ScimTokenIssued};
 pub use secrets_port::{
     DataKey, LocalKey, SecretBox, SecretError, context as secret_context, seal_with,
 };

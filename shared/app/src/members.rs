@@ -38,6 +38,7 @@ impl App {
             reminder_days: o.reminder_days,
             created_at: o.created_at,
             scim_token_issued_at: o.scim_token.as_ref().map(|t| t.issued_at),
+            admin_group: o.admin_group,
         }
     }
 
@@ -67,7 +68,10 @@ impl App {
                 .items
                 .iter()
                 .map(|m| MemberView {
-                    groups: groups.remove(&m.member_id).unwrap_or_default(),
+                    groups: crate::scim::all_groups(
+                        groups.remove(&m.member_id).unwrap_or_default(),
+                        &m.idp_groups,
+                    ),
                     ..MemberView::of(m, now)
                 })
                 .collect(),

@@ -110,6 +110,12 @@ impl App {
             let Some(org) = self.store().organization(&m.org_id).await? else {
                 continue;
             };
+            let scim_groups = self
+                .group_names_by_member(&org.id)
+                .await?
+                .remove(&m.member_id)
+                .unwrap_or_default();
+            let groups = crate::scim::all_groups(scim_groups, &m.idp_groups);
             let key = m.org_key.filter(|_| m.status == Status::Confirmed);
             memberships.push(MyMembership {
                 org_id: org.id.to_string(),
@@ -118,6 +124,7 @@ impl App {
                 role: m.role,
                 status: m.status,
                 key,
+                groups,
             });
         }
         memberships.sort_by(|a, b| a.org_name.cmp(&b.org_name));

@@ -465,6 +465,14 @@ impl App {
                 tracing::info!(user_id = %user, "identity linked at the account's request");
             }
         }
+        // The membership's email is its account's.
+        self.sync_groups_and_role(
+            org,
+            Some(&scope),
+            identity,
+            &Actor::user(user, &scope.email),
+        )
+        .await?;
         Ok(SignInOutcome::SignedIn(
             self.start_session(user.clone(), Some(&scope), &[]).await?,
         ))
@@ -548,12 +556,26 @@ impl App {
         match decision {
             SsoDecision::Refuse(r) => Err(self.record_refusal(event, facts, identity, r).await),
             SsoDecision::SignIn { user } => {
+                self.sync_groups_and_role(
+                    org,
+                    facts.membership(),
+                    identity,
+                    &facts.actor(identity),
+                )
+                .await?;
                 let e = event(EventType::SsoSignedIn, member_id, member_email, None);
                 Ok(SignInOutcome::SignedIn(
                     self.start_session(user, facts.membership(), &[e]).await?,
                 ))
             }
             SsoDecision::ContinueSetup { user, member } => {
+                self.sync_groups_and_role(
+                    org,
+                    facts.membership(),
+                    identity,
+                    &facts.actor(identity),
+                )
+                .await?;
                 let e = event(
                     EventType::SsoSignedIn,
                     Some(&member),
@@ -576,6 +598,13 @@ impl App {
                     )
                     .await?;
                 tracing::info!(user_id = %user, "identity linked");
+                self.sync_groups_and_role(
+                    org,
+                    membership.as_ref(),
+                    identity,
+                    &facts.actor(identity),
+                )
+                .await?;
                 Ok(SignInOutcome::SignedIn(
                     self.start_session(user, membership.as_ref(), &[]).await?,
                 ))
@@ -589,7 +618,10 @@ impl App {
                 let account = new_account(&email);
                 let mut membership = invited.clone();
                 membership.user_id = Some(account.id.clone());
+                let groups = idp_groups_of(identity).unwrap_or_default();
+                membership.idp_groups.clone_from(&groups);
                 let user = account.id.clone();
+                let written = membership.clone();
                 let write = SignInWrite::CreateAccountForInvitation {
                     link: link(&user),
                     account,
@@ -604,8 +636,17 @@ impl App {
                     Some("invitation"),
                 );
                 e.actor = Actor::user(&user, &email);
+                e.details.groups_added = groups;
                 self.store().apply_sign_in(&write, &[e]).await?;
                 tracing::info!(user_id = %user, "account created just in time for an invitation");
+                // Its groups are written; the admin group may move its role.
+                self.sync_groups_and_role(
+                    org,
+                    Some(&written),
+                    identity,
+                    &Actor::user(&user, &email),
+                )
+                .await?;
                 self.grant_setup(org, member, user, &[]).await
             }
             SsoDecision::CreateAccountAndMembership { email } => {
@@ -618,6 +659,7 @@ impl App {
                 };
                 let mut membership = Membership::just_in_time(&org.id, email, user.clone(), now);
                 membership.end_sessions(&mut rand::rng());
+                membership.idp_groups = idp_groups_of(identity).unwrap_or_default();
                 let member = membership.member_id.clone();
                 let mut e = event(
                     EventType::SsoJitCreated,
@@ -626,6 +668,8 @@ impl App {
                     Some(via),
                 );
                 e.actor = Actor::user(&user, &membership.email);
+                e.details.groups_added.clone_from(&membership.idp_groups);
+                let written = membership.clone();
                 let write = SignInWrite::CreateAccountAndMembership {
                     org: org.clone(),
                     link: link(&user),
@@ -641,9 +685,92 @@ impl App {
                     other => other?,
                 }
                 tracing::info!(user_id = %user, "account and membership created just in time");
+                let actor = Actor::user(&user, &written.email);
+                self.sync_groups_and_role(org, Some(&written), identity, &actor)
+                    .await?;
                 self.grant_setup(org, member, user, &[]).await
             }
         }
+    }
+
+    /// Replace the groups the IdP set on the membership `read` with those
+    /// this sign-in's identity says (when it says them), recording
+    /// `member.groups_changed`, and let the role follow the organization's
+    /// admin group ([`crate::admin_group`]), recording `member.role_changed`.
+    /// Only those attributes are written, on the membership still as read:
+    /// a concurrent change makes it read the membership again and retry. An
+    /// unchanged membership writes nothing.
+    ///
+    /// The groups SCIM manages are its own records and stay as they are: a
+    /// sign-in only says what the IdP's token says at that moment, while
+    /// SCIM pushes every change as it happens (also to members who do not
+    /// sign in), so neither source may undo the other's groups.
+    async fn sync_groups_and_role(
+        &self,
+        org: &Organization,
+        read: Option<&Membership>,
+        identity: &IdpIdentity,
+        actor: &Actor,
+    ) -> Result<()> {
+        let groups = idp_groups_of(identity);
+        let Some(mut m) = read.cloned() else {
+            return Ok(());
+        };
+        if groups.is_none() && org.admin_group.is_none() {
+            return Ok(());
+        }
+        for _ in 0..DECISION_ATTEMPTS {
+            let mut updated = m.clone();
+            if let Some(g) = &groups {
+                updated.idp_groups.clone_from(g);
+            }
+            let role = match org.admin_group.as_deref() {
+                Some(admin) => {
+                    let in_group = self.in_admin_group(admin, &updated, None).await?;
+                    updated
+                        .follow_admin_group(in_group)
+                        .map(|(old, _)| (old, admin))
+                }
+                None => None,
+            };
+            let mut events = Vec::new();
+            if updated.idp_groups != m.idp_groups {
+                let not_in = |a: &[String], b: &[String]| -> Vec<String> {
+                    a.iter().filter(|g| !b.contains(g)).cloned().collect()
+                };
+                let details = EventDetails {
+                    groups_added: not_in(&updated.idp_groups, &m.idp_groups),
+                    groups_removed: not_in(&m.idp_groups, &updated.idp_groups),
+                    ..Default::default()
+                };
+                events.push(self.member_event(&m, actor, EventType::MemberGroupsChanged, details));
+            }
+            if let Some((old, admin)) = role {
+                events.push(self.group_role_event(&updated, old, admin, actor));
+            }
+            if events.is_empty() {
+                return Ok(());
+            }
+            match self
+                .store()
+                .set_groups_and_role(&m, &updated, &events)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(member_id = %m.member_id, role = ?updated.role, "groups from the IdP updated");
+                    return Ok(());
+                }
+                Err(StoreError::Conflict) => {
+                    match self.store().membership(&m.org_id, &m.member_id).await? {
+                        Some(now) => m = now,
+                        None => return Ok(()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::warn!(member_id = %m.member_id, "groups from the IdP not updated: the membership kept changing");
+        Ok(())
     }
 
     /// Write `sso.refused` (the refusal changes nothing else) and return
@@ -683,6 +810,16 @@ impl App {
             setup_token: token.expose(),
         })
     }
+}
+
+/// The groups the identity says, as a membership keeps them (sorted, each
+/// once, within the limits of [`admit_domain::idp_groups`]) whatever the
+/// adapter did.
+fn idp_groups_of(identity: &IdpIdentity) -> Option<Vec<String>> {
+    identity
+        .groups
+        .as_ref()
+        .map(|g| admit_domain::idp_groups(g.iter().map(String::as_str)).0)
 }
 
 fn oidc_error(e: crate::OidcError) -> Error {

@@ -3,7 +3,8 @@
 use crate::views::{PoliciesInput, PutSso, SsoView};
 use crate::{App, Error, Principal, Result};
 use admit_domain::sso_config::{
-    ClientSecret, Reach, SealedSecret, check_idp_url, parse_endpoint_url,
+    ClientSecret, Reach, SealedSecret, attribute_name, check_idp_url, groups_claim,
+    parse_endpoint_url,
 };
 use admit_domain::{
     EventDetails, EventType, MemberDecryption, OidcConfig, Organization, Policies, SamlConfig,
@@ -41,6 +42,7 @@ impl App {
             client_secret_set: oidc.is_some(),
             scopes: oidc.map(|c| c.scopes.clone()),
             signing_algorithm: oidc.map(|c| c.signing_algorithm),
+            groups_claim: oidc.and_then(|c| c.groups_claim.clone()),
             member_decryption: org.member_decryption,
             key_connector_url: org.key_connector_url.clone(),
             redirect_uri: self.config().link("/sso/oidc/callback"),
@@ -51,6 +53,7 @@ impl App {
             name_attribute: saml.and_then(|c| c.name_attribute.clone()),
             allow_idp_initiated: saml.map(|c| c.allow_idp_initiated),
             allow_sha1: saml.map(|c| c.allow_sha1),
+            groups_attribute: saml.and_then(|c| c.groups_attribute.clone()),
             sp_entity_id: sp.entity_id,
             acs_url: sp.acs_url,
         }
@@ -186,10 +189,12 @@ impl App {
                     .or(kept)
                     .ok_or_else(|| Error::InvalidRequest("client_secret: required".into()))?;
                 let alg = req.signing_algorithm.unwrap_or_default();
-                SsoConfig::Oidc(
+                let mut config =
                     OidcConfig::new(issuer, client_id, secret, req.scopes.clone(), alg)
-                        .map_err(Error::invalid)?,
-                )
+                        .map_err(Error::invalid)?;
+                config.groups_claim =
+                    groups_claim(req.groups_claim.as_deref()).map_err(Error::invalid)?;
+                SsoConfig::Oidc(config)
             }
             "saml" => SsoConfig::Saml(self.saml_config(req)?),
             other => {
@@ -325,6 +330,9 @@ impl App {
             .map_err(|e| Error::InvalidRequest(format!("idp_certificate_pem: {e}")))?;
         config.allow_idp_initiated = req.allow_idp_initiated.unwrap_or(false);
         config.allow_sha1 = req.allow_sha1.unwrap_or(false);
+        config.groups_attribute =
+            attribute_name("groups_attribute", req.groups_attribute.as_deref())
+                .map_err(Error::invalid)?;
         Ok(config)
     }
 

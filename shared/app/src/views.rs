@@ -69,6 +69,8 @@ pub struct MyMembership {
     /// Confirmed: the organization key encrypted for this account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The member's groups in the organization, as the member listing has them.
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,6 +90,8 @@ pub struct OrganizationView {
     pub created_at: Timestamp,
     /// When the current SCIM token was issued; `null` while SCIM is off.
     pub scim_token_issued_at: Option<Timestamp>,
+    /// The group whose members are admins; `null` when none.
+    pub admin_group: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,8 +171,12 @@ pub struct MemberView {
     /// False while the invitation email is still owed (the reminder job retries it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitation_sent: Option<bool>,
-    /// The SCIM groups the member is in, by name.
+    /// The member's groups, by name, sorted: those of SCIM's groups it is
+    /// in, and those its IdP sent at its last sign-in.
     pub groups: Vec<String>,
+    /// Of `groups`, those the IdP sent at the member's last sign-in
+    /// (extension).
+    pub idp_groups: Vec<String>,
 }
 
 impl MemberView {
@@ -186,7 +194,8 @@ impl MemberView {
             invitation_expires_at: inv.map(|i| i.expires_at),
             invitation_expired: inv.is_some_and(|i| i.is_expired(now)),
             invitation_sent: inv.map(|i| i.delivery == admit_domain::Delivery::Sent),
-            groups: Vec::new(),
+            groups: m.idp_groups.clone(),
+            idp_groups: m.idp_groups.clone(),
         }
     }
 }
@@ -324,6 +333,9 @@ pub struct PutSso {
     pub scopes: Option<Vec<String>>,
     #[serde(default)]
     pub signing_algorithm: Option<admit_domain::SigningAlgorithm>,
+    /// The claim carrying the member's groups; unset: groups are not read.
+    #[serde(default)]
+    pub groups_claim: Option<String>,
     // SAML
     #[serde(default)]
     pub idp_entity_id: Option<String>,
@@ -340,6 +352,9 @@ pub struct PutSso {
     /// Extension: accept RSA-SHA1 signatures (legacy IdPs).
     #[serde(default)]
     pub allow_sha1: Option<bool>,
+    /// The attribute whose values are the member's groups; unset: not read.
+    #[serde(default)]
+    pub groups_attribute: Option<String>,
     /// Extension: the IdP's metadata XML, read for whichever of entity id,
     /// SSO URL and certificate the request leaves out.
     #[serde(default)]
@@ -357,6 +372,7 @@ impl PutSso {
             ("name_attribute", self.name_attribute.is_some()),
             ("allow_idp_initiated", self.allow_idp_initiated.is_some()),
             ("allow_sha1", self.allow_sha1.is_some()),
+            ("groups_attribute", self.groups_attribute.is_some()),
             ("idp_metadata_xml", self.idp_metadata_xml.is_some()),
         ]
         .into_iter()
@@ -372,6 +388,7 @@ impl PutSso {
             ("client_secret", self.client_secret.is_some()),
             ("scopes", self.scopes.is_some()),
             ("signing_algorithm", self.signing_algorithm.is_some()),
+            ("groups_claim", self.groups_claim.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -398,6 +415,8 @@ pub struct SsoView {
     pub scopes: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_algorithm: Option<admit_domain::SigningAlgorithm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_claim: Option<String>,
     pub member_decryption: admit_domain::MemberDecryption,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_connector_url: Option<String>,
@@ -417,6 +436,8 @@ pub struct SsoView {
     pub allow_idp_initiated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_sha1: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_attribute: Option<String>,
     /// Admit's SAML entity id for this organization (its SP metadata URL).
     pub sp_entity_id: String,
     /// Admit's SAML assertion consumer service (HTTP-POST).
@@ -571,6 +592,15 @@ pub struct PutOrgSettings {
     pub invitation_days: Option<u32>,
     #[serde(default)]
     pub reminder_days: Option<Vec<u32>>,
+    /// Owners only: the group whose members are admins; `null` or `""`
+    /// clears it; left out, it stays.
+    #[serde(default, deserialize_with = "present")]
+    pub admin_group: Option<Option<String>>,
+}
+
+/// A field that is present, `null` or not: `Some(None)` for `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// `DELETE /me`.

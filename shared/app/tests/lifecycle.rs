@@ -302,6 +302,7 @@ async fn roles_seats_and_settings_with_the_last_owner_guarded() {
     let bad = PutOrgSettings {
         invitation_days: Some(3),
         reminder_days: Some(vec![1, 3]),
+        admin_group: None,
     };
     assert_err!(
         w.app.set_org_settings(owner, &acme.id, bad).await,
@@ -315,6 +316,7 @@ async fn roles_seats_and_settings_with_the_last_owner_guarded() {
             PutOrgSettings {
                 invitation_days: Some(10),
                 reminder_days: Some(vec![7, 3, 3]),
+                admin_group: None,
             },
         )
         .await

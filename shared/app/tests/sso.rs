@@ -897,3 +897,140 @@ async fn unsolicited_saml_responses_only_where_allowed() {
         Status::Invited
     );
 }
+
+// ---- groups from the IdP ----
+
+/// The `member.groups_changed` events of `org`, newest first, as (added, removed).
+async fn groups_changes(w: &World, org: &Org) -> Vec<(Vec<String>, Vec<String>)> {
+    let page = w
+        .app
+        .list_events(
+            &org.owner,
+            &org.id,
+            admit_app::EventFilter {
+                kind: Some("member.groups_changed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    page.events
+        .into_iter()
+        .map(|e| (e.details.groups_added, e.details.groups_removed))
+        .collect()
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn groups_from_the_idp_replace_those_it_sent_before() {
+    let w = World::new();
+    let acme = sso_org(&w, MemberDecryption::MasterPassword).await;
+    let who = |groups: Option<&[&str]>| {
+        let mut i = identity("sub-g", Some("g@acme.example.com"), true);
+        i.groups = groups.map(strings);
+        i
+    };
+    // Created just in time with its groups, recorded with the creation.
+    let token = setup_token(
+        w.oidc_sign_in(&acme, None, who(Some(&["eng", "ops"])))
+            .await,
+    );
+    let m = w.member(&acme, "g@acme.example.com").await.unwrap();
+    assert_eq!(m.groups, strings(&["eng", "ops"]));
+    assert_eq!(m.idp_groups, m.groups);
+    w.app
+        .setup_master_password(master_password_setup(&token, 'G'))
+        .await
+        .unwrap();
+    assert!(groups_changes(&w, &acme).await.is_empty());
+
+    // The next sign-in's groups replace them: one event says what changed.
+    let session = session_token(
+        w.oidc_sign_in(&acme, None, who(Some(&["sales", "eng"])))
+            .await,
+    );
+    let m = w.member(&acme, "g@acme.example.com").await.unwrap();
+    assert_eq!(m.groups, strings(&["eng", "sales"]));
+    assert_eq!(
+        groups_changes(&w, &acme).await,
+        vec![(strings(&["sales"]), strings(&["ops"]))]
+    );
+    // The member sees them too.
+    let me = w
+        .app
+        .me(&w.app.authenticate(&session).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(me.memberships[0].groups, strings(&["eng", "sales"]));
+
+    // The same groups, or an answer that does not say them, change nothing.
+    session_token(
+        w.oidc_sign_in(&acme, None, who(Some(&["eng", "sales"])))
+            .await,
+    );
+    session_token(w.oidc_sign_in(&acme, None, who(None)).await);
+    assert_eq!(groups_changes(&w, &acme).await.len(), 1);
+    assert_eq!(
+        w.member(&acme, "g@acme.example.com").await.unwrap().groups,
+        strings(&["eng", "sales"])
+    );
+
+    // An IdP that says "no groups" takes them all.
+    session_token(w.oidc_sign_in(&acme, None, who(Some(&[]))).await);
+    let m = w.member(&acme, "g@acme.example.com").await.unwrap();
+    assert!(m.groups.is_empty() && m.idp_groups.is_empty());
+    assert_eq!(
+        groups_changes(&w, &acme).await[0],
+        (vec![], strings(&["eng", "sales"]))
+    );
+}
+
+#[tokio::test]
+async fn groups_claim_and_attribute_settings_are_checked_and_shown() {
+    let w = World::new();
+    let acme = w.org("Acme", "acme").await;
+    let mut oidc = oidc_settings();
+    oidc.groups_claim = Some(" groups ".into());
+    let view = w
+        .app
+        .configure_sso(&acme.owner, &acme.id, oidc)
+        .await
+        .unwrap();
+    assert_eq!(view.groups_claim.as_deref(), Some("groups"));
+    assert_eq!(view.groups_attribute, None);
+
+    let mut saml = saml_settings();
+    saml.groups_attribute =
+        Some("http://schemas.microsoft.com/ws/2008/06/identity/claims/groups".into());
+    let view = w
+        .app
+        .configure_sso(&acme.owner, &acme.id, saml)
+        .await
+        .unwrap();
+    assert_eq!(view.groups_claim, None);
+    assert_eq!(
+        view.groups_attribute.as_deref(),
+        Some("http://schemas.microsoft.com/ws/2008/06/identity/claims/groups")
+    );
+
+    // Each protocol's own setting only; no control characters; not too long.
+    let mut wrong = saml_settings();
+    wrong.groups_claim = Some("groups".into());
+    let mut control = oidc_settings();
+    control.groups_claim = Some("gro\u{7}ups".into());
+    let mut long = saml_settings();
+    long.groups_attribute = Some("g".repeat(257));
+    for bad in [wrong, control, long] {
+        assert_err!(
+            w.app.configure_sso(&acme.owner, &acme.id, bad).await,
+            Error::InvalidRequest(_)
+        );
+    }
+    // Nothing of the refused requests was kept.
+    let view = w.app.sso_settings(&acme.owner, &acme.id).await.unwrap();
+    assert_eq!(view.protocol, Some("saml"));
+    assert!(view.groups_attribute.is_some());
+}

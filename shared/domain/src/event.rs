@@ -56,6 +56,7 @@ event_types! {
     MemberRestored => "member.restored",
     MemberRemoved => "member.removed",
     MemberRoleChanged => "member.role_changed",
+    MemberGroupsChanged => "member.groups_changed",
     SsoSignedIn => "sso.signed_in",
     SsoLinked => "sso.linked",
     SsoJitCreated => "sso.jit_created",
@@ -158,6 +159,12 @@ pub struct EventDetails {
     /// A SCIM group's display name (`scim.group_*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// The IdP groups a sign-in added to the member (`member.groups_changed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups_added: Vec<String>,
+    /// The IdP groups a sign-in took from the member (`member.groups_changed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups_removed: Vec<String>,
     /// A key was handed over (confirmation); never the key itself.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub key_handed_over: bool,

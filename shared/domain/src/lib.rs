@@ -40,7 +40,10 @@ pub use session::Session;
 pub use sign_in::{
     ClaimedDomain, IdentityLink, LinkGrant, PendingSignIn, SetupGrant, StartedSignIn,
 };
-pub use sso::{AccountInOrg, ExternalId, IdpIdentity, Refusal, SignInFacts, SsoDecision, decide};
+pub use sso::{
+    AccountInOrg, ExternalId, IdpIdentity, MAX_IDP_GROUPS, Refusal, SignInFacts, SsoDecision,
+    decide, idp_groups,
+};
 pub use sso_config::{OidcConfig, SamlConfig, SigningAlgorithm, SsoConfig};
 pub use sso_identifier::SsoIdentifier;
 pub use time::Timestamp;

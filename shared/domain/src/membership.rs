@@ -116,6 +116,16 @@ pub struct Membership {
     /// old sessions back; a membership removed and made again has another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<u64>,
+    /// The groups the organization's IdP sent at the member's last SSO
+    /// sign-in ([`crate::idp_groups`]), replaced at each sign-in that says
+    /// them. SCIM's groups are kept apart (its own group records).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub idp_groups: Vec<String>,
+    /// The `admin` role came from the organization's admin group
+    /// ([`Membership::follow_admin_group`]), which takes it back when the
+    /// member leaves the group; a role set by hand clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub role_from_group: bool,
 }
 
 impl Membership {
@@ -146,6 +156,8 @@ impl Membership {
             org_key: None,
             mail: None,
             sessions: Some(rng.next_u64()),
+            idp_groups: Vec::new(),
+            role_from_group: false,
         };
         m.owe_after(Change::Invited { at: now });
         (m, token)
@@ -170,6 +182,8 @@ impl Membership {
             org_key: None,
             mail: None,
             sessions: None,
+            idp_groups: Vec::new(),
+            role_from_group: false,
         }
     }
 
@@ -277,7 +291,30 @@ impl Membership {
             return self.refuse(Action::ChangeRole);
         }
         self.role = role;
+        self.role_from_group = false;
         Ok(())
+    }
+
+    /// Follow the organization's admin group: a `user` in it becomes
+    /// `admin` (marked [`Membership::role_from_group`]); an admin the group
+    /// made, no longer in it, becomes `user` again. An owner, and an admin
+    /// made by hand, stay as they are: the group never grants `owner` nor
+    /// takes away a role it did not give. Returns the role before and after
+    /// when it changed.
+    pub fn follow_admin_group(&mut self, in_group: bool) -> Option<(Role, Role)> {
+        let old = self.role;
+        match (in_group, self.role, self.role_from_group) {
+            (true, Role::User, _) => {
+                self.role = Role::Admin;
+                self.role_from_group = true;
+            }
+            (false, Role::Admin, true) => {
+                self.role = Role::User;
+                self.role_from_group = false;
+            }
+            _ => return None,
+        }
+        Some((old, self.role))
     }
 
     /// revoked → the status it had. A restored invitation needs a reinvite
@@ -504,5 +541,37 @@ pub(crate) mod tests {
         for s in ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn the_admin_group_gives_and_takes_back_only_its_own_admin_role() {
+        // A user in the group becomes admin; out of it, user again.
+        let (mut m, _) = invited(Role::User);
+        assert_eq!(m.follow_admin_group(true), Some((Role::User, Role::Admin)));
+        assert!(m.role_from_group);
+        assert_eq!(m.follow_admin_group(true), None, "already");
+        assert_eq!(m.follow_admin_group(false), Some((Role::Admin, Role::User)));
+        assert!(!m.role_from_group);
+        assert_eq!(m.follow_admin_group(false), None);
+
+        // An admin made by hand stays one out of the group.
+        let (mut by_hand, _) = invited(Role::Admin);
+        assert_eq!(by_hand.follow_admin_group(false), None);
+        assert_eq!(by_hand.follow_admin_group(true), None);
+        assert_eq!(by_hand.role, Role::Admin);
+        // A role set by hand is no longer the group's to take back.
+        let (mut set, _) = invited(Role::User);
+        set.follow_admin_group(true);
+        set.set_role(Role::User).unwrap();
+        set.set_role(Role::Admin).unwrap();
+        assert!(!set.role_from_group);
+        assert_eq!(set.follow_admin_group(false), None);
+        assert_eq!(set.role, Role::Admin);
+
+        // Owners are never the group's, either way.
+        let (mut owner, _) = invited(Role::Owner);
+        assert_eq!(owner.follow_admin_group(true), None);
+        assert_eq!(owner.follow_admin_group(false), None);
+        assert_eq!(owner.role, Role::Owner);
     }
 }

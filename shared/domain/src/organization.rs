@@ -70,6 +70,13 @@ pub struct Organization {
     /// of a store that sets every field clears it).
     #[serde(default)]
     pub scim_token: Option<crate::ScimToken>,
+    /// The group whose members are admins (`PUT /orgs/{org}/settings`,
+    /// owners only): a member in it — by SCIM or by its IdP at sign-in — is
+    /// made `admin`, and loses the role when it leaves the group, unless an
+    /// administrator set the role by hand ([`crate::Membership::follow_admin_group`]).
+    /// Never maps to `owner`. Stored as `null` when unset, like `scim_token`.
+    #[serde(default)]
+    pub admin_group: Option<String>,
 }
 
 pub const DEFAULT_INVITATION_LIFETIME_DAYS: u32 = 5;
@@ -118,6 +125,7 @@ impl Organization {
             settings_version: 0,
             owners_version: 0,
             scim_token: None,
+            admin_group: None,
         })
     }
 

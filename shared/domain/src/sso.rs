@@ -82,6 +82,41 @@ pub struct IdpIdentity {
     pub email_verified: bool,
     /// The display name, for an account created just in time.
     pub name: Option<String>,
+    /// The member's groups at the IdP ([`idp_groups`]), when the
+    /// organization names a groups claim or attribute and the IdP's answer
+    /// says them; `None` leaves the groups the IdP set before as they are.
+    pub groups: Option<Vec<String>>,
+}
+
+/// At most this many groups are kept from one sign-in (Entra ID puts at
+/// most 200 in a token before it sends an overage reference instead).
+pub const MAX_IDP_GROUPS: usize = 200;
+
+/// At most this many bytes of a group's name are kept; longer names are dropped.
+pub const MAX_IDP_GROUP_NAME: usize = 256;
+
+/// The groups an IdP sent, as they are kept on the membership: trimmed,
+/// without empty names, names over [`MAX_IDP_GROUP_NAME`] bytes or with a
+/// control character, without repeats, sorted (so that an unchanged set
+/// compares equal and writes nothing), and at most [`MAX_IDP_GROUPS`] of
+/// them. Also returns how many values were dropped, for the log.
+pub fn idp_groups<'a>(values: impl IntoIterator<Item = &'a str>) -> (Vec<String>, usize) {
+    let mut kept = std::collections::BTreeSet::new();
+    let mut dropped = 0;
+    for raw in values {
+        let name = raw.trim();
+        if name.is_empty() || name.len() > MAX_IDP_GROUP_NAME || name.chars().any(char::is_control)
+        {
+            dropped += 1;
+        } else if !kept.contains(name) {
+            if kept.len() == MAX_IDP_GROUPS {
+                dropped += 1;
+            } else {
+                kept.insert(name.to_owned());
+            }
+        }
+    }
+    (kept.into_iter().collect(), dropped)
 }
 
 /// An account and its membership (if any) in the signing-in organization.
@@ -271,6 +306,7 @@ mod tests {
             email: Some(email),
             email_verified: true,
             name: None,
+            groups: None,
         };
         World {
             org,
@@ -661,5 +697,22 @@ mod tests {
             ExternalId::parse("248289761001").unwrap().as_str(),
             "248289761001"
         );
+    }
+
+    #[test]
+    fn idp_groups_are_trimmed_unique_sorted_and_bounded() {
+        let (kept, dropped) = idp_groups([" eng ", "ops", "eng", "", "bad\u{0}name", "/a/b"]);
+        assert_eq!(kept, ["/a/b", "eng", "ops"]);
+        assert_eq!(dropped, 2, "the empty name and the control character");
+        let long = "x".repeat(MAX_IDP_GROUP_NAME + 1);
+        assert_eq!(idp_groups([long.as_str()]), (vec![], 1));
+        let many: Vec<String> = (0..MAX_IDP_GROUPS + 5)
+            .map(|i| format!("g{i:03}"))
+            .collect();
+        let (kept, dropped) = idp_groups(many.iter().map(String::as_str));
+        assert_eq!((kept.len(), dropped), (MAX_IDP_GROUPS, 5));
+        // Repeats do not count against the bound.
+        let (kept, dropped) = idp_groups(std::iter::repeat_n("same", MAX_IDP_GROUPS + 5));
+        assert_eq!((kept, dropped), (vec!["same".to_owned()], 0));
     }
 }

@@ -47,6 +47,11 @@ pub struct OidcConfig {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub signing_algorithm: SigningAlgorithm,
+    /// The claim carrying the member's groups (`groups` at Okta, Entra ID
+    /// and Keycloak), read from the ID token, else from UserInfo; `None`:
+    /// groups are not read at sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_claim: Option<String>,
 }
 
 /// A secret Admit must read back (an OIDC client secret; later a SAML SP
@@ -164,6 +169,7 @@ impl fmt::Debug for OidcConfig {
             .field("client_secret", &"..")
             .field("scopes", &self.scopes)
             .field("signing_algorithm", &self.signing_algorithm)
+            .field("groups_claim", &self.groups_claim)
             .finish()
     }
 }
@@ -198,6 +204,12 @@ pub struct SamlConfig {
     /// Accept RSA-SHA1 signatures and SHA-1 digests (legacy IdPs only).
     #[serde(default)]
     pub allow_sha1: bool,
+    /// The attribute whose values are the member's groups (Entra ID:
+    /// `http://schemas.microsoft.com/ws/2008/06/identity/claims/groups`;
+    /// Okta and Google: the name given in their group attribute statement);
+    /// `None`: groups are not read at sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_attribute: Option<String>,
 }
 
 impl SamlConfig {
@@ -236,13 +248,7 @@ impl SamlConfig {
                 "must be 1 to 1024 characters without spaces",
             ));
         }
-        let attribute = |what: &'static str, raw: Option<&str>| match raw.map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(a) if a.len() <= 256 && !a.chars().any(|c| c.is_control()) => {
-                Ok(Some(a.to_owned()))
-            }
-            Some(_) => Err(ParseError::new(what, "must be at most 256 characters")),
-        };
+        let attribute = attribute_name;
         Ok(SamlConfig {
             idp_entity_id: idp_entity_id.to_owned(),
             idp_sso_url: parse_sso_url(idp_sso_url)?,
@@ -251,6 +257,7 @@ impl SamlConfig {
             name_attribute: attribute("name_attribute", name_attribute)?,
             allow_idp_initiated: false,
             allow_sha1: false,
+            groups_attribute: None,
         })
     }
 
@@ -258,6 +265,71 @@ impl SamlConfig {
     pub fn certificate_der(&self) -> Vec<u8> {
         pem_body(&self.idp_certificate_pem).unwrap_or_default()
     }
+}
+
+/// The name of a SAML attribute or an OIDC claim an administrator names:
+/// trimmed, at most 256 bytes, no control character; empty is `None`.
+pub fn attribute_name(what: &'static str, raw: Option<&str>) -> Result<Option<String>, ParseError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(a) if a.len() <= 256 && !a.chars().any(char::is_control) => Ok(Some(a.to_owned())),
+        Some(_) => Err(ParseError::new(
+            what,
+            "must be at most 256 characters, none a control character",
+        )),
+    }
+}
+
+/// The claims OpenID Connect defines (ID token and standard claims): none
+/// of them can carry groups, and the OIDC adapter reads them as what they are.
+pub const STANDARD_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "email",
+    "email_verified",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "updated_at",
+];
+
+/// An OIDC groups claim ([`OidcConfig::groups_claim`]): an
+/// [`attribute_name`] that is none of the [`STANDARD_CLAIMS`].
+pub fn groups_claim(raw: Option<&str>) -> Result<Option<String>, ParseError> {
+    let name = attribute_name("groups_claim", raw)?;
+    if name
+        .as_deref()
+        .is_some_and(|n| STANDARD_CLAIMS.contains(&n))
+    {
+        return Err(ParseError::new(
+            "groups_claim",
+            "is a standard OpenID Connect claim, which carries no groups",
+        ));
+    }
+    Ok(name)
 }
 
 /// An IdP's SSO URL may carry a query (some IdPs route by it), never a fragment.
@@ -605,6 +677,7 @@ impl OidcConfig {
             client_secret,
             scopes: all,
             signing_algorithm,
+            groups_claim: None,
         })
     }
 }

@@ -9,6 +9,10 @@
 //! each endpoint discovery names and each address a host name resolves to is
 //! checked before connecting; a refusal fails the sign-in as a rejected IdP
 //! response. It trusts the platform's roots plus [`ClientOptions::ca_file`].
+//!
+//! The member's groups come from the claim the organization names
+//! ([`OidcConfig::groups_claim`]), in the ID token or else at UserInfo; an
+//! overage reference (Entra ID's `_claim_names`) is not followed.
 
 pub mod outbound;
 
@@ -19,14 +23,21 @@ use admit_app::{AuthorizationRequest, Oidc, OidcError};
 use admit_domain::{Email, ExternalId, IdpIdentity, OidcConfig, SigningAlgorithm};
 use async_trait::async_trait;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
+    CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AccessToken, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    AccessToken, AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId,
+    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
     IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    SignatureVerificationError, SubjectIdentifier, TokenResponse,
+    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, SubjectIdentifier,
+    TokenResponse,
 };
 use outbound::{Guarded, chain, check_endpoints, refusal};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -126,7 +137,7 @@ impl OpenIdConnect {
         fresh: bool,
     ) -> Result<ClientWithMetadata, OidcError> {
         let metadata = self.metadata(&config.issuer, fresh).await?;
-        let client = CoreClient::from_provider_metadata(
+        let client = Client::from_provider_metadata(
             metadata,
             ClientId::new(config.client_id.clone()),
             // In clear only for a token request (`identify`); the
@@ -141,13 +152,49 @@ impl OpenIdConnect {
     }
 }
 
-type Client = openidconnect::core::CoreClient<
-    openidconnect::EndpointSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointMaybeSet,
-    openidconnect::EndpointMaybeSet,
+/// The claims of an ID token or a UserInfo answer beyond the standard ones,
+/// kept whole: the groups claim is named by each organization, so no fixed
+/// struct can hold it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+struct OtherClaims(Map<String, Value>);
+
+impl AdditionalClaims for OtherClaims {}
+
+/// `CoreIdTokenFields` with [`OtherClaims`].
+type IdTokenFields = openidconnect::IdTokenFields<
+    OtherClaims,
+    EmptyExtraTokenFields,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+
+/// `CoreTokenResponse` with [`OtherClaims`] in its ID token.
+type TokenResponseWithClaims = StandardTokenResponse<IdTokenFields, CoreTokenType>;
+
+/// `CoreUserInfoClaims` with [`OtherClaims`].
+type UserInfoClaims = openidconnect::UserInfoClaims<OtherClaims, CoreGenderClaim>;
+
+/// `CoreClient` with [`OtherClaims`], as built from provider metadata: an
+/// authorization and a token endpoint, maybe UserInfo.
+type Client = openidconnect::Client<
+    OtherClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    TokenResponseWithClaims,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
 >;
 
 struct ClientWithMetadata(Client);
@@ -231,9 +278,10 @@ impl Oidc for OpenIdConnect {
         let mut email = claims.email().map(|e| e.as_str().to_owned());
         let mut email_verified = claims.email_verified();
 
+        let mut userinfo = None;
         if client.user_info_url().is_some() {
             let access: AccessToken = token.access_token().clone();
-            let info: openidconnect::core::CoreUserInfoClaims = client
+            let info: UserInfoClaims = client
                 .user_info(access, Some(subject.clone()))
                 .map_err(unavailable)?
                 .request_async(&self.http)
@@ -247,7 +295,15 @@ impl Oidc for OpenIdConnect {
             {
                 email_verified = info.email_verified();
             }
+            userinfo = Some(info);
         }
+        let groups = config.groups_claim.as_deref().and_then(|claim| {
+            groups_from(
+                &claims.additional_claims().0,
+                userinfo.as_ref().map(|info| &info.additional_claims().0),
+                claim,
+            )
+        });
         Ok(IdpIdentity {
             external_id,
             email: email.and_then(|e| Email::parse(&e).ok()),
@@ -256,6 +312,244 @@ impl Oidc for OpenIdConnect {
                 .name()
                 .and_then(|n| n.get(None))
                 .map(|n| n.as_str().to_owned()),
+            groups,
         })
+    }
+}
+
+/// The member's groups as the claim `claim` says them, from the verified ID
+/// token's other claims or, when the claim is not there, from UserInfo's
+/// (for the same subject): an array of names (other values are dropped) or a
+/// single name.
+///
+/// A claim absent from both means no groups (`Some` of none: Okta leaves the
+/// claim out when its filter matches no group), unless the IdP says it left
+/// the groups out because there were too many (Entra ID's overage:
+/// `_claim_names` naming the claim, or `hasgroups: true`): Admit does not
+/// follow the reference to Microsoft Graph, so `None` keeps the groups it
+/// has. A claim of any other type cannot say the groups either: `None`.
+fn groups_from(
+    id_token: &Map<String, Value>,
+    userinfo: Option<&Map<String, Value>>,
+    claim: &str,
+) -> Option<Vec<String>> {
+    let sources = || std::iter::once(id_token).chain(userinfo);
+    let Some(value) = sources().find_map(|s| s.get(claim).filter(|v| !v.is_null())) else {
+        let overage = sources().any(|s| {
+            s.get("_claim_names")
+                .and_then(Value::as_object)
+                .is_some_and(|names| names.contains_key(claim))
+                || s.get("hasgroups") == Some(&Value::Bool(true))
+        });
+        if overage {
+            tracing::warn!(
+                claim,
+                "the IdP sent a groups overage reference instead of the groups claim, which \
+                 Admit does not follow: the member's groups are left as they were (configure \
+                 the application at the IdP to emit only the groups assigned to it)"
+            );
+            return None;
+        }
+        return Some(Vec::new());
+    };
+    let (values, not_names): (Vec<&str>, usize) = match value {
+        Value::String(one) => (vec![one.as_str()], 0),
+        Value::Array(many) => {
+            let names: Vec<&str> = many.iter().filter_map(Value::as_str).collect();
+            let others = many.len() - names.len();
+            (names, others)
+        }
+        _ => {
+            tracing::warn!(
+                claim,
+                "the groups claim is neither a list of names nor a name: the member's groups \
+                 are left as they were"
+            );
+            return None;
+        }
+    };
+    let (groups, dropped) = admit_domain::idp_groups(values);
+    if dropped + not_names > 0 {
+        tracing::warn!(
+            claim,
+            kept = groups.len(),
+            dropped = dropped + not_names,
+            "some values of the groups claim were not kept (not a name, empty, too long, \
+             with a control character, or over the limit)"
+        );
+    }
+    Some(groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn groups(id_token: Value, userinfo: Option<Value>) -> Option<Vec<String>> {
+        groups_from(&map(id_token), userinfo.map(map).as_ref(), "groups")
+    }
+
+    fn names(v: &[&str]) -> Option<Vec<String>> {
+        Some(v.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    #[test]
+    fn okta_sends_an_array_of_group_names() {
+        let okta = json!({"groups": ["Everyone", "Engineering", " Admins ", "Engineering"]});
+        assert_eq!(
+            groups(okta, None),
+            names(&["Admins", "Engineering", "Everyone"]),
+            "trimmed, without repeats, sorted"
+        );
+        // Okta leaves the claim out when its filter matches no group.
+        assert_eq!(groups(json!({"email": "a@corp.test"}), None), names(&[]));
+        assert_eq!(groups(json!({"groups": []}), None), names(&[]));
+    }
+
+    #[test]
+    fn entra_sends_object_ids() {
+        let entra = json!({"groups": [
+            "8a2e5b7c-1f4d-4a3b-9c6e-0d1f2a3b4c5d",
+            "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+        ]});
+        assert_eq!(
+            groups(entra, None),
+            names(&[
+                "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+                "8a2e5b7c-1f4d-4a3b-9c6e-0d1f2a3b4c5d",
+            ])
+        );
+    }
+
+    #[test]
+    fn an_overage_reference_leaves_the_groups_as_they_were() {
+        let overage = json!({
+            "_claim_names": {"groups": "src1"},
+            "_claim_sources": {"src1": {
+                "endpoint": "https://graph.microsoft.com/v1.0/users/x/getMemberObjects"
+            }},
+        });
+        assert_eq!(groups(overage.clone(), None), None);
+        // Named for another claim: this one is simply absent.
+        assert_eq!(
+            groups_from(&map(overage), None, "roles"),
+            names(&[]),
+            "the reference is for `groups`, not `roles`"
+        );
+        // The implicit flow's variant.
+        assert_eq!(groups(json!({"hasgroups": true}), None), None);
+        assert_eq!(groups(json!({"hasgroups": false}), None), names(&[]));
+        // A claim that is there wins over a reference.
+        let both = json!({"groups": ["a"], "_claim_names": {"groups": "src1"}});
+        assert_eq!(groups(both, None), names(&["a"]));
+        // A reference at UserInfo counts too.
+        let at_userinfo = json!({"_claim_names": {"groups": "src1"}});
+        assert_eq!(groups(json!({}), Some(at_userinfo)), None);
+    }
+
+    #[test]
+    fn keycloak_sends_full_paths() {
+        let keycloak = json!({"groups": ["/engineering/backend", "/engineering", "/ops"]});
+        assert_eq!(
+            groups(keycloak, None),
+            names(&["/engineering", "/engineering/backend", "/ops"])
+        );
+    }
+
+    #[test]
+    fn a_single_string_is_one_group() {
+        assert_eq!(groups(json!({"groups": "staff"}), None), names(&["staff"]));
+        assert_eq!(groups(json!({"groups": "  "}), None), names(&[]));
+    }
+
+    #[test]
+    fn values_that_are_not_names_are_dropped() {
+        let mixed = json!({"groups": ["staff", 7, null, {"id": "x"}, ["nested"], true, ""]});
+        assert_eq!(groups(mixed, None), names(&["staff"]));
+        // A claim that is neither a list nor a name cannot say the groups.
+        assert_eq!(groups(json!({"groups": 7}), None), None);
+        assert_eq!(groups(json!({"groups": {"a": 1}}), None), None);
+        // `null` is no claim.
+        assert_eq!(groups(json!({"groups": null}), None), names(&[]));
+    }
+
+    #[test]
+    fn the_id_token_comes_first_then_userinfo() {
+        let userinfo = json!({"groups": ["from-userinfo"]});
+        assert_eq!(
+            groups(json!({}), Some(userinfo.clone())),
+            names(&["from-userinfo"])
+        );
+        assert_eq!(
+            groups(json!({"groups": ["from-token"]}), Some(userinfo)),
+            names(&["from-token"])
+        );
+        assert_eq!(groups(json!({}), Some(json!({}))), names(&[]));
+    }
+
+    #[test]
+    fn the_claim_name_is_the_organizations() {
+        let claims = json!({"groups": ["a"], "memberOf": ["cn=b,ou=groups"]});
+        assert_eq!(
+            groups_from(&map(claims), None, "memberOf"),
+            names(&["cn=b,ou=groups"])
+        );
+    }
+
+    #[test]
+    fn at_most_the_limit_is_kept() {
+        let many: Vec<String> = (0..admit_domain::MAX_IDP_GROUPS + 5)
+            .map(|i| format!("g{i:04}"))
+            .collect();
+        let kept = groups(json!({ "groups": many }), None).unwrap();
+        assert_eq!(kept.len(), admit_domain::MAX_IDP_GROUPS);
+    }
+
+    /// The other claims really reach [`OtherClaims`] through openidconnect's
+    /// own parsing, of an ID token's claims and of a UserInfo answer.
+    #[test]
+    fn openidconnect_hands_over_the_other_claims() {
+        let claims = json!({
+            "iss": "https://idp.test",
+            "aud": "admit",
+            "exp": 1_900_000_000,
+            "iat": 1_800_000_000,
+            "sub": "s-1",
+            "email": "a@corp.test",
+            "name": "Ann",
+            "groups": ["x", "y"],
+            "_claim_names": {"roles": "src1"},
+        });
+        let id_token: openidconnect::IdTokenClaims<OtherClaims, CoreGenderClaim> =
+            serde_json::from_value(claims.clone()).unwrap();
+        let info = UserInfoClaims::from_json::<std::convert::Infallible>(
+            claims.to_string().as_bytes(),
+            Some(&SubjectIdentifier::new("s-1".into())),
+        )
+        .unwrap();
+        for (other, email) in [
+            (&id_token.additional_claims().0, id_token.email()),
+            (&info.additional_claims().0, info.email()),
+        ] {
+            assert_eq!(other.get("groups"), Some(&json!(["x", "y"])));
+            assert!(other.contains_key("_claim_names"));
+            assert!(
+                !other.contains_key("email"),
+                "standard claims stay standard"
+            );
+            assert_eq!(email.map(|e| e.as_str()), Some("a@corp.test"));
+        }
+        assert_eq!(
+            groups_from(&id_token.additional_claims().0, None, "groups"),
+            names(&["x", "y"])
+        );
     }
 }

@@ -130,6 +130,10 @@ pub(crate) fn read_verified(
             .collect::<String>()
     })
     .filter(|n| !n.is_empty());
+    let groups = config
+        .groups_attribute
+        .as_deref()
+        .and_then(|name| groups(&attributes, name));
 
     // Accepted strictly before the end of its window, which is also how long
     // the replay cache remembers it (a record is live while now < until).
@@ -145,10 +149,42 @@ pub(crate) fn read_verified(
             // invitation or a verified claimed domain.
             email_verified: false,
             name,
+            groups,
         },
         assertion_id: assertion_id.to_owned(),
         valid_until,
     })
+}
+
+/// The attribute Entra ID sends instead of the groups when a member is in
+/// more than it puts in an assertion (150): a link to Microsoft Graph.
+const ENTRA_GROUPS_LINK: &str = "http://schemas.microsoft.com/claims/groups.link";
+
+/// The member's groups: every value of every attribute `name`. An attribute
+/// left out means no groups, as IdPs leave it out for a member in none;
+/// except for Entra ID's overage link, which Admit does not follow: `None`
+/// then keeps the groups the member has.
+fn groups(attributes: &Attributes, name: &str) -> Option<Vec<String>> {
+    if !attributes.has(name) && attributes.has(ENTRA_GROUPS_LINK) {
+        tracing::warn!(
+            attribute = name,
+            "the IdP sent a groups overage link instead of the groups attribute, which Admit \
+             does not follow: the member's groups are left as they were (configure the \
+             application at the IdP to emit only the groups assigned to it)"
+        );
+        return None;
+    }
+    let (groups, dropped) = admit_domain::idp_groups(attributes.all(name));
+    if dropped > 0 {
+        tracing::warn!(
+            attribute = name,
+            kept = groups.len(),
+            dropped,
+            "some values of the groups attribute were not kept (empty, too long, with a \
+             control character, or over the limit)"
+        );
+    }
+    Some(groups)
 }
 
 /// A bearer confirmation for our ACS, answering our request (or none when
@@ -219,6 +255,20 @@ impl Attributes {
                 .filter(|v| !v.is_empty())
         })
     }
+
+    /// Whether an attribute `name` is there (with values or not).
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Every value of every attribute `name`, in order: a multi-valued
+    /// attribute may also come as several attributes of the same name.
+    fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, values)| values.iter().map(String::as_str))
+    }
 }
 
 #[cfg(test)]
@@ -244,6 +294,7 @@ mod tests {
             name_attribute: None,
             allow_idp_initiated: false,
             allow_sha1: false,
+            groups_attribute: None,
         };
         c.name_attribute = Some("displayName".into());
         c
@@ -313,6 +364,99 @@ mod tests {
             t0(),
         );
         assert!(matches!(transient, Err(SamlError::Rejected(w)) if w.contains("transient")));
+    }
+
+    /// An attribute of several values.
+    fn multi(name: &str, values: &[&str]) -> String {
+        let values: String = values
+            .iter()
+            .map(|v| format!("<saml:AttributeValue>{v}</saml:AttributeValue>"))
+            .collect();
+        format!(r#"<saml:Attribute Name="{name}">{values}</saml:Attribute>"#)
+    }
+
+    fn groups_of(attributes: &str, groups_attribute: Option<&str>) -> Option<Vec<String>> {
+        let config = SamlConfig {
+            groups_attribute: groups_attribute.map(str::to_owned),
+            ..config()
+        };
+        let xml = assertion("bo@corp.test", EMAIL_FORMAT, attributes, &sp().entity_id);
+        read_verified(&xml, &config, &sp(), Some("_req"), t0())
+            .unwrap()
+            .identity
+            .groups
+    }
+
+    fn names(v: &[&str]) -> Option<Vec<String>> {
+        Some(v.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    const ENTRA_GROUPS: &str = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups";
+
+    #[test]
+    fn entra_sends_group_object_ids_under_its_claim_uri() {
+        let attrs = multi(
+            ENTRA_GROUPS,
+            &[
+                "8a2e5b7c-1f4d-4a3b-9c6e-0d1f2a3b4c5d",
+                "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+                "8a2e5b7c-1f4d-4a3b-9c6e-0d1f2a3b4c5d",
+            ],
+        ) + &attr("mail", "bo@corp.test");
+        assert_eq!(
+            groups_of(&attrs, Some(ENTRA_GROUPS)),
+            names(&[
+                "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+                "8a2e5b7c-1f4d-4a3b-9c6e-0d1f2a3b4c5d",
+            ]),
+            "without repeats, sorted"
+        );
+    }
+
+    #[test]
+    fn okta_sends_group_names_under_the_name_it_was_given() {
+        let attrs = multi("groups", &["Everyone", " Engineering ", ""]);
+        assert_eq!(
+            groups_of(&attrs, Some("groups")),
+            names(&["Engineering", "Everyone"]),
+            "trimmed, empty values dropped"
+        );
+        // Names are compared as the email and name attributes' are.
+        assert_eq!(
+            groups_of(&attrs, Some("Groups")),
+            names(&["Engineering", "Everyone"])
+        );
+        // The values of every attribute of that name.
+        let split = attr("groups", "a") + &attr("mail", "bo@corp.test") + &attr("groups", "b");
+        assert_eq!(groups_of(&split, Some("groups")), names(&["a", "b"]));
+    }
+
+    #[test]
+    fn an_absent_attribute_is_no_groups_and_no_setting_reads_none() {
+        let attrs = multi("groups", &["Everyone"]);
+        assert_eq!(
+            groups_of(&attr("mail", "bo@corp.test"), Some("groups")),
+            names(&[])
+        );
+        assert_eq!(groups_of(&attrs, Some(ENTRA_GROUPS)), names(&[]));
+        assert_eq!(groups_of(&attrs, None), None, "groups are not read");
+        // Another attribute is not the groups: only the name configured.
+        assert_eq!(groups_of(&attrs, Some("group")), names(&[]));
+        // An attribute without values: no groups either.
+        let empty = r#"<saml:Attribute Name="groups"/>"#;
+        assert_eq!(groups_of(empty, Some("groups")), names(&[]));
+    }
+
+    #[test]
+    fn an_entra_overage_link_leaves_the_groups_as_they_were() {
+        let link = attr(
+            ENTRA_GROUPS_LINK,
+            "https://graph.windows.net/tenant/users/x/getMemberObjects",
+        );
+        assert_eq!(groups_of(&link, Some(ENTRA_GROUPS)), None);
+        // Groups that are there win over a link.
+        let both = link + &multi(ENTRA_GROUPS, &["g1"]);
+        assert_eq!(groups_of(&both, Some(ENTRA_GROUPS)), names(&["g1"]));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::schema::GSI1;
 use admit_domain::{Account, Event, MemberId, Membership, OrgId, Organization, Status, UserId};
 use admit_store::{Expected, MAX_PAGE_SIZE, Memberships, Page, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use std::collections::{HashMap, HashSet};
 
 /// A DynamoDB transaction holds at most 100 items: the new memberships,
@@ -92,8 +92,24 @@ pub(crate) fn membership_condition(
             " AND #mail.#kind = :mail_kind AND #mail.#due_at = :mail_due AND #mail.#attempts = :mail_attempts".into()
         }
     };
+    expr.name("#role", "role");
+    expr.value(
+        ":role",
+        serde_dynamo::to_attribute_value(expected.role).map_err(unavailable)?,
+    );
+    expr.name("#idp_groups", "idp_groups");
+    // An empty list is not stored (`skip_serializing_if`).
+    let groups = if expected.idp_groups.is_empty() {
+        "attribute_not_exists(#idp_groups)"
+    } else {
+        expr.value(
+            ":idp_groups",
+            serde_dynamo::to_attribute_value(&expected.idp_groups).map_err(unavailable)?,
+        );
+        "#idp_groups = :idp_groups"
+    };
     Ok(format!(
-        "attribute_exists(pk) AND #status = :status AND {invitation}{mail}"
+        "attribute_exists(pk) AND #status = :status AND #role = :role AND {invitation}{mail} AND {groups}"
     ))
 }
 
@@ -398,6 +414,63 @@ impl Memberships for DynamoStore {
             writes.push(self.guard_owners(org, v)?);
         }
         let writes = with_events(&self.table, writes, events)?;
+        transact_or_conflict(&self.client, writes).await
+    }
+
+    /// One UpdateItem of `idp_groups` (REMOVE when empty), `role` and
+    /// `role_from_group` (REMOVE when false, as the item omits it),
+    /// conditioned on the membership as read, in one transaction with the events.
+    async fn set_groups_and_role(
+        &self,
+        read: &Membership,
+        updated: &Membership,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        if admit_store::moves_owner(read, updated) {
+            return Err(StoreError::Conflict);
+        }
+        let mut expr = Expr::default();
+        let condition = membership_condition(&mut expr, &Expected::as_read(read))?;
+        expr.name("#role_from_group", "role_from_group");
+        expr.value(
+            ":new_role",
+            serde_dynamo::to_attribute_value(updated.role).map_err(unavailable)?,
+        );
+        let mut sets = vec!["#role = :new_role"];
+        let mut removes = Vec::new();
+        if updated.idp_groups.is_empty() {
+            removes.push("#idp_groups");
+        } else {
+            expr.value(
+                ":new_idp_groups",
+                serde_dynamo::to_attribute_value(&updated.idp_groups).map_err(unavailable)?,
+            );
+            sets.push("#idp_groups = :new_idp_groups");
+        }
+        if updated.role_from_group {
+            expr.value(":role_from_group", AttributeValue::Bool(true));
+            sets.push("#role_from_group = :role_from_group");
+        } else {
+            removes.push("#role_from_group");
+        }
+        let mut update = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            update.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::membership(&read.org_id, &read.member_id).item()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .build()
+            .map_err(unavailable)?;
+        let writes = with_events(
+            &self.table,
+            vec![TransactWriteItem::builder().update(update).build()],
+            events,
+        )?;
         transact_or_conflict(&self.client, writes).await
     }
 

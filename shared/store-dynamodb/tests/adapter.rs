@@ -178,6 +178,8 @@ async fn update_conditions_cover_a_missing_invitation_and_seats() {
         invitation: None,
         mail: None,
         owners_version: None,
+        role: Role::User,
+        idp_groups: Vec::new(),
     };
     assert!(matches!(
         store
@@ -813,6 +815,8 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
         invitation: None,
         mail: None,
         owners_version: None,
+        role: Role::User,
+        idp_groups: Vec::new(),
     };
     assert!(matches!(
         store

@@ -286,6 +286,27 @@ impl Memberships for EmbeddedStore {
         .await
     }
 
+    async fn set_groups_and_role(
+        &self,
+        read: &Membership,
+        updated: &Membership,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        if admit_store::moves_owner(read, updated) {
+            return Err(StoreError::Conflict);
+        }
+        let (read, updated, events) = (read.clone(), updated.clone(), events.to_vec());
+        self.write(move |tx| {
+            let mut stored = stored_as_expected(tx, &read, &Expected::as_read(&read))?;
+            stored.idp_groups = updated.idp_groups;
+            stored.role = updated.role;
+            stored.role_from_group = updated.role_from_group;
+            put_membership(tx, &stored)?;
+            put_events(tx, &events)
+        })
+        .await
+    }
+
     async fn accept_membership(
         &self,
         updated: &Membership,

@@ -43,7 +43,7 @@ pub use domains::Domains;
 pub use events::Events;
 pub use housekeeping::{Housekeeping, Swept};
 pub use mail_queue::MailQueue;
-pub use memberships::{Expected, Memberships, seat_delta};
+pub use memberships::{Expected, Memberships, moves_owner, seat_delta};
 pub use organizations::Organizations;
 pub use rate_limits::RateLimits;
 pub use scim::Scim;

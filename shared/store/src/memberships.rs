@@ -2,7 +2,7 @@
 
 use crate::{Page, StoreError};
 use admit_domain::{
-    Account, Event, MemberId, Membership, OrgId, Organization, OwedMail, Status, UserId,
+    Account, Event, MemberId, Membership, OrgId, Organization, OwedMail, Role, Status, UserId,
 };
 use async_trait::async_trait;
 
@@ -19,6 +19,13 @@ pub struct Expected {
     /// and the write moves it to the next (in the same atomic write): the
     /// guard of every write that may change who the confirmed owners are.
     pub owners_version: Option<u64>,
+    /// The role as read: a role changed meanwhile (by hand, or by the
+    /// admin group) makes the write conflict instead of putting it back.
+    pub role: Role,
+    /// The groups its IdP set, as read: a sign-in that changed them
+    /// meanwhile ([`Memberships::set_groups_and_role`]) makes the write
+    /// conflict instead of putting the old ones back.
+    pub idp_groups: Vec<String>,
 }
 
 impl Expected {
@@ -29,6 +36,8 @@ impl Expected {
             invitation: m.invitation.as_ref().map(|i| i.digest),
             mail: None,
             owners_version: None,
+            role: m.role,
+            idp_groups: m.idp_groups.clone(),
         }
     }
 
@@ -55,6 +64,8 @@ impl Expected {
         m.status == self.status
             && m.invitation.as_ref().map(|i| i.digest) == self.invitation
             && self.mail.is_none_or(|mail| mail == m.mail)
+            && m.role == self.role
+            && m.idp_groups == self.idp_groups
     }
 }
 
@@ -66,6 +77,13 @@ pub fn seat_delta(updated: &Membership, expected: &Expected) -> Option<i8> {
         (true, false) => Some(-1),
         _ => None,
     }
+}
+
+/// Whether writing `updated` over `read` moves the role to or from `owner`,
+/// which [`Memberships::set_groups_and_role`] refuses: who the owners are
+/// changes only under the owners guard.
+pub fn moves_owner(read: &Membership, updated: &Membership) -> bool {
+    updated.role != read.role && (updated.role == Role::Owner || read.role == Role::Owner)
 }
 
 /// Memberships by organization and member, by user, and the writes that
@@ -143,6 +161,19 @@ pub trait Memberships: Send + Sync {
         &self,
         membership: &Membership,
         expected: &Expected,
+        events: &[Event],
+    ) -> Result<(), StoreError>;
+
+    /// Set only what a sign-in changes — the groups its IdP sent
+    /// (`idp_groups`), and the role the admin group gives or takes back
+    /// (`role`, `role_from_group`) — to `updated`'s, on a membership still
+    /// as `read` ([`Expected::as_read`]), with `events`, in one atomic
+    /// write; every other field stays as stored. `Conflict` when it changed
+    /// or is gone. The role moves between `user` and `admin` only.
+    async fn set_groups_and_role(
+        &self,
+        read: &Membership,
+        updated: &Membership,
         events: &[Event],
     ) -> Result<(), StoreError>;
 

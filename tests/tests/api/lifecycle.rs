@@ -465,7 +465,7 @@ async fn an_account_without_a_master_password_accepts_while_signed_in(backend: B
     assert_eq!(
         mine["memberships"],
         json!([{"org_id": b, "org_name": "Acme", "member_id": body["member_id"], "role": "user",
-                "status": "confirmed", "key": "k"}]),
+                "status": "confirmed", "key": "k", "groups": []}]),
         "a session of B's SSO acts in B only"
     );
     signed_in(&oidc_plain(&app, &b_ident, &tess).await);

@@ -8,6 +8,7 @@ mod browser;
 mod domains;
 mod events;
 mod flow;
+mod groups;
 mod headers;
 mod keys;
 mod lifecycle;

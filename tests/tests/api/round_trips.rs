@@ -56,9 +56,17 @@ const PINNED: &[(&str, &str)] = &[
         // A scoped session's request reads the session and the membership
         // it signed in through, now recorded in the session (it read the
         // account first to find it: GetItem×5 before). `/me` then reads the
-        // account, its memberships (the Query) and their organization.
+        // account, its memberships (the Query), their organization and its
+        // SCIM groups (the second Query: each membership's `groups`).
         "me (SSO session)",
-        "dynamodb:GetItem×4 dynamodb:Query×1",
+        "dynamodb:GetItem×4 dynamodb:Query×2",
+    ),
+    (
+        // A linked, accepted member signs in (row 1) with groups that
+        // differ from those stored: the groups' write with its event is
+        // one more TransactWriteItems.
+        "sso callback (groups changed)",
+        "dynamodb:DeleteItem×1 dynamodb:GetItem×5 dynamodb:TransactWriteItems×2",
     ),
     (
         "confirm",
@@ -142,6 +150,12 @@ const PINNED: &[(&str, &str)] = &[
         "scim create group",
         "dynamodb:GetItem×2 dynamodb:Query×1 dynamodb:TransactWriteItems×1",
     ),
+    (
+        // Authentication's reads, then the newest event of each of SCIM's
+        // six change types (one Query of one item each).
+        "scim status (console)",
+        "dynamodb:GetItem×4 dynamodb:Query×6",
+    ),
 ];
 
 /// The function that serves each operation on AWS. The owed-mail run is
@@ -155,6 +169,7 @@ const SERVED_BY: &[(&str, &[&str])] = &[
     ("sso callback (JIT account)", &["SsoCallbackFunction"]),
     ("setup master password", &["AcceptFunction"]),
     ("me (SSO session)", &["AcceptFunction"]),
+    ("sso callback (groups changed)", &["SsoCallbackFunction"]),
     ("confirm", &["ConfirmFunction"]),
     ("list members (first page)", &["InviteFunction"]),
     ("list events (first page)", &["InviteFunction"]),
@@ -176,6 +191,7 @@ const SERVED_BY: &[(&str, &[&str])] = &[
     ("scim find user by userName", &["ScimFunction"]),
     ("scim deactivate user", &["ScimFunction"]),
     ("scim create group", &["ScimFunction"]),
+    ("scim status (console)", &["InviteFunction"]),
 ];
 
 /// The actions (`dynamodb:`, `ses:`, `kms:`, ...) `function`'s policies in
@@ -302,6 +318,39 @@ async fn aws_calls_per_operation_are_pinned() {
     let (s, body) = app.get("/me", Some(&sso_session)).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     meter.record("me (SSO session)", &t);
+
+    // The organization reads groups at sign-in; the member's next sign-in
+    // brings some (an accepted member: signed in, the groups written).
+    let (s, config) = app
+        .get(&format!("/orgs/{}/sso", sso.org), Some(&sso.session))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{config}");
+    let (s, body) = app
+        .call(
+            "PUT",
+            &format!("/orgs/{}/sso", sso.org),
+            Some(&sso.session),
+            Some(json!({"protocol": "oidc", "issuer": config["issuer"], "client_id": config["client_id"],
+                        "member_decryption": "master_password", "enabled": true, "groups_claim": "groups"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let browser = Browser::new();
+    let start = app.url(&format!("/sso/start?identifier={}", sso.ident));
+    let at_callback = browser
+        .sign_in_with_groups(
+            &start,
+            sso_member,
+            "eng,ops",
+            &app.url("/sso/oidc/callback"),
+        )
+        .await;
+    let t = meter.mark();
+    let page = browser
+        .get(at_callback.location.as_deref().expect("back to Admit"))
+        .await;
+    assert_eq!(page.status, StatusCode::FOUND, "signed in: {page:?}");
+    meter.record("sso callback (groups changed)", &t);
 
     let id = app.member_id(org, session, &one).await;
     let t = meter.mark();
@@ -467,6 +516,14 @@ async fn aws_calls_per_operation_are_pinned() {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     meter.record("scim create group", &t);
+    let t = meter.mark();
+    let (s, body) = app.get(&format!("/orgs/{org}/scim"), Some(session)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["last_activity"]["type"], "scim.group_created",
+        "{body}"
+    );
+    meter.record("scim status (console)", &t);
 
     let table = meter
         .seen

@@ -23,6 +23,7 @@ on_both_backends!(
     user_names_are_unique_without_regard_to_case,
     bad_input_is_refused_and_writes_nothing,
     groups_show_in_the_member_listing,
+    the_console_reads_whether_scim_is_on_and_what_it_did_last,
     wrong_tokens_are_rate_limited_per_address,
     the_independent_compliance_suite_passes,
 );
@@ -1189,6 +1190,79 @@ async fn groups_show_in_the_member_listing(backend: Backend) {
         .collect();
     names.sort();
     assert_eq!(names, ["Admins", "Design"]);
+}
+
+/// `GET /orgs/{org}/scim`: the console's SCIM section. Issuing or deleting
+/// the token is not SCIM's activity; its changes are.
+async fn the_console_reads_whether_scim_is_on_and_what_it_did_last(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (org, owner) = app.org_with_owner(json!({})).await;
+    let status = || async {
+        let (s, body) = app.get(&format!("/orgs/{org}/scim"), Some(&owner)).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body
+    };
+    let off = status().await;
+    assert_eq!(off["enabled"], false, "{off}");
+    assert_eq!(off["token_issued_at"], Value::Null, "{off}");
+    assert_eq!(off["last_activity"], Value::Null, "{off}");
+    assert_eq!(off["base_url"], app.url(&format!("/scim/v2/{org}")));
+    let (s, _) = app.get(&format!("/orgs/{org}/scim"), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    let (token, base) = issue_token(&app, &org, &owner).await;
+    let on = status().await;
+    assert_eq!(on["enabled"], true, "{on}");
+    assert!(on["token_issued_at"].is_string(), "{on}");
+    assert_eq!(
+        on["last_activity"],
+        Value::Null,
+        "a token is not SCIM's doing: {on}"
+    );
+
+    let scim = Scim::new(&app, &base, &token);
+    let eve = app.email("eve");
+    let eve_id = scim.user(&eve).await;
+    let after_user = status().await;
+    assert_eq!(
+        after_user["last_activity"]["type"], "scim.user_created",
+        "{after_user}"
+    );
+    assert_eq!(
+        after_user["last_activity"]["email"],
+        eve.as_str(),
+        "{after_user}"
+    );
+    scim.post(
+        "/Groups",
+        json!({"schemas": [GROUP_URN], "displayName": "Design", "members": [{"value": eve_id}]}),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+    let after_group = status().await;
+    assert_eq!(
+        after_group["last_activity"]["type"], "scim.group_created",
+        "{after_group}"
+    );
+    assert_eq!(
+        after_group["last_activity"]["group"], "Design",
+        "{after_group}"
+    );
+
+    // Off again: the record of what it did stays.
+    let (s, body) = app
+        .call(
+            "DELETE",
+            &format!("/orgs/{org}/scim/token"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let off = status().await;
+    assert_eq!(off["enabled"], false, "{off}");
+    assert_eq!(off["token_issued_at"], Value::Null, "{off}");
+    assert_eq!(off["last_activity"]["type"], "scim.group_created", "{off}");
 }
 
 /// Wrong tokens spend the client address's budget: past it, 429 with

@@ -152,6 +152,7 @@ impl App {
         let event = self.group_event(&g, EventType::ScimGroupCreated);
         self.store().put_scim_group(&g, None, &[event]).await?;
         tracing::info!(scim_id = %g.id, members = g.members.len(), "scim group created");
+        self.after_group_write(c, None, Some(&g)).await;
         Ok(self.group_resource(&g))
     }
 
@@ -209,7 +210,10 @@ impl App {
                 .put_scim_group(&after, Some(g.version), &[event])
                 .await
             {
-                Ok(()) => return Ok(self.group_resource(&after)),
+                Ok(()) => {
+                    self.after_group_write(c, Some(&g), Some(&after)).await;
+                    return Ok(self.group_resource(&after));
+                }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -227,8 +231,31 @@ impl App {
         let g = self.scim_group_of(c, id).await?;
         let event = self.group_event(&g, EventType::ScimGroupDeleted);
         match self.store().delete_scim_group(&g, &[event]).await {
-            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Ok(()) => {
+                self.after_group_write(c, Some(&g), None).await;
+                Ok(())
+            }
+            Err(StoreError::Conflict) => Ok(()),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// After a group's write: the members it moved into or out of the
+    /// organization's admin group follow it ([`crate::admin_group`]). The
+    /// group's change stands whatever happens here: a role that could not
+    /// follow now follows at the member's next sign-in or group change.
+    async fn after_group_write(
+        &self,
+        c: &ScimCaller,
+        before: Option<&ScimGroup>,
+        after: Option<&ScimGroup>,
+    ) {
+        let Some(admin) = c.org.admin_group.as_deref() else {
+            return;
+        };
+        let moved = crate::admin_group::moved_by(admin, before, after);
+        if let Err(e) = self.follow_admin_group(&c.org, &moved, &Actor::Scim).await {
+            tracing::warn!(error = %e, "roles not moved by the admin group now; they follow at the members' next sign-in");
         }
     }
 
@@ -272,7 +299,7 @@ impl App {
                     .put_scim_group(&after, Some(g.version), &[event])
                     .await
                 {
-                    Ok(()) => {}
+                    Ok(()) => self.after_group_write(c, Some(&g), Some(&after)).await,
                     Err(StoreError::Conflict) => conflicted = true,
                     Err(e) => return Err(e.into()),
                 }
@@ -289,8 +316,8 @@ impl App {
         .into())
     }
 
-    /// The names of the groups each membership of `org` is in (for the
-    /// member listing).
+    /// The names of the SCIM groups each membership of `org` is in (for
+    /// the member listing and `/me`).
     pub(crate) async fn group_names_by_member(
         &self,
         org: &admit_domain::OrgId,

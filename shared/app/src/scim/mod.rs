@@ -56,6 +56,51 @@ pub struct ScimTokenIssued {
     pub base_url: String,
 }
 
+/// `GET /orgs/{org}/scim`: whether SCIM is on, and what it did last.
+#[derive(Debug, Serialize)]
+pub struct ScimStatus {
+    pub enabled: bool,
+    pub base_url: String,
+    /// When the current token was issued; `null` while SCIM is off.
+    pub token_issued_at: Option<Timestamp>,
+    /// The newest change SCIM made (a user or group created, updated or
+    /// deleted); `null` when it made none the audit log still keeps.
+    pub last_activity: Option<ScimActivity>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScimActivity {
+    pub at: Timestamp,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// The member concerned, for a user's change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<admit_domain::Email>,
+    /// The group's name, for a group's change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// The events of the changes SCIM makes (not of its token, which an
+/// administrator issues).
+const SCIM_CHANGES: [EventType; 6] = [
+    EventType::ScimUserCreated,
+    EventType::ScimUserUpdated,
+    EventType::ScimUserDeleted,
+    EventType::ScimGroupCreated,
+    EventType::ScimGroupUpdated,
+    EventType::ScimGroupDeleted,
+];
+
+/// A member's groups as shown: the names of the SCIM groups it is in and
+/// the groups its IdP sent at its last sign-in, sorted, each once.
+pub(crate) fn all_groups(mut scim: Vec<String>, idp: &[String]) -> Vec<String> {
+    scim.extend_from_slice(idp);
+    scim.sort();
+    scim.dedup();
+    scim
+}
+
 /// Why a SCIM request failed: a SCIM error (its status and body), or the
 /// caller's address past its budget (429 with `Retry-After`).
 #[derive(Debug)]
@@ -132,6 +177,38 @@ impl App {
         })
         .await?;
         Ok(())
+    }
+
+    /// `GET /orgs/{org}/scim` (owner or admin): the token's issue time and
+    /// SCIM's newest change, read from the audit log (the newest event of
+    /// each of its change types: one page of one event each).
+    #[tracing::instrument(skip_all, fields(org_id = %org))]
+    pub async fn scim_status(&self, who: &Principal, org: &str) -> Result<ScimStatus> {
+        let org = self.administrator(who, org).await?.org;
+        let mut newest: Option<admit_domain::Event> = None;
+        for kind in SCIM_CHANGES {
+            let query = admit_domain::EventQuery {
+                kind: Some(kind),
+                ..Default::default()
+            };
+            let page = self.store().events(&org.id, &query, None, 1).await?;
+            if let Some(e) = page.items.into_iter().next()
+                && newest.as_ref().is_none_or(|n| e.position() > n.position())
+            {
+                newest = Some(e);
+            }
+        }
+        Ok(ScimStatus {
+            enabled: org.scim_token.is_some(),
+            base_url: self.scim_base_url(&org.id),
+            token_issued_at: org.scim_token.as_ref().map(|t| t.issued_at),
+            last_activity: newest.map(|e| ScimActivity {
+                at: e.at,
+                kind: e.kind,
+                email: e.details.email,
+                group: e.details.group,
+            }),
+        })
     }
 
     /// `{PUBLIC_URL}/scim/v2/{org}`.

@@ -87,6 +87,7 @@ pub fn identity(sub: &str, email: Option<&str>, verified: bool) -> IdpIdentity {
         email: email.map(|e| Email::parse(e).unwrap()),
         email_verified: verified,
         name: Some(format!("Person {sub}")),
+        groups: None,
     }
 }
 
@@ -475,6 +476,8 @@ pub fn oidc_settings() -> admit_app::PutSso {
         name_attribute: None,
         allow_idp_initiated: None,
         allow_sha1: None,
+        groups_attribute: None,
+        groups_claim: None,
         idp_metadata_xml: None,
     }
 }

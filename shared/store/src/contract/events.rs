@@ -163,6 +163,8 @@ pub async fn events_are_listed_newest_first_a_page_at_a_time(store: DynStore) {
                     domain: Some("acme.test".into()),
                     via: Some("invitation".into()),
                     group: Some("Engineering".into()),
+                    groups_added: vec!["eng".into(), "/ops/oncall".into()],
+                    groups_removed: vec!["sales".into()],
                     key_handed_over: true,
                 };
             }

@@ -2,6 +2,7 @@
 //! owners guard, listings, races.
 
 use super::*;
+use admit_domain::{EventQuery, EventType};
 
 pub async fn invitations_take_seats_atomically(store: DynStore) {
     let (org, _, _) = seed_org(&store, limit(4)).await;
@@ -189,6 +190,135 @@ pub async fn updates_are_conditional_on_what_was_read(store: DynStore) {
     assert_eq!(
         store.membership(&org.id, &ghost.member_id).await.unwrap(),
         None
+    );
+}
+
+/// A sign-in sets only what it changes (the IdP's groups, the role the
+/// admin group gives): it never undoes another change made meanwhile, and a
+/// write computed from the membership before it is refused.
+pub async fn groups_and_role_are_set_alone_and_guard_other_writes(store: DynStore) {
+    let (org, _, _) = seed_org(&store, SeatPlan::default()).await;
+    let (m, _) = invitee(&org, "a@acme.test");
+    store
+        .add_memberships(&org, std::slice::from_ref(&m), &[])
+        .await
+        .unwrap();
+    let groups = |g: &[&str]| g.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let changed = super::events::event_at(
+        &org.id,
+        now(),
+        EventType::MemberGroupsChanged,
+        Some(&m.member_id),
+    );
+
+    // Another write (a reinvite) lands between the read and the groups
+    // write: the groups write keeps it, and sets the role it carries.
+    let mut reinvited = m.clone();
+    reinvited
+        .reinvite(now(), Duration::days(5), &mut rand::rng())
+        .unwrap();
+    store
+        .update_membership(&reinvited, &Expected::as_read(&m), &[])
+        .await
+        .unwrap();
+    let mut synced = m.clone();
+    synced.idp_groups = groups(&["admins", "eng"]);
+    synced.follow_admin_group(true);
+    assert!(
+        matches!(
+            store
+                .set_groups_and_role(&m, &synced, std::slice::from_ref(&changed))
+                .await,
+            Err(StoreError::Conflict)
+        ),
+        "the invitation changed since `m` was read"
+    );
+    store
+        .set_groups_and_role(&reinvited, &synced, std::slice::from_ref(&changed))
+        .await
+        .unwrap();
+    let stored = store
+        .membership(&org.id, &m.member_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.invitation, reinvited.invitation,
+        "the reinvite stands"
+    );
+    assert_eq!(stored.idp_groups, groups(&["admins", "eng"]));
+    assert_eq!((stored.role, stored.role_from_group), (Role::Admin, true));
+    let logged = store
+        .events(&org.id, &EventQuery::default(), None, 10)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(logged, vec![changed.clone()], "the event with its write");
+
+    // A write of the membership as read before the groups or the role
+    // changed is refused: it would put them back.
+    for stale in [&reinvited, &{
+        let mut only_role = stored.clone();
+        only_role.role = Role::User;
+        only_role
+    }] {
+        let mut demoted = stale.clone();
+        demoted.set_role(Role::Owner).unwrap();
+        assert!(matches!(
+            store
+                .update_membership(&demoted, &Expected::as_read(stale), &[])
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store
+                .remove_membership(stale, &Expected::as_read(stale), &[])
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store.set_groups_and_role(stale, &synced, &[]).await,
+            Err(StoreError::Conflict)
+        ));
+    }
+    assert_eq!(
+        store.membership(&org.id, &m.member_id).await.unwrap(),
+        Some(stored.clone())
+    );
+
+    // Read again, writes go through; no groups and no group role remove both.
+    let mut cleared = stored.clone();
+    cleared.idp_groups.clear();
+    cleared.follow_admin_group(false);
+    store
+        .set_groups_and_role(&stored, &cleared, &[])
+        .await
+        .unwrap();
+    let now_stored = store
+        .membership(&org.id, &m.member_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now_stored, cleared);
+    // Never to or from owner; and a membership that is gone is not created.
+    let mut owner = cleared.clone();
+    owner.role = Role::Owner;
+    assert!(matches!(
+        store.set_groups_and_role(&cleared, &owner, &[]).await,
+        Err(StoreError::Conflict)
+    ));
+    let (ghost, _) = invitee(&org, "ghost@acme.test");
+    assert!(matches!(
+        store.set_groups_and_role(&ghost, &ghost, &[]).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.membership(&org.id, &ghost.member_id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.membership(&org.id, &m.member_id).await.unwrap(),
+        Some(cleared)
     );
 }
 
@@ -394,6 +524,8 @@ pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
         invitation: None,
         mail: None,
         owners_version: None,
+        role: Role::User,
+        idp_groups: Vec::new(),
     };
     assert!(matches!(
         store

@@ -43,6 +43,7 @@ macro_rules! contract_tests {
             memberships::invitations_take_seats_atomically,
             memberships::an_existing_membership_is_never_overwritten,
             memberships::updates_are_conditional_on_what_was_read,
+            memberships::groups_and_role_are_set_alone_and_guard_other_writes,
             memberships::revoking_frees_a_seat_and_restoring_takes_one,
             memberships::removing_a_member_frees_its_seat,
             memberships::accepting_creates_the_account_in_the_same_write,
