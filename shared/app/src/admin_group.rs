@@ -13,7 +13,7 @@
 use crate::{App, Result};
 use admit_domain::{
     Actor, Event, EventDetails, EventType, MemberId, Membership, OrgId, Organization, Role,
-    ScimGroup,
+    RoleSource, ScimGroup, SsoConfig,
 };
 use admit_store::StoreError;
 use std::collections::{HashMap, HashSet};
@@ -40,14 +40,24 @@ pub(crate) fn moved_by(
     moved
 }
 
+/// Whether `org` reads groups at sign-in (names a groups claim or
+/// attribute): the IdP groups a membership kept from before count only then.
+pub(crate) fn reads_idp_groups(org: &Organization) -> bool {
+    match &org.sso {
+        Some(SsoConfig::Oidc(c)) => c.groups_claim.is_some(),
+        Some(SsoConfig::Saml(c)) => c.groups_attribute.is_some(),
+        None => false,
+    }
+}
+
 impl App {
-    /// The `member.role_changed` event of the admin group moving `m` from
-    /// `old` to its role now.
+    /// The `member.role_changed` event of the admin group `admin` (`None`:
+    /// the group just cleared) moving `m` from `old` to its role now.
     pub(crate) fn group_role_event(
         &self,
         m: &Membership,
         old: Role,
-        admin: &str,
+        admin: Option<&str>,
         actor: &Actor,
     ) -> Event {
         self.member_event(
@@ -57,22 +67,24 @@ impl App {
             EventDetails {
                 old_role: Some(old),
                 role: Some(m.role),
-                group: Some(admin.to_owned()),
+                group: admin.map(str::to_owned),
                 via: Some("group".into()),
                 ..Default::default()
             },
         )
     }
 
-    /// Whether member `m` is in `admin`: by its IdP groups, else by SCIM's
-    /// (`scim`, read once by the caller, or here when `None`).
+    /// Whether member `m` of `org` is in `admin`: by its IdP groups (while
+    /// the organization reads them), else by SCIM's (`scim`, read once by
+    /// the caller, or here when `None`).
     pub(crate) async fn in_admin_group(
         &self,
+        org: &Organization,
         admin: &str,
         m: &Membership,
         scim: Option<&HashMap<MemberId, Vec<String>>>,
     ) -> Result<bool> {
-        if m.idp_groups.iter().any(|g| g == admin) {
+        if reads_idp_groups(org) && m.idp_groups.iter().any(|g| g == admin) {
             return Ok(true);
         }
         let in_scim = |names: &HashMap<MemberId, Vec<String>>| {
@@ -105,32 +117,29 @@ impl App {
         let scim = self.group_names_by_member(&org.id).await?;
         let mut changed = 0;
         for member in members {
-            changed += usize::from(
-                self.follow_one(&org.id, member, admin, &scim, actor)
-                    .await?,
-            );
+            changed += usize::from(self.follow_one(org, member, admin, &scim, actor).await?);
         }
         Ok(changed)
     }
 
     async fn follow_one(
         &self,
-        org: &OrgId,
+        org: &Organization,
         member: &MemberId,
         admin: &str,
         scim: &HashMap<MemberId, Vec<String>>,
         actor: &Actor,
     ) -> Result<bool> {
         for _ in 0..ATTEMPTS {
-            let Some(m) = self.store().membership(org, member).await? else {
+            let Some(m) = self.store().membership(&org.id, member).await? else {
                 return Ok(false);
             };
             let mut updated = m.clone();
-            let in_group = self.in_admin_group(admin, &m, Some(scim)).await?;
+            let in_group = self.in_admin_group(org, admin, &m, Some(scim)).await?;
             let Some((old, _)) = updated.follow_admin_group(in_group) else {
                 return Ok(false);
             };
-            let event = self.group_role_event(&updated, old, admin, actor);
+            let event = self.group_role_event(&updated, old, Some(admin), actor);
             match self
                 .store()
                 .set_groups_and_role(&m, &updated, &[event])
@@ -158,9 +167,10 @@ impl App {
     ) -> Result<usize> {
         let scim = self.group_names_by_member(&org.id).await?;
         let admin = org.admin_group.as_deref();
+        let idp = reads_idp_groups(org);
         let in_new = |m: &Membership| {
             admin.is_some_and(|a| {
-                m.idp_groups.iter().any(|g| g == a)
+                (idp && m.idp_groups.iter().any(|g| g == a))
                     || scim
                         .get(&m.member_id)
                         .is_some_and(|n| n.iter().any(|g| g == a))
@@ -176,7 +186,9 @@ impl App {
             candidates.extend(
                 page.items
                     .iter()
-                    .filter(|m| m.role_from_group || (m.role == Role::User && in_new(m)))
+                    .filter(|m| {
+                        m.role_source == RoleSource::Group || (m.role_follows_group() && in_new(m))
+                    })
                     .map(|m| m.member_id.clone()),
             );
             match page.next_cursor {
@@ -187,7 +199,7 @@ impl App {
         let mut changed = 0;
         for member in &candidates {
             let moved = match admin {
-                Some(a) => self.follow_one(&org.id, member, a, &scim, actor).await?,
+                Some(a) => self.follow_one(org, member, a, &scim, actor).await?,
                 // No group any more: the roles it gave go back.
                 None => self.drop_group_role(&org.id, member, actor).await?,
             };
@@ -197,7 +209,12 @@ impl App {
     }
 
     /// The admin group was cleared: an admin role it gave goes back to `user`.
-    async fn drop_group_role(&self, org: &OrgId, member: &MemberId, actor: &Actor) -> Result<bool> {
+    pub(crate) async fn drop_group_role(
+        &self,
+        org: &OrgId,
+        member: &MemberId,
+        actor: &Actor,
+    ) -> Result<bool> {
         for _ in 0..ATTEMPTS {
             let Some(m) = self.store().membership(org, member).await? else {
                 return Ok(false);
@@ -206,17 +223,7 @@ impl App {
             let Some((old, _)) = updated.follow_admin_group(false) else {
                 return Ok(false);
             };
-            let event = self.member_event(
-                &updated,
-                actor,
-                EventType::MemberRoleChanged,
-                EventDetails {
-                    old_role: Some(old),
-                    role: Some(updated.role),
-                    via: Some("group".into()),
-                    ..Default::default()
-                },
-            );
+            let event = self.group_role_event(&updated, old, None, actor);
             match self
                 .store()
                 .set_groups_and_role(&m, &updated, &[event])

@@ -472,7 +472,7 @@ impl App {
             identity,
             &Actor::user(user, &scope.email),
         )
-        .await?;
+        .await;
         Ok(SignInOutcome::SignedIn(
             self.start_session(user.clone(), Some(&scope), &[]).await?,
         ))
@@ -562,7 +562,7 @@ impl App {
                     identity,
                     &facts.actor(identity),
                 )
-                .await?;
+                .await;
                 let e = event(EventType::SsoSignedIn, member_id, member_email, None);
                 Ok(SignInOutcome::SignedIn(
                     self.start_session(user, facts.membership(), &[e]).await?,
@@ -575,7 +575,7 @@ impl App {
                     identity,
                     &facts.actor(identity),
                 )
-                .await?;
+                .await;
                 let e = event(
                     EventType::SsoSignedIn,
                     Some(&member),
@@ -604,7 +604,7 @@ impl App {
                     identity,
                     &facts.actor(identity),
                 )
-                .await?;
+                .await;
                 Ok(SignInOutcome::SignedIn(
                     self.start_session(user, membership.as_ref(), &[]).await?,
                 ))
@@ -646,7 +646,7 @@ impl App {
                     identity,
                     &Actor::user(&user, &email),
                 )
-                .await?;
+                .await;
                 self.grant_setup(org, member, user, &[]).await
             }
             SsoDecision::CreateAccountAndMembership { email } => {
@@ -687,7 +687,7 @@ impl App {
                 tracing::info!(user_id = %user, "account and membership created just in time");
                 let actor = Actor::user(&user, &written.email);
                 self.sync_groups_and_role(org, Some(&written), identity, &actor)
-                    .await?;
+                    .await;
                 self.grant_setup(org, member, user, &[]).await
             }
         }
@@ -711,27 +711,49 @@ impl App {
         read: Option<&Membership>,
         identity: &IdpIdentity,
         actor: &Actor,
+    ) {
+        // Optional to the sign-in: it goes on, and the next one tries again.
+        if let Err(e) = self
+            .try_sync_groups_and_role(org, read, identity, actor)
+            .await
+        {
+            tracing::warn!(error = %e, "groups and role not updated at this sign-in");
+        }
+    }
+
+    async fn try_sync_groups_and_role(
+        &self,
+        org: &Organization,
+        read: Option<&Membership>,
+        identity: &IdpIdentity,
+        actor: &Actor,
     ) -> Result<()> {
-        let groups = idp_groups_of(identity);
+        // An organization that reads no groups keeps none from before.
+        let groups = if crate::admin_group::reads_idp_groups(org) {
+            idp_groups_of(identity)
+        } else {
+            Some(Vec::new())
+        };
         let Some(mut m) = read.cloned() else {
             return Ok(());
         };
-        if groups.is_none() && org.admin_group.is_none() {
-            return Ok(());
-        }
         for _ in 0..DECISION_ATTEMPTS {
             let mut updated = m.clone();
             if let Some(g) = &groups {
                 updated.idp_groups.clone_from(g);
             }
             let role = match org.admin_group.as_deref() {
-                Some(admin) => {
-                    let in_group = self.in_admin_group(admin, &updated, None).await?;
+                Some(admin) if updated.role_follows_group() => {
+                    let in_group = self.in_admin_group(org, admin, &updated, None).await?;
                     updated
                         .follow_admin_group(in_group)
-                        .map(|(old, _)| (old, admin))
+                        .map(|(old, _)| (old, Some(admin)))
                 }
-                None => None,
+                Some(_) => None,
+                // No group (cleared while this sign-in ran): what it gave goes back.
+                None => updated
+                    .follow_admin_group(false)
+                    .map(|(old, _)| (old, None)),
             };
             let mut events = Vec::new();
             if updated.idp_groups != m.idp_groups {
@@ -762,8 +784,14 @@ impl App {
                 }
                 Err(StoreError::Conflict) => {
                     match self.store().membership(&m.org_id, &m.member_id).await? {
-                        Some(now) => m = now,
-                        None => return Ok(()),
+                        // Still this sign-in's account's, and not revoked meanwhile.
+                        Some(now)
+                            if now.user_id == m.user_id
+                                && now.status != admit_domain::Status::Revoked =>
+                        {
+                            m = now;
+                        }
+                        _ => return Ok(()),
                     }
                 }
                 Err(e) => return Err(e.into()),

@@ -333,6 +333,25 @@ impl App {
         config.groups_attribute =
             attribute_name("groups_attribute", req.groups_attribute.as_deref())
                 .map_err(Error::invalid)?;
+        // The email's and the name's attributes carry no groups (and a
+        // member may often edit them at the IdP).
+        if let Some(groups) = &config.groups_attribute {
+            let identity_attributes = SamlConfig::DEFAULT_EMAIL_ATTRIBUTES
+                .iter()
+                .chain(SamlConfig::DEFAULT_NAME_ATTRIBUTES)
+                .copied()
+                .chain(config.email_attribute.as_deref())
+                .chain(config.name_attribute.as_deref());
+            if identity_attributes
+                .into_iter()
+                .any(|a| a.eq_ignore_ascii_case(groups))
+            {
+                return Err(Error::InvalidRequest(
+                    "groups_attribute: is the attribute of the email or the name, which carries no groups"
+                        .into(),
+                ));
+            }
+        }
         Ok(config)
     }
 

@@ -927,7 +927,13 @@ fn strings(v: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn groups_from_the_idp_replace_those_it_sent_before() {
     let w = World::new();
-    let acme = sso_org(&w, MemberDecryption::MasterPassword).await;
+    let acme = w.org("Acme", "acme").await;
+    let mut settings = oidc_settings();
+    settings.groups_claim = Some("groups".into());
+    w.app
+        .configure_sso(&acme.owner, &acme.id, settings)
+        .await
+        .unwrap();
     let who = |groups: Option<&[&str]>| {
         let mut i = identity("sub-g", Some("g@acme.example.com"), true);
         i.groups = groups.map(strings);

@@ -30,7 +30,7 @@ pub use event::{
 };
 pub use ids::{MemberId, OrgId, UserId};
 pub use invitation::{Delivery, Invitation, InvitationError, InvitationToken, IssuedInvitation};
-pub use membership::{Action, ClaimedMail, Membership, Role, Status, TransitionError};
+pub use membership::{Action, ClaimedMail, Membership, Role, RoleSource, Status, TransitionError};
 pub use organization::{MemberDecryption, Organization, Policies};
 pub use owed_mail::{AdminDigest, OwedKind, OwedMail};
 pub use scim::{GroupMember, ScimGroup, ScimId, ScimToken, ScimUser};

@@ -121,11 +121,30 @@ pub struct Membership {
     /// them. SCIM's groups are kept apart (its own group records).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub idp_groups: Vec<String>,
-    /// The `admin` role came from the organization's admin group
-    /// ([`Membership::follow_admin_group`]), which takes it back when the
-    /// member leaves the group; a role set by hand clears it.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub role_from_group: bool,
+    /// Who set the role last, which decides whether the organization's
+    /// admin group may move it ([`Membership::follow_admin_group`]).
+    #[serde(default, skip_serializing_if = "RoleSource::is_invitation")]
+    pub role_source: RoleSource,
+}
+
+/// Who set a member's role last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleSource {
+    /// The invitation (or the sign-in that created the membership): the
+    /// admin group may move it.
+    #[default]
+    Invitation,
+    /// The admin group gave it, and takes it back when the member leaves.
+    Group,
+    /// An administrator set it: the admin group never moves it.
+    Hand,
+}
+
+impl RoleSource {
+    pub fn is_invitation(&self) -> bool {
+        *self == RoleSource::Invitation
+    }
 }
 
 impl Membership {
@@ -157,7 +176,7 @@ impl Membership {
             mail: None,
             sessions: Some(rng.next_u64()),
             idp_groups: Vec::new(),
-            role_from_group: false,
+            role_source: RoleSource::Invitation,
         };
         m.owe_after(Change::Invited { at: now });
         (m, token)
@@ -183,7 +202,7 @@ impl Membership {
             mail: None,
             sessions: None,
             idp_groups: Vec::new(),
-            role_from_group: false,
+            role_source: RoleSource::Invitation,
         }
     }
 
@@ -286,35 +305,46 @@ impl Membership {
 
     /// Change the member's role. Whether the caller may is the use case's
     /// to decide (owners rule owners; the last owner stays).
+    /// The role is then the administrator's ([`RoleSource::Hand`]): the
+    /// admin group no longer moves it. Setting the role the admin group
+    /// gave keeps it and makes it the administrator's.
     pub fn set_role(&mut self, role: Role) -> Result<(), TransitionError> {
-        if role == self.role {
+        if role == self.role && self.role_source != RoleSource::Group {
             return self.refuse(Action::ChangeRole);
         }
         self.role = role;
-        self.role_from_group = false;
+        self.role_source = RoleSource::Hand;
         Ok(())
     }
 
     /// Follow the organization's admin group: a `user` in it becomes
-    /// `admin` (marked [`Membership::role_from_group`]); an admin the group
-    /// made, no longer in it, becomes `user` again. An owner, and an admin
-    /// made by hand, stay as they are: the group never grants `owner` nor
-    /// takes away a role it did not give. Returns the role before and after
-    /// when it changed.
+    /// `admin` ([`RoleSource::Group`]); an admin the group made, no longer
+    /// in it, becomes `user` again. An owner, and a role an administrator
+    /// set by hand ([`RoleSource::Hand`]), stay as they are: the group never
+    /// grants `owner` nor undoes an administrator's choice. Returns the role
+    /// before and after when it changed.
     pub fn follow_admin_group(&mut self, in_group: bool) -> Option<(Role, Role)> {
         let old = self.role;
-        match (in_group, self.role, self.role_from_group) {
+        match (in_group, self.role, self.role_source) {
+            (_, _, RoleSource::Hand) => return None,
             (true, Role::User, _) => {
                 self.role = Role::Admin;
-                self.role_from_group = true;
+                self.role_source = RoleSource::Group;
             }
-            (false, Role::Admin, true) => {
+            (false, Role::Admin, RoleSource::Group) => {
                 self.role = Role::User;
-                self.role_from_group = false;
+                self.role_source = RoleSource::Invitation;
             }
             _ => return None,
         }
         Some((old, self.role))
+    }
+
+    /// Whether the admin group could move this role at all.
+    pub fn role_follows_group(&self) -> bool {
+        self.role_source != RoleSource::Hand
+            && (self.role == Role::User
+                || (self.role == Role::Admin && self.role_source == RoleSource::Group))
     }
 
     /// revoked → the status it had. A restored invitation needs a reinvite
@@ -547,29 +577,45 @@ pub(crate) mod tests {
     fn the_admin_group_gives_and_takes_back_only_its_own_admin_role() {
         // A user in the group becomes admin; out of it, user again.
         let (mut m, _) = invited(Role::User);
+        assert!(m.role_follows_group());
         assert_eq!(m.follow_admin_group(true), Some((Role::User, Role::Admin)));
-        assert!(m.role_from_group);
+        assert_eq!(m.role_source, RoleSource::Group);
         assert_eq!(m.follow_admin_group(true), None, "already");
         assert_eq!(m.follow_admin_group(false), Some((Role::Admin, Role::User)));
-        assert!(!m.role_from_group);
+        assert_eq!(m.role_source, RoleSource::Invitation);
         assert_eq!(m.follow_admin_group(false), None);
 
-        // An admin made by hand stays one out of the group.
-        let (mut by_hand, _) = invited(Role::Admin);
-        assert_eq!(by_hand.follow_admin_group(false), None);
-        assert_eq!(by_hand.follow_admin_group(true), None);
-        assert_eq!(by_hand.role, Role::Admin);
-        // A role set by hand is no longer the group's to take back.
-        let (mut set, _) = invited(Role::User);
-        set.follow_admin_group(true);
-        set.set_role(Role::User).unwrap();
-        set.set_role(Role::Admin).unwrap();
-        assert!(!set.role_from_group);
-        assert_eq!(set.follow_admin_group(false), None);
-        assert_eq!(set.role, Role::Admin);
+        // An admin invited as one stays one out of the group.
+        let (mut invited_admin, _) = invited(Role::Admin);
+        assert!(!invited_admin.role_follows_group());
+        assert_eq!(invited_admin.follow_admin_group(false), None);
+        assert_eq!(invited_admin.follow_admin_group(true), None);
+        assert_eq!(invited_admin.role, Role::Admin);
+
+        // A role set by hand is the administrator's: the group leaves it,
+        // a demotion as much as a promotion.
+        let (mut demoted, _) = invited(Role::User);
+        demoted.follow_admin_group(true);
+        demoted.set_role(Role::User).unwrap();
+        assert_eq!(demoted.role_source, RoleSource::Hand);
+        assert!(!demoted.role_follows_group());
+        assert_eq!(demoted.follow_admin_group(true), None);
+        assert_eq!(demoted.role, Role::User);
+        // Setting the role the group gave pins it; setting it again is nothing.
+        let (mut pinned, _) = invited(Role::User);
+        pinned.follow_admin_group(true);
+        pinned.set_role(Role::Admin).unwrap();
+        assert_eq!(
+            (pinned.role, pinned.role_source),
+            (Role::Admin, RoleSource::Hand)
+        );
+        assert!(pinned.set_role(Role::Admin).is_err());
+        assert_eq!(pinned.follow_admin_group(false), None);
+        assert_eq!(pinned.role, Role::Admin);
 
         // Owners are never the group's, either way.
         let (mut owner, _) = invited(Role::Owner);
+        assert!(!owner.role_follows_group());
         assert_eq!(owner.follow_admin_group(true), None);
         assert_eq!(owner.follow_admin_group(false), None);
         assert_eq!(owner.role, Role::Owner);

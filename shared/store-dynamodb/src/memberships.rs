@@ -17,7 +17,7 @@ use crate::schema::GSI1;
 use admit_domain::{Account, Event, MemberId, Membership, OrgId, Organization, Status, UserId};
 use admit_store::{Expected, MAX_PAGE_SIZE, Memberships, Page, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use std::collections::{HashMap, HashSet};
 
 /// A DynamoDB transaction holds at most 100 items: the new memberships,
@@ -97,6 +97,17 @@ pub(crate) fn membership_condition(
         ":role",
         serde_dynamo::to_attribute_value(expected.role).map_err(unavailable)?,
     );
+    expr.name("#role_source", "role_source");
+    // The default source is not stored (`skip_serializing_if`).
+    let source = if expected.role_source.is_invitation() {
+        "attribute_not_exists(#role_source)"
+    } else {
+        expr.value(
+            ":role_source",
+            serde_dynamo::to_attribute_value(expected.role_source).map_err(unavailable)?,
+        );
+        "#role_source = :role_source"
+    };
     expr.name("#idp_groups", "idp_groups");
     // An empty list is not stored (`skip_serializing_if`).
     let groups = if expected.idp_groups.is_empty() {
@@ -109,7 +120,7 @@ pub(crate) fn membership_condition(
         "#idp_groups = :idp_groups"
     };
     Ok(format!(
-        "attribute_exists(pk) AND #status = :status AND #role = :role AND {invitation}{mail} AND {groups}"
+        "attribute_exists(pk) AND #status = :status AND #role = :role AND {source} AND {invitation}{mail} AND {groups}"
     ))
 }
 
@@ -418,7 +429,7 @@ impl Memberships for DynamoStore {
     }
 
     /// One UpdateItem of `idp_groups` (REMOVE when empty), `role` and
-    /// `role_from_group` (REMOVE when false, as the item omits it),
+    /// `role_source` (REMOVE when the default, as the item omits it),
     /// conditioned on the membership as read, in one transaction with the events.
     async fn set_groups_and_role(
         &self,
@@ -431,7 +442,6 @@ impl Memberships for DynamoStore {
         }
         let mut expr = Expr::default();
         let condition = membership_condition(&mut expr, &Expected::as_read(read))?;
-        expr.name("#role_from_group", "role_from_group");
         expr.value(
             ":new_role",
             serde_dynamo::to_attribute_value(updated.role).map_err(unavailable)?,
@@ -447,11 +457,14 @@ impl Memberships for DynamoStore {
             );
             sets.push("#idp_groups = :new_idp_groups");
         }
-        if updated.role_from_group {
-            expr.value(":role_from_group", AttributeValue::Bool(true));
-            sets.push("#role_from_group = :role_from_group");
+        if updated.role_source.is_invitation() {
+            removes.push("#role_source");
         } else {
-            removes.push("#role_from_group");
+            expr.value(
+                ":new_role_source",
+                serde_dynamo::to_attribute_value(updated.role_source).map_err(unavailable)?,
+            );
+            sets.push("#role_source = :new_role_source");
         }
         let mut update = format!("SET {}", sets.join(", "));
         if !removes.is_empty() {

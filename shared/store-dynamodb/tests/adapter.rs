@@ -179,6 +179,7 @@ async fn update_conditions_cover_a_missing_invitation_and_seats() {
         mail: None,
         owners_version: None,
         role: Role::User,
+        role_source: admit_domain::RoleSource::Invitation,
         idp_groups: Vec::new(),
     };
     assert!(matches!(
@@ -816,6 +817,7 @@ async fn setup_refuses_another_email_and_keeps_the_grant() {
         mail: None,
         owners_version: None,
         role: Role::User,
+        role_source: admit_domain::RoleSource::Invitation,
         idp_groups: Vec::new(),
     };
     assert!(matches!(

@@ -300,7 +300,7 @@ impl Memberships for EmbeddedStore {
             let mut stored = stored_as_expected(tx, &read, &Expected::as_read(&read))?;
             stored.idp_groups = updated.idp_groups;
             stored.role = updated.role;
-            stored.role_from_group = updated.role_from_group;
+            stored.role_source = updated.role_source;
             put_membership(tx, &stored)?;
             put_events(tx, &events)
         })

@@ -2,7 +2,8 @@
 
 use crate::{Page, StoreError};
 use admit_domain::{
-    Account, Event, MemberId, Membership, OrgId, Organization, OwedMail, Role, Status, UserId,
+    Account, Event, MemberId, Membership, OrgId, Organization, OwedMail, Role, RoleSource, Status,
+    UserId,
 };
 use async_trait::async_trait;
 
@@ -22,6 +23,8 @@ pub struct Expected {
     /// The role as read: a role changed meanwhile (by hand, or by the
     /// admin group) makes the write conflict instead of putting it back.
     pub role: Role,
+    /// Who set the role, as read (an administrator's pin changes only this).
+    pub role_source: RoleSource,
     /// The groups its IdP set, as read: a sign-in that changed them
     /// meanwhile ([`Memberships::set_groups_and_role`]) makes the write
     /// conflict instead of putting the old ones back.
@@ -37,6 +40,7 @@ impl Expected {
             mail: None,
             owners_version: None,
             role: m.role,
+            role_source: m.role_source,
             idp_groups: m.idp_groups.clone(),
         }
     }
@@ -65,6 +69,7 @@ impl Expected {
             && m.invitation.as_ref().map(|i| i.digest) == self.invitation
             && self.mail.is_none_or(|mail| mail == m.mail)
             && m.role == self.role
+            && m.role_source == self.role_source
             && m.idp_groups == self.idp_groups
     }
 }
@@ -166,7 +171,7 @@ pub trait Memberships: Send + Sync {
 
     /// Set only what a sign-in changes — the groups its IdP sent
     /// (`idp_groups`), and the role the admin group gives or takes back
-    /// (`role`, `role_from_group`) — to `updated`'s, on a membership still
+    /// (`role`, `role_source`) — to `updated`'s, on a membership still
     /// as `read` ([`Expected::as_read`]), with `events`, in one atomic
     /// write; every other field stays as stored. `Conflict` when it changed
     /// or is gone. The role moves between `user` and `admin` only.

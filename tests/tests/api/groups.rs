@@ -308,6 +308,30 @@ async fn groups_settings_are_each_protocols_own(backend: Backend) {
             "{body}"
         );
     }
+    // SAML: the email's or the name's attribute is no groups attribute.
+    let idp = SamlIdp::start();
+    let certificate = idp.certificate().await;
+    for taken in [
+        json!({"groups_attribute": "Mail"}),
+        json!({"groups_attribute": "dept", "name_attribute": "dept"}),
+    ] {
+        let mut body = json!({"protocol": "saml", "idp_entity_id": "https://idp.test", "idp_sso_url": "https://idp.test/sso",
+            "idp_certificate_pem": certificate, "member_decryption": "master_password", "enabled": true});
+        for (k, v) in taken.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, answer) = app
+            .call("PUT", &format!("/orgs/{org}/sso"), Some(owner), Some(body))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("groups_attribute"),
+            "{answer}"
+        );
+    }
     let (_, after) = app.get(&format!("/orgs/{org}/sso"), Some(owner)).await;
     assert_eq!(before, after, "nothing changed");
     assert!(after.get("groups_claim").is_none(), "unset: {after}");
@@ -512,6 +536,37 @@ async fn the_admin_group_makes_admins_at_sign_in_and_takes_back_its_own(backend:
         3,
         "only the owner's change"
     );
+    // So is a demotion: in the group again, she stays a user.
+    let set_role = |role: &'static str| {
+        let (app, path) = (&app, format!("/orgs/{org}/members/{member}"));
+        async move {
+            app.call("PATCH", &path, Some(owner), Some(json!({"role": role})))
+                .await
+        }
+    };
+    let (s, body) = set_role("user").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    oidc_sign_in(&app, &sso.ident, &ann, "admins").await;
+    assert_eq!(role_of(&app, org, owner, &ann).await, "user");
+
+    // Setting the role the group gave pins it: out of the group, Bo stays admin.
+    let bo = app.email("bo");
+    let page = oidc_sign_in(&app, &sso.ident, &bo, "admins").await;
+    let (s, done) = set_master_password(&app, &setup_token(&page), &bo).await;
+    assert_eq!(s, StatusCode::OK, "{done}");
+    assert_eq!(role_of(&app, org, owner, &bo).await, "admin");
+    let bo_member = app.member_id(org, owner, &bo).await;
+    let (s, body) = app
+        .call(
+            "PATCH",
+            &format!("/orgs/{org}/members/{bo_member}"),
+            Some(owner),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    oidc_sign_in(&app, &sso.ident, &bo, "eng").await;
+    assert_eq!(role_of(&app, org, owner, &bo).await, "admin");
 
     // Never owner, and an owner is never the group's: the owner's own
     // sign-in through the IdP, in the group or not, leaves the role.
@@ -522,6 +577,36 @@ async fn the_admin_group_makes_admins_at_sign_in_and_takes_back_its_own(backend:
         groups_of(&app, org, owner, &owner_email).await.1,
         json!(["eng"])
     );
+
+    // Cy is an admin by the IdP's "admins"; then the organization stops
+    // reading groups: what the IdP sent before no longer counts.
+    let cy = app.email("cy");
+    let page = oidc_sign_in(&app, &sso.ident, &cy, "admins").await;
+    let (s, done) = set_master_password(&app, &setup_token(&page), &cy).await;
+    assert_eq!(s, StatusCode::OK, "{done}");
+    assert_eq!(role_of(&app, org, owner, &cy).await, "admin");
+    let (_, config) = app.get(&format!("/orgs/{org}/sso"), Some(owner)).await;
+    let (s, view) = app
+        .call(
+            "PUT",
+            &format!("/orgs/{org}/sso"),
+            Some(owner),
+            Some(json!({"protocol": "oidc", "issuer": config["issuer"], "client_id": config["client_id"],
+                        "member_decryption": "master_password", "enabled": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{view}");
+    // Naming the group again follows it at once, without Cy's old groups.
+    let (s, body) = set_admin_group(&app, org, owner, json!("admins")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(role_of(&app, org, owner, &cy).await, "user");
+    // Her next sign-in drops the groups kept from before.
+    oidc_sign_in(&app, &sso.ident, &cy, "admins").await;
+    assert_eq!(
+        groups_of(&app, org, owner, &cy).await,
+        (json!([]), json!([]))
+    );
+    assert_eq!(role_of(&app, org, owner, &cy).await, "user");
 }
 
 async fn the_admin_group_follows_scim_groups_and_the_owners_setting(backend: Backend) {

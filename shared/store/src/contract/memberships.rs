@@ -247,7 +247,10 @@ pub async fn groups_and_role_are_set_alone_and_guard_other_writes(store: DynStor
         "the reinvite stands"
     );
     assert_eq!(stored.idp_groups, groups(&["admins", "eng"]));
-    assert_eq!((stored.role, stored.role_from_group), (Role::Admin, true));
+    assert_eq!(
+        (stored.role, stored.role_source),
+        (Role::Admin, admit_domain::RoleSource::Group)
+    );
     let logged = store
         .events(&org.id, &EventQuery::default(), None, 10)
         .await
@@ -257,11 +260,16 @@ pub async fn groups_and_role_are_set_alone_and_guard_other_writes(store: DynStor
 
     // A write of the membership as read before the groups or the role
     // changed is refused: it would put them back.
-    for stale in [&reinvited, &{
-        let mut only_role = stored.clone();
-        only_role.role = Role::User;
-        only_role
-    }] {
+    // Each stale copy differs from what is stored in one thing only.
+    let differing = |edit: fn(&mut Membership)| {
+        let mut m = stored.clone();
+        edit(&mut m);
+        m
+    };
+    let only_role = differing(|m| m.role = Role::User);
+    let only_groups = differing(|m| m.idp_groups = vec!["admins".into()]);
+    let only_source = differing(|m| m.role_source = admit_domain::RoleSource::Hand);
+    for stale in [&reinvited, &only_role, &only_groups, &only_source] {
         let mut demoted = stale.clone();
         demoted.set_role(Role::Owner).unwrap();
         assert!(matches!(
@@ -525,6 +533,7 @@ pub async fn accepting_creates_the_account_in_the_same_write(store: DynStore) {
         mail: None,
         owners_version: None,
         role: Role::User,
+        role_source: admit_domain::RoleSource::Invitation,
         idp_groups: Vec::new(),
     };
     assert!(matches!(
