@@ -12,8 +12,8 @@
 
 use crate::{App, Result};
 use admit_domain::{
-    Actor, Event, EventDetails, EventType, MemberId, Membership, OrgId, Organization, Role,
-    RoleSource, ScimGroup, SsoConfig,
+    Actor, Event, EventDetails, EventType, MemberId, Membership, Organization, Role, RoleSource,
+    ScimGroup, SsoConfig,
 };
 use admit_store::StoreError;
 use std::collections::{HashMap, HashSet};
@@ -117,16 +117,21 @@ impl App {
         let scim = self.group_names_by_member(&org.id).await?;
         let mut changed = 0;
         for member in members {
-            changed += usize::from(self.follow_one(org, member, admin, &scim, actor).await?);
+            changed += usize::from(
+                self.follow_one(org, member, Some(admin), &scim, actor)
+                    .await?,
+            );
         }
         Ok(changed)
     }
 
+    /// Make `member`'s role follow `admin` (`None`: the group was cleared,
+    /// and a role it gave goes back to `user`).
     async fn follow_one(
         &self,
         org: &Organization,
         member: &MemberId,
-        admin: &str,
+        admin: Option<&str>,
         scim: &HashMap<MemberId, Vec<String>>,
         actor: &Actor,
     ) -> Result<bool> {
@@ -135,11 +140,14 @@ impl App {
                 return Ok(false);
             };
             let mut updated = m.clone();
-            let in_group = self.in_admin_group(org, admin, &m, Some(scim)).await?;
+            let in_group = match admin {
+                Some(a) => self.in_admin_group(org, a, &m, Some(scim)).await?,
+                None => false,
+            };
             let Some((old, _)) = updated.follow_admin_group(in_group) else {
                 return Ok(false);
             };
-            let event = self.group_role_event(&updated, old, Some(admin), actor);
+            let event = self.group_role_event(&updated, old, admin, actor);
             match self
                 .store()
                 .set_groups_and_role(&m, &updated, &[event])
@@ -198,50 +206,17 @@ impl App {
         }
         let mut changed = 0;
         for member in &candidates {
-            let moved = match admin {
-                Some(a) => self.follow_one(org, member, a, &scim, actor).await?,
-                // No group any more: the roles it gave go back.
-                None => self.drop_group_role(&org.id, member, actor).await?,
-            };
-            changed += usize::from(moved);
+            // No group any more (`None`): the roles it gave go back.
+            changed += usize::from(self.follow_one(org, member, admin, &scim, actor).await?);
         }
         Ok(changed)
-    }
-
-    /// The admin group was cleared: an admin role it gave goes back to `user`.
-    pub(crate) async fn drop_group_role(
-        &self,
-        org: &OrgId,
-        member: &MemberId,
-        actor: &Actor,
-    ) -> Result<bool> {
-        for _ in 0..ATTEMPTS {
-            let Some(m) = self.store().membership(org, member).await? else {
-                return Ok(false);
-            };
-            let mut updated = m.clone();
-            let Some((old, _)) = updated.follow_admin_group(false) else {
-                return Ok(false);
-            };
-            let event = self.group_role_event(&updated, old, None, actor);
-            match self
-                .store()
-                .set_groups_and_role(&m, &updated, &[event])
-                .await
-            {
-                Ok(()) => return Ok(true),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(false)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use admit_domain::{GroupMember, ScimId, Timestamp};
+    use admit_domain::{GroupMember, OrgId, ScimId, Timestamp};
 
     fn group(name: &str, members: &[&MemberId]) -> ScimGroup {
         ScimGroup {

@@ -57,18 +57,19 @@ async fn groups_of(app: &TestApp, org: &str, session: &str, email: &str) -> (Val
     (m["groups"].clone(), m["idp_groups"].clone())
 }
 
-/// The `member.groups_changed` events of `org`, newest first: (added, removed).
-async fn groups_changes(app: &TestApp, org: &str, session: &str) -> Vec<(Value, Value)> {
+/// The events of `kind` in `org`, newest first.
+async fn events_of(app: &TestApp, org: &str, session: &str, kind: &str) -> Vec<Value> {
     let (s, body) = app
-        .get(
-            &format!("/orgs/{org}/events?type=member.groups_changed"),
-            Some(session),
-        )
+        .get(&format!("/orgs/{org}/events?type={kind}"), Some(session))
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    body["events"]
-        .as_array()
-        .unwrap()
+    body["events"].as_array().unwrap().clone()
+}
+
+/// The `member.groups_changed` events of `org`, newest first: (added, removed).
+async fn groups_changes(app: &TestApp, org: &str, session: &str) -> Vec<(Value, Value)> {
+    events_of(app, org, session, "member.groups_changed")
+        .await
         .iter()
         .map(|e| {
             assert_eq!(e["actor"]["kind"], "user", "the member changed them: {e}");
@@ -447,16 +448,8 @@ async fn role_changes(
     org: &str,
     session: &str,
 ) -> Vec<(Value, Value, Value, Value)> {
-    let (s, body) = app
-        .get(
-            &format!("/orgs/{org}/events?type=member.role_changed"),
-            Some(session),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    body["events"]
-        .as_array()
-        .unwrap()
+    events_of(app, org, session, "member.role_changed")
+        .await
         .iter()
         .map(|e| {
             let d = &e["details"];
